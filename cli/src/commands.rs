@@ -1,0 +1,132 @@
+//! The command tree. Each subcommand is one file in `commands/`.
+
+mod completions;
+mod migrate;
+mod seed;
+mod serve;
+mod version;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use shopctl_kit::settings::ConfigSource;
+
+use crate::{
+    ExitStatus,
+    printer::{OutputFormat, Printer},
+};
+
+/// Run and operate the shopctl e-commerce platform.
+#[derive(Debug, Parser)]
+#[command(name = "shopctl", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    #[command(flatten)]
+    global: GlobalArgs,
+}
+
+/// Flags every command accepts.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Configuration file (default: ./shopctl.toml when it exists).
+    #[arg(long, global = true, env = "SHOPCTL_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// Print less.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more (repeat for more detail).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+impl GlobalArgs {
+    /// The printer for these flags.
+    pub fn printer(&self) -> Printer {
+        Printer {
+            format: self.output,
+            quiet: self.quiet,
+        }
+    }
+
+    /// Where settings come from.
+    pub fn config_source(&self) -> ConfigSource {
+        ConfigSource {
+            file: self.config.clone(),
+            overrides: Vec::new(),
+        }
+    }
+
+    /// Log filter implied by -q/-v.
+    pub fn log_filter(&self) -> Option<&'static str> {
+        match (self.quiet, self.verbose) {
+            (true, _) => Some("error"),
+            (_, 0) => None,
+            (_, 1) => Some("debug"),
+            _ => Some("trace"),
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run one service in the foreground.
+    Serve(serve::Serve),
+    /// Apply database migrations of one service or all.
+    Migrate(migrate::Migrate),
+    /// Load generated data.
+    #[command(subcommand)]
+    Seed(seed::Seed),
+    /// Print version and build information.
+    Version(version::Version),
+    /// Print a shell completion script.
+    Completions(completions::Completions),
+}
+
+impl Cli {
+    /// Runs the chosen command.
+    pub async fn run(self) -> anyhow::Result<ExitStatus> {
+        let global = &self.global;
+        match self.command {
+            Command::Serve(cmd) => cmd.run(global).await,
+            Command::Migrate(cmd) => cmd.run(global).await,
+            Command::Seed(cmd) => cmd.run(global).await,
+            Command::Version(cmd) => cmd.run(global),
+            Command::Completions(cmd) => cmd.run(global),
+        }
+    }
+}
+
+/// The services `shopctl` can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ServiceName {
+    /// Product catalog (port 8083).
+    Product,
+}
+
+/// Flags that locate a service's data, shared by `serve`, `migrate` and `seed`.
+#[derive(Debug, Clone, Args)]
+pub struct DataArgs {
+    /// Directory for the embedded SQLite databases.
+    #[arg(long, env = "SHOPCTL_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL (`sqlite://…` or `postgres://…`), overriding the data directory.
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+}
+
+impl DataArgs {
+    /// Adds these flags to a settings source.
+    pub fn apply(&self, mut source: ConfigSource) -> ConfigSource {
+        if let Some(dir) = &self.data_dir {
+            source = source.with("data_dir", dir.display().to_string());
+        }
+        if let Some(url) = &self.database_url {
+            source = source.with("database_url", url.clone());
+        }
+        source
+    }
+}

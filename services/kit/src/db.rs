@@ -1,0 +1,353 @@
+//! The database handle every service uses: SQLite (embedded default, WAL mode) or PostgreSQL
+//! (production), chosen by the URL scheme, with that backend's migrations run at start.
+//!
+//! Stores hold a [`Db`] and match on it where the dialects differ; everything else (pool sizing,
+//! pragmas, readiness pings, error normalisation) lives here once.
+
+use std::{str::FromStr, time::Duration};
+
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::{
+    ConnectOptions, Connection, PgPool, SqlitePool,
+    migrate::Migrator,
+    postgres::{PgConnectOptions, PgPoolOptions},
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+};
+
+/// Which database engine a [`Db`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite file.
+    Sqlite,
+    /// PostgreSQL server.
+    Postgres,
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        })
+    }
+}
+
+/// A service's two migration sets, one per backend.
+#[derive(Debug)]
+pub struct Migrations {
+    /// Migrations for SQLite.
+    pub sqlite: Migrator,
+    /// Migrations for PostgreSQL.
+    pub postgres: Migrator,
+}
+
+/// A connection pool to the service's own database.
+#[derive(Debug, Clone)]
+pub enum Db {
+    /// SQLite pool.
+    Sqlite(SqlitePool),
+    /// PostgreSQL pool.
+    Postgres(PgPool),
+}
+
+/// Pool sizing.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolOptions {
+    /// Upper bound of open connections.
+    pub max_connections: u32,
+    /// How long to wait for a free connection.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Errors opening or migrating a database.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The URL is neither `sqlite:` nor `postgres:`.
+    #[error(
+        "unsupported database URL scheme in `{0}`: use `sqlite://PATH` or `postgres://USER@HOST/DB`"
+    )]
+    Scheme(String),
+    /// The SQLite file's directory cannot be created.
+    #[error("cannot create the database directory `{path}`: {source}; pass a writable --data-dir")]
+    Directory {
+        /// The directory.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The database cannot be reached or opened.
+    #[error("cannot connect to the {backend} database `{target}`: {source}")]
+    Connect {
+        /// Backend.
+        backend: Backend,
+        /// The URL without credentials.
+        target: String,
+        /// Why.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// A migration failed.
+    #[error("migrating the {backend} database failed: {source}")]
+    Migrate {
+        /// Backend.
+        backend: Backend,
+        /// Why.
+        #[source]
+        source: sqlx::migrate::MigrateError,
+    },
+}
+
+impl Db {
+    /// Opens a pool for `url`; SQLite files (and their directory) are created when missing.
+    pub async fn connect(url: &SecretString, options: PoolOptions) -> Result<Self, DbError> {
+        let url = url.expose_secret();
+        let target = redact_url(url);
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            let file = path.split('?').next().unwrap_or_default();
+            let dir = std::path::Path::new(file)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty());
+            if let Some(dir) = dir.filter(|_| file != ":memory:") {
+                std::fs::create_dir_all(dir).map_err(|source| DbError::Directory {
+                    path: dir.display().to_string(),
+                    source,
+                })?;
+            }
+            let connect = SqliteConnectOptions::from_str(url)
+                .map_err(|source| DbError::Connect {
+                    backend: Backend::Sqlite,
+                    target: target.clone(),
+                    source,
+                })?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10))
+                .log_statements(tracing::log::LevelFilter::Trace);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(options.max_connections)
+                .acquire_timeout(options.acquire_timeout)
+                .connect_with(connect)
+                .await
+                .map_err(|source| DbError::Connect {
+                    backend: Backend::Sqlite,
+                    target,
+                    source,
+                })?;
+            Ok(Self::Sqlite(pool))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let connect = PgConnectOptions::from_str(url)
+                .map_err(|source| DbError::Connect {
+                    backend: Backend::Postgres,
+                    target: target.clone(),
+                    source,
+                })?
+                .log_statements(tracing::log::LevelFilter::Trace);
+            let pool = PgPoolOptions::new()
+                .max_connections(options.max_connections)
+                .acquire_timeout(options.acquire_timeout)
+                .connect_with(connect)
+                .await
+                .map_err(|source| DbError::Connect {
+                    backend: Backend::Postgres,
+                    target,
+                    source,
+                })?;
+            Ok(Self::Postgres(pool))
+        } else {
+            Err(DbError::Scheme(target))
+        }
+    }
+
+    /// Opens the pool and runs the backend's migrations (idempotent).
+    pub async fn connect_and_migrate(
+        url: &SecretString,
+        options: PoolOptions,
+        migrations: &Migrations,
+    ) -> Result<Self, DbError> {
+        let db = Self::connect(url, options).await?;
+        db.migrate(migrations).await?;
+        Ok(db)
+    }
+
+    /// Runs the pending migrations of this backend.
+    ///
+    /// Migrations run on a connection of their own that is closed afterwards: the migrator reads
+    /// its bookkeeping with statements it does not step to completion, and on SQLite such a
+    /// connection keeps a pinned WAL snapshot (stale reads, `SQLITE_BUSY_SNAPSHOT` on write)
+    /// if it went back to the pool.
+    pub async fn migrate(&self, migrations: &Migrations) -> Result<(), DbError> {
+        let backend = self.backend();
+        let fail = |source| DbError::Migrate { backend, source };
+        match self {
+            Self::Sqlite(pool) => {
+                let mut conn = pool.acquire().await.map_err(|e| fail(e.into()))?.detach();
+                migrations.sqlite.run(&mut conn).await.map_err(fail)?;
+                conn.close().await.map_err(|e| fail(e.into()))?;
+            }
+            Self::Postgres(pool) => {
+                let mut conn = pool.acquire().await.map_err(|e| fail(e.into()))?.detach();
+                migrations.postgres.run(&mut conn).await.map_err(fail)?;
+                conn.close().await.map_err(|e| fail(e.into()))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Versions and descriptions of the applied migrations, oldest first.
+    pub async fn applied_migrations(&self) -> Result<Vec<(i64, String)>, sqlx::Error> {
+        const SQL: &str =
+            "SELECT version, description FROM _sqlx_migrations WHERE success ORDER BY version";
+        match self {
+            Self::Sqlite(pool) => sqlx::query_as(SQL).fetch_all(pool).await,
+            Self::Postgres(pool) => sqlx::query_as(SQL).fetch_all(pool).await,
+        }
+    }
+
+    /// Which backend this is.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Sqlite(_) => Backend::Sqlite,
+            Self::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// A cheap round trip, for readiness.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        match self {
+            Self::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
+            Self::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
+        }
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        match self {
+            Self::Sqlite(pool) => pool.close().await,
+            Self::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// A database URL with any password removed, safe for logs and errors.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}@{host}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+/// A store-level error, the same for both backends.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint rejected the write.
+    #[error("unique constraint `{constraint}` violated")]
+    UniqueViolation {
+        /// Constraint (Postgres) or `table.column` (SQLite).
+        constraint: String,
+    },
+    /// A foreign key rejected the write.
+    #[error("foreign key violated")]
+    ForeignKeyViolation,
+    /// The row does not exist.
+    #[error("not found")]
+    NotFound,
+    /// Anything else from the driver.
+    #[error("database error")]
+    Db(#[source] sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        if matches!(err, sqlx::Error::RowNotFound) {
+            return Self::NotFound;
+        }
+        if let Some(db_err) = err.as_database_error() {
+            match db_err.kind() {
+                sqlx::error::ErrorKind::UniqueViolation => {
+                    let constraint = db_err.constraint().map_or_else(
+                        // SQLite: "UNIQUE constraint failed: products.sku"
+                        || {
+                            db_err
+                                .message()
+                                .rsplit(": ")
+                                .next()
+                                .unwrap_or_default()
+                                .to_owned()
+                        },
+                        str::to_owned,
+                    );
+                    return Self::UniqueViolation { constraint };
+                }
+                sqlx::error::ErrorKind::ForeignKeyViolation => return Self::ForeignKeyViolation,
+                _ => {}
+            }
+        }
+        Self::Db(err)
+    }
+}
+
+impl From<StoreError> for crate::error::ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound => Self::not_found("not found"),
+            StoreError::UniqueViolation { .. } => Self::conflict("the resource already exists"),
+            StoreError::ForeignKeyViolation => {
+                Self::conflict("the resource is referenced by or refers to another resource")
+            }
+            StoreError::Db(source) => Self::Internal(anyhow::Error::new(source)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact_url("postgres://app:pw@db:5432/shop"),
+            "postgres://app@db:5432/shop"
+        );
+        assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
+
+    #[tokio::test]
+    async fn unwritable_sqlite_directory_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocker = dir.path().join("file");
+        std::fs::write(&blocker, b"").unwrap();
+        let url = SecretString::from(format!("sqlite://{}/sub/x.db", blocker.display()));
+        let err = Db::connect(&url, PoolOptions::default()).await.unwrap_err();
+        assert!(matches!(err, DbError::Directory { .. }), "{err}");
+        assert!(err.to_string().contains("--data-dir"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn unknown_scheme_is_refused() {
+        let url = SecretString::from("mysql://root@localhost/x");
+        let err = Db::connect(&url, PoolOptions::default()).await.unwrap_err();
+        assert!(matches!(err, DbError::Scheme(_)), "{err}");
+    }
+}

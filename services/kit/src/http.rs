@@ -1,0 +1,119 @@
+//! The middleware stack every service router is finished with, in one place:
+//! request id and trace context, one span per request, RED metrics, a per-request deadline,
+//! a body-size limit, panic capture, and problem+json for unknown routes and methods.
+
+use std::{sync::Arc, time::Instant};
+
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, MatchedPath, Request, State},
+    http::HeaderValue,
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+};
+use tower_http::catch_panic::CatchPanicLayer;
+use tracing::Instrument;
+
+use crate::{
+    error::ApiError,
+    health,
+    metrics::Metrics,
+    service::ServiceContext,
+    trace::{REQUEST_ID, TraceContext, request_id},
+};
+
+/// The route template a request matched, carried on the response to the outer middleware.
+#[derive(Debug, Clone)]
+struct RouteTag(Arc<str>);
+
+/// Adds the health and metrics routes and the standard middleware to a service's router.
+pub fn finish(router: Router, ctx: &ServiceContext) -> Router {
+    let observe = Observe {
+        metrics: ctx.metrics.clone(),
+        timeout: ctx.settings.request_timeout(),
+    };
+    router
+        .merge(health::router(ctx.clone()))
+        .fallback(|| async { ApiError::not_found("no such route") })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .route_layer(middleware::from_fn(tag_route))
+        .layer(DefaultBodyLimit::max(ctx.settings.body_limit_bytes))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()
+        }))
+        .layer(middleware::from_fn_with_state(observe, observe_request))
+}
+
+async fn tag_route(matched: Option<MatchedPath>, req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    if let Some(path) = matched {
+        response
+            .extensions_mut()
+            .insert(RouteTag(Arc::from(path.as_str())));
+    }
+    response
+}
+
+#[derive(Clone)]
+struct Observe {
+    metrics: Metrics,
+    timeout: std::time::Duration,
+}
+
+async fn observe_request(State(observe): State<Observe>, mut req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let request_id = request_id(req.headers());
+    let trace = TraceContext::from_headers(req.headers());
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        trace_id = %trace.trace_id,
+        span_id = %trace.span_id,
+        method = %method,
+        path = %path,
+    );
+    req.extensions_mut().insert(trace);
+    let response =
+        match tokio::time::timeout(observe.timeout, next.run(req).instrument(span.clone())).await {
+            Ok(response) => response,
+            Err(_) => ApiError::Timeout.into_response(),
+        };
+    let mut response = response;
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    let status = response.status();
+    let route = response
+        .extensions()
+        .get::<RouteTag>()
+        .map_or("unmatched", |tag| &tag.0);
+    let elapsed = started.elapsed();
+    observe.metrics.observe_request(
+        route,
+        method.as_str(),
+        status.as_u16(),
+        elapsed.as_secs_f64(),
+    );
+    let _entered = span.enter();
+    let latency_ms = elapsed.as_secs_f64() * 1000.0;
+    if health::is_probe(&path) {
+        tracing::debug!(status = status.as_u16(), latency_ms, "request served");
+    } else if status.is_server_error() {
+        tracing::warn!(
+            status = status.as_u16(),
+            latency_ms,
+            route,
+            "request failed"
+        );
+    } else {
+        tracing::info!(
+            status = status.as_u16(),
+            latency_ms,
+            route,
+            "request served"
+        );
+    }
+    response
+}

@@ -1,0 +1,28 @@
+//! `shopctl-kit`: the plumbing every shopctl service shares, so that eight services behave the
+//! same way: layered [`settings`], JSON [`telemetry`], Prometheus [`metrics`], one problem+json
+//! [`error`] type and the [`json`] extractors that produce it, the [`db`] handle (SQLite or
+//! PostgreSQL with per-backend migrations), [`auth`] extractors, W3C [`trace`] context, the
+//! [`http`] middleware stack, [`health`] probes and the [`service`] runner with graceful shutdown.
+//! Test support lives in `testing` behind the `testing` feature.
+
+#![warn(missing_docs)]
+
+pub mod auth;
+pub mod db;
+pub mod error;
+pub mod health;
+pub mod http;
+pub mod json;
+pub mod metrics;
+pub mod service;
+pub mod settings;
+pub mod sql;
+pub mod telemetry;
+pub mod trace;
+
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+pub use error::{ApiError, Result};
+pub use json::{AppJson, AppQuery};
+pub use service::{ServiceContext, shutdown_signal};

@@ -1,0 +1,168 @@
+//! Prometheus metrics with the uniform names every dashboard, alert and ops command relies on:
+//! `http_requests_total{service,route,method,status}` and
+//! `http_request_duration_seconds{service,route,method}` (histogram), plus `shopctl_build_info`
+//! and whatever business metrics a service registers. Each service owns its registry, so several
+//! services in one process (`shopctl up --in-process`, tests) never mix their series.
+
+use std::sync::{Arc, RwLock};
+
+use prometheus_client::{
+    encoding::{EncodeLabelSet, text::encode},
+    metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
+    registry::{Metric, Registry},
+};
+
+/// Histogram buckets for request latency, in seconds.
+pub const LATENCY_BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Labels of `http_requests_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// Service name.
+    pub service: &'static str,
+    /// Matched route template (`/api/products/{id}`), or `unmatched`.
+    pub route: String,
+    /// HTTP method.
+    pub method: String,
+    /// Response status code.
+    pub status: u16,
+}
+
+/// Labels of `http_request_duration_seconds`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DurationLabels {
+    /// Service name.
+    pub service: &'static str,
+    /// Matched route template, or `unmatched`.
+    pub route: String,
+    /// HTTP method.
+    pub method: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BuildLabels {
+    service: &'static str,
+    version: &'static str,
+}
+
+/// A service's metrics registry and its HTTP RED metrics.
+#[derive(Clone)]
+pub struct Metrics {
+    service: &'static str,
+    registry: Arc<RwLock<Registry>>,
+    requests: Family<RequestLabels, Counter>,
+    durations: Family<DurationLabels, Histogram>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics")
+            .field("service", &self.service)
+            .finish_non_exhaustive()
+    }
+}
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(LATENCY_BUCKETS)
+}
+
+impl Metrics {
+    /// A fresh registry for `service` with the HTTP metrics and build info registered.
+    pub fn new(service: &'static str) -> Self {
+        let mut registry = Registry::default();
+        let requests = Family::<RequestLabels, Counter>::default();
+        let durations = Family::<DurationLabels, Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
+        registry.register(
+            "http_requests",
+            "HTTP requests served, by route, method and status",
+            requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency, by route and method",
+            durations.clone(),
+        );
+        let build = Family::<BuildLabels, Gauge>::default();
+        build
+            .get_or_create(&BuildLabels {
+                service,
+                version: env!("CARGO_PKG_VERSION"),
+            })
+            .set(1);
+        registry.register("shopctl_build_info", "Build information", build);
+        Self {
+            service,
+            registry: Arc::new(RwLock::new(registry)),
+            requests,
+            durations,
+        }
+    }
+
+    /// The service these metrics belong to.
+    pub fn service(&self) -> &'static str {
+        self.service
+    }
+
+    /// Registers a business metric (`name` without the `_total` suffix for counters).
+    pub fn register(&self, name: &str, help: &str, metric: impl Metric) {
+        if let Ok(mut registry) = self.registry.write() {
+            registry.register(name, help, metric);
+        }
+    }
+
+    /// Records one served request.
+    pub fn observe_request(&self, route: &str, method: &str, status: u16, seconds: f64) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                service: self.service,
+                route: route.to_owned(),
+                method: method.to_owned(),
+                status,
+            })
+            .inc();
+        self.durations
+            .get_or_create(&DurationLabels {
+                service: self.service,
+                route: route.to_owned(),
+                method: method.to_owned(),
+            })
+            .observe(seconds);
+    }
+
+    /// The registry in the OpenMetrics text format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if let Ok(registry) = self.registry.read() {
+            // Writing into a String cannot fail.
+            let _ = encode(&mut out, &registry);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_uniform_names() {
+        let metrics = Metrics::new("product");
+        metrics.observe_request("/api/products", "GET", 200, 0.003);
+        let text = metrics.render();
+        assert!(
+            text.contains(
+                r#"http_requests_total{service="product",route="/api/products",method="GET",status="200"} 1"#
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("http_request_duration_seconds_bucket{"),
+            "{text}"
+        );
+        assert!(text.contains("shopctl_build_info{"), "{text}");
+    }
+}

@@ -1,0 +1,352 @@
+//! Layered configuration shared by every service.
+//!
+//! Precedence, lowest first: built-in defaults → the service's section of `shopctl.toml` →
+//! environment variables `SHOPCTL_<SECTION>__<KEY>` → command-line flags. Every service reads the
+//! [`CommonSettings`] keys plus its own keys from the same section (`[product]`, `[order]`, …), so
+//! `SHOPCTL_PRODUCT__PORT=9000` and `[product] port = 9000` mean the same thing. Unknown keys in a
+//! section are an error (a typo must not silently fall back to a default), and secrets are
+//! [`SecretString`]s that never print.
+
+use std::{
+    collections::BTreeSet,
+    fmt,
+    net::IpAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+    value::Value,
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+/// The configuration file read when no `--config` is given (if it exists).
+pub const DEFAULT_CONFIG_FILE: &str = "shopctl.toml";
+
+/// Where a service's settings come from besides the built-in defaults.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigSource {
+    /// `shopctl.toml` to read; `None` reads `./shopctl.toml` when it exists.
+    pub file: Option<PathBuf>,
+    /// Flag overrides as (key, value) within the section, applied last.
+    pub overrides: Vec<(String, Value)>,
+}
+
+impl ConfigSource {
+    /// Adds a flag override for `key` (a key of the service's section).
+    #[must_use]
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.overrides.push((key.to_owned(), value.into()));
+        self
+    }
+}
+
+/// The deployment environment. `production` disables demo seeding and fault injection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    /// Local development: demo data, permissive defaults.
+    #[default]
+    Dev,
+    /// Automated tests.
+    Test,
+    /// Production: no demo data, no fault injection.
+    Production,
+}
+
+impl fmt::Display for Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Dev => "dev",
+            Self::Test => "test",
+            Self::Production => "production",
+        })
+    }
+}
+
+/// Settings every service has, read from its own section.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CommonSettings {
+    /// Deployment environment.
+    pub environment: Environment,
+    /// Address to listen on.
+    pub host: IpAddr,
+    /// Port to listen on (0 picks a free one).
+    pub port: u16,
+    /// Directory for embedded databases and keys.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; defaults to `sqlite://<data_dir>/<service>.db`.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "redact")]
+    pub database_url: Option<SecretString>,
+    /// Upper bound of the connection pool.
+    pub db_max_connections: u32,
+    /// Per-request deadline in milliseconds.
+    pub request_timeout_ms: u64,
+    /// Largest accepted request body in bytes.
+    pub body_limit_bytes: usize,
+    /// Log filter (`info`, `debug`, `shopctl_product=debug,info`).
+    pub log: String,
+    /// Bootstrap admin bearer token (until the identity service issues tokens).
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "redact")]
+    pub admin_token: Option<SecretString>,
+}
+
+impl CommonSettings {
+    /// Defaults for a service listening on `port`.
+    pub fn defaults(port: u16) -> Self {
+        Self {
+            environment: Environment::Dev,
+            host: IpAddr::from([127, 0, 0, 1]),
+            port,
+            data_dir: PathBuf::from(".shopctl"),
+            database_url: None,
+            db_max_connections: 10,
+            request_timeout_ms: 10_000,
+            body_limit_bytes: 1024 * 1024,
+            log: "info".to_owned(),
+            admin_token: None,
+        }
+    }
+
+    /// The database URL, defaulting to a SQLite file named after the service in the data dir.
+    pub fn database_url(&self, service: &str) -> SecretString {
+        self.database_url.clone().unwrap_or_else(|| {
+            SecretString::from(sqlite_url(&self.data_dir.join(format!("{service}.db"))))
+        })
+    }
+
+    /// The per-request deadline.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+}
+
+/// `sqlite://` URL for a file path.
+pub fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}", path.display())
+}
+
+/// A service's whole configuration: the common keys and its own.
+#[derive(Debug, Clone)]
+pub struct Settings<T> {
+    /// Keys every service has.
+    pub common: CommonSettings,
+    /// Keys of this service only.
+    pub service: T,
+}
+
+/// Errors loading settings.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// The file named with `--config` does not exist.
+    #[error("config file `{0}` does not exist: create it or drop `--config`")]
+    MissingFile(PathBuf),
+    /// A key in the section is not a known setting.
+    #[error(
+        "unknown setting `{section}.{key}` (from shopctl.toml or SHOPCTL_{env_section}__{env_key}); known keys: {known}"
+    )]
+    UnknownKey {
+        /// Section name.
+        section: String,
+        /// The unknown key.
+        key: String,
+        /// Upper-case section for the env hint.
+        env_section: String,
+        /// Upper-case key for the env hint.
+        env_key: String,
+        /// Comma-separated list of known keys.
+        known: String,
+    },
+    /// A value has the wrong type or the file is not valid TOML.
+    #[error("invalid configuration: {0}")]
+    Invalid(#[from] Box<figment::Error>),
+}
+
+/// Loads the settings of the service whose section is `section`, starting from `defaults`.
+pub fn load<T>(
+    section: &str,
+    common_defaults: &CommonSettings,
+    service_defaults: &T,
+    source: &ConfigSource,
+) -> Result<Settings<T>, SettingsError>
+where
+    T: Serialize + DeserializeOwned,
+{
+    let figment = figment(section, common_defaults, service_defaults, source)?;
+    check_unknown_keys(&figment, section, common_defaults, service_defaults)?;
+    let common = figment
+        .extract_inner::<CommonSettings>(section)
+        .map_err(Box::new)?;
+    let service = figment.extract_inner::<T>(section).map_err(Box::new)?;
+    Ok(Settings { common, service })
+}
+
+fn figment<T: Serialize>(
+    section: &str,
+    common_defaults: &CommonSettings,
+    service_defaults: &T,
+    source: &ConfigSource,
+) -> Result<Figment, SettingsError> {
+    let mut figment = Figment::new()
+        .merge(Serialized::default(section, common_defaults))
+        .merge(Serialized::default(section, service_defaults));
+    match &source.file {
+        Some(path) if !path.exists() => return Err(SettingsError::MissingFile(path.clone())),
+        Some(path) => figment = figment.merge(Toml::file_exact(path)),
+        None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
+            figment = figment.merge(Toml::file_exact(DEFAULT_CONFIG_FILE));
+        }
+        None => {}
+    }
+    let env_prefix = format!("SHOPCTL_{}__", section.to_uppercase());
+    let section_owned = section.to_owned();
+    figment = figment.merge(
+        Env::prefixed(&env_prefix)
+            .map(move |key| format!("{section_owned}.{}", key.as_str().to_lowercase()).into()),
+    );
+    for (key, value) in &source.overrides {
+        figment = figment.merge((format!("{section}.{key}"), value.clone()));
+    }
+    Ok(figment)
+}
+
+fn check_unknown_keys<T: Serialize>(
+    figment: &Figment,
+    section: &str,
+    common_defaults: &CommonSettings,
+    service_defaults: &T,
+) -> Result<(), SettingsError> {
+    let mut known: BTreeSet<String> = keys_of(common_defaults);
+    known.extend(keys_of(service_defaults));
+    // Optional keys that are skipped when unset still count as known.
+    known.extend(["database_url".to_owned(), "admin_token".to_owned()]);
+    let Ok(Value::Dict(_, present)) = figment.find_value(section) else {
+        return Ok(());
+    };
+    for key in present.keys() {
+        if !known.contains(key) {
+            return Err(SettingsError::UnknownKey {
+                section: section.to_owned(),
+                key: key.clone(),
+                env_section: section.to_uppercase(),
+                env_key: key.to_uppercase(),
+                known: known.iter().cloned().collect::<Vec<_>>().join(", "),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn keys_of<T: Serialize>(value: &T) -> BTreeSet<String> {
+    match Value::serialize(value) {
+        Ok(Value::Dict(_, dict)) => dict.keys().cloned().collect(),
+        _ => BTreeSet::new(),
+    }
+}
+
+/// Serializes a secret as `"[redacted]"`: settings can be printed (`/admin/info`, `--output
+/// json`) without exposing it.
+#[allow(clippy::ref_option)]
+fn redact<S: serde::Serializer>(
+    _: &Option<SecretString>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str("[redacted]")
+}
+
+/// A view of effective settings safe to print: secrets appear as `"[redacted]"`.
+pub fn redacted<T: Serialize>(settings: &Settings<T>) -> serde_json::Value {
+    serde_json::json!({
+        "common": serde_json::to_value(&settings.common).unwrap_or_default(),
+        "service": serde_json::to_value(&settings.service).unwrap_or_default(),
+    })
+}
+
+/// Compares a presented secret with the configured one in constant time.
+pub fn secret_eq(configured: &SecretString, presented: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    configured
+        .expose_secret()
+        .as_bytes()
+        .ct_eq(presented.as_bytes())
+        .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Serialize, Deserialize, PartialEq)]
+    struct Extra {
+        seed_demo: bool,
+    }
+
+    fn load_with(
+        file: &str,
+        overrides: Vec<(String, Value)>,
+    ) -> Result<Settings<Extra>, SettingsError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shopctl.toml");
+        std::fs::write(&path, file).unwrap();
+        let source = ConfigSource {
+            file: Some(path),
+            overrides,
+        };
+        load(
+            "kittest",
+            &CommonSettings::defaults(8083),
+            &Extra { seed_demo: true },
+            &source,
+        )
+    }
+
+    #[test]
+    fn file_overrides_defaults_and_flags_override_file() {
+        let settings = load_with("[kittest]\nport = 9001\nseed_demo = false\n", vec![]).unwrap();
+        assert_eq!(settings.common.port, 9001);
+        assert!(!settings.service.seed_demo);
+
+        let settings = load_with(
+            "[kittest]\nport = 9001\n",
+            vec![("port".into(), Value::from(9002))],
+        )
+        .unwrap();
+        assert_eq!(settings.common.port, 9002);
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_that_names_it() {
+        let err = load_with("[kittest]\nprot = 9001\n", vec![]).unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("kittest.prot"), "{message}");
+        assert!(message.contains("port"), "{message}");
+    }
+
+    #[test]
+    fn wrong_type_is_an_error() {
+        let err = load_with("[kittest]\nport = \"high\"\n", vec![]).unwrap_err();
+        assert!(matches!(err, SettingsError::Invalid(_)), "{err}");
+    }
+
+    #[test]
+    fn corrupt_file_is_an_error() {
+        let err = load_with("[kittest\nport = 1", vec![]).unwrap_err();
+        assert!(matches!(err, SettingsError::Invalid(_)), "{err}");
+    }
+
+    #[test]
+    fn redacted_view_hides_secrets() {
+        let mut settings = load_with("", vec![]).unwrap();
+        settings.common.admin_token = Some(SecretString::from("s3cret-token"));
+        settings.common.database_url = Some(SecretString::from("postgres://u:pw@h/db"));
+        let text = redacted(&settings).to_string();
+        assert!(
+            !text.contains("s3cret-token") && !text.contains("pw@h"),
+            "{text}"
+        );
+        assert!(!format!("{settings:?}").contains("s3cret-token"));
+    }
+}

@@ -1,0 +1,190 @@
+//! Test support: a fresh database per test (SQLite file or a new PostgreSQL database) and a
+//! service spawned on a random port. Enabled with the `testing` feature.
+//!
+//! `SHOPCTL_TEST_DATABASE=postgres` makes [`TestBackend::from_env`] pick PostgreSQL at
+//! `SHOPCTL_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`); an
+//! unreachable server fails the test rather than skipping it.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use secrecy::SecretString;
+// Database names here are generated (`shopctl_test_<uuid>`), never caller input.
+use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
+use tokio::{sync::oneshot, task::JoinHandle};
+
+use crate::service::{ServeError, Server};
+
+/// Which backend a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestBackend {
+    /// A SQLite file in a temporary directory.
+    Sqlite,
+    /// A new database on the local PostgreSQL server.
+    Postgres,
+}
+
+impl TestBackend {
+    /// `SHOPCTL_TEST_DATABASE` (`sqlite`, the default, or `postgres`).
+    pub fn from_env() -> Self {
+        match std::env::var("SHOPCTL_TEST_DATABASE").as_deref() {
+            Ok("postgres") => Self::Postgres,
+            Ok("sqlite" | "") | Err(_) => Self::Sqlite,
+            Ok(other) => panic!("SHOPCTL_TEST_DATABASE={other}: use `sqlite` or `postgres`"),
+        }
+    }
+}
+
+/// URL of the PostgreSQL maintenance database used to create test databases.
+pub fn postgres_admin_url() -> String {
+    std::env::var("SHOPCTL_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A database that exists for one test and is removed afterwards.
+#[derive(Debug)]
+pub struct TestDatabase {
+    /// Connection URL for the service under test.
+    pub url: SecretString,
+    /// The backend.
+    pub backend: TestBackend,
+    dir: Option<tempfile::TempDir>,
+    pg_name: Option<String>,
+}
+
+impl TestDatabase {
+    /// Creates a fresh, empty database.
+    pub async fn new(backend: TestBackend) -> Self {
+        match backend {
+            TestBackend::Sqlite => {
+                let dir = tempfile::tempdir().expect("create a temporary directory");
+                let url = format!("sqlite://{}", dir.path().join("test.db").display());
+                Self {
+                    url: SecretString::from(url),
+                    backend,
+                    dir: Some(dir),
+                    pg_name: None,
+                }
+            }
+            TestBackend::Postgres => {
+                let admin = postgres_admin_url();
+                let name = format!("shopctl_test_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = PgConnection::connect(&admin).await.unwrap_or_else(|err| {
+                    panic!(
+                        "PostgreSQL at {admin} is required for this test and is unreachable: {err}"
+                    )
+                });
+                conn.execute(AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
+                    .await
+                    .expect("create the test database");
+                let base = admin
+                    .rsplit_once('/')
+                    .map_or(admin.as_str(), |(base, _)| base);
+                Self {
+                    url: SecretString::from(format!("{base}/{name}")),
+                    backend,
+                    dir: None,
+                    pg_name: Some(name),
+                }
+            }
+        }
+    }
+
+    /// The temporary directory of a SQLite test database.
+    pub fn dir(&self) -> Option<&std::path::Path> {
+        self.dir.as_ref().map(tempfile::TempDir::path)
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some(name) = self.pg_name.take() else {
+            return;
+        };
+        // Drop runs outside async context; a short-lived runtime on its own thread does the
+        // clean-up so a test's runtime is never blocked from inside.
+        let admin = postgres_admin_url();
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async move {
+                if let Ok(mut conn) = PgConnection::connect(&admin).await {
+                    let _ = conn
+                        .execute(AssertSqlSafe(format!(
+                            r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#
+                        )))
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A service serving on a random local port until stopped or dropped.
+#[derive(Debug)]
+pub struct TestServer {
+    /// Bound address.
+    pub addr: SocketAddr,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<Result<(), ServeError>>>,
+}
+
+impl TestServer {
+    /// Binds port 0 on loopback and serves `router` in the background.
+    pub async fn spawn(name: &'static str, router: Router) -> Self {
+        let server = Server::bind(name, SocketAddr::from(([127, 0, 0, 1], 0)), router)
+            .await
+            .expect("bind a test port");
+        let addr = server.local_addr();
+        let (tx, rx) = oneshot::channel::<()>();
+        let handle = tokio::spawn(server.run(async move {
+            let _ = rx.await;
+        }));
+        Self {
+            addr,
+            url: format!("http://{addr}"),
+            shutdown: Some(tx),
+            handle: Some(handle),
+        }
+    }
+
+    /// Asks the server to shut down gracefully and waits until it has drained.
+    pub async fn stop(mut self) -> Result<(), ServeError> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match self.handle.take() {
+            Some(handle) => handle.await.expect("server task panicked"),
+            None => Ok(()),
+        }
+    }
+
+    /// Sends the shutdown signal without waiting.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+
+    /// Waits for the server task to finish.
+    pub async fn join(mut self) -> Result<(), ServeError> {
+        match self.handle.take() {
+            Some(handle) => handle.await.expect("server task panicked"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Installs JSON logging for tests when `TEST_LOG` is set; silent otherwise.
+pub fn init_logs() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        crate::telemetry::init("test", "debug", crate::telemetry::LogTarget::Stdout);
+    }
+}

@@ -1,0 +1,53 @@
+-- Catalog schema (SQLite). Products keep an integer `seq` as the FTS5 rowid; `id` is the UUID.
+CREATE TABLE categories (
+    slug       TEXT PRIMARY KEY NOT NULL,
+    name       TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+
+CREATE TABLE products (
+    seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+    id             TEXT NOT NULL UNIQUE,
+    sku            TEXT NOT NULL UNIQUE,
+    name           TEXT NOT NULL,
+    description    TEXT NOT NULL DEFAULT '',
+    price_amount   INTEGER NOT NULL CHECK (price_amount >= 0),
+    price_currency TEXT NOT NULL,
+    category       TEXT NOT NULL REFERENCES categories (slug),
+    brand          TEXT NOT NULL,
+    attributes     TEXT NOT NULL DEFAULT '{}',
+    image_url      TEXT,
+    active         INTEGER NOT NULL DEFAULT 1,
+    created_at     TEXT NOT NULL,
+    updated_at     TEXT NOT NULL
+);
+
+CREATE INDEX products_category_idx ON products (category, brand);
+CREATE INDEX products_brand_idx ON products (brand);
+CREATE INDEX products_price_idx ON products (price_amount, id);
+CREATE INDEX products_name_idx ON products (name, id);
+CREATE INDEX products_created_idx ON products (created_at, id);
+
+CREATE VIRTUAL TABLE products_fts USING fts5 (
+    name, brand, category, description,
+    content = 'products', content_rowid = 'seq',
+    tokenize = 'unicode61 remove_diacritics 2',
+    prefix = '2 3'
+);
+
+CREATE TRIGGER products_fts_insert AFTER INSERT ON products BEGIN
+    INSERT INTO products_fts (rowid, name, brand, category, description)
+    VALUES (new.seq, new.name, new.brand, new.category, new.description);
+END;
+
+CREATE TRIGGER products_fts_delete AFTER DELETE ON products BEGIN
+    INSERT INTO products_fts (products_fts, rowid, name, brand, category, description)
+    VALUES ('delete', old.seq, old.name, old.brand, old.category, old.description);
+END;
+
+CREATE TRIGGER products_fts_update AFTER UPDATE ON products BEGIN
+    INSERT INTO products_fts (products_fts, rowid, name, brand, category, description)
+    VALUES ('delete', old.seq, old.name, old.brand, old.category, old.description);
+    INSERT INTO products_fts (rowid, name, brand, category, description)
+    VALUES (new.seq, new.name, new.brand, new.category, new.description);
+END;

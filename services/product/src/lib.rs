@@ -1,0 +1,98 @@
+//! `shopctl-product`: the product catalog service (`shopctl serve product`).
+//!
+//! Products and categories with full-text search (SQLite FTS5 or PostgreSQL `tsvector`), facet
+//! counts and keyset pagination. Same inner shape as every shopctl service: [`settings`],
+//! [`error`], [`routes`], [`domain`], [`store`] (one trait, SQLite + PostgreSQL dialects),
+//! migrations per backend, and `tests/api`.
+
+pub mod domain;
+mod error;
+pub mod routes;
+pub mod seed;
+pub mod settings;
+pub mod store;
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use anyhow::Context as _;
+use axum::Router;
+use shopctl_kit::{
+    ServiceContext,
+    auth::{Auth, BootstrapToken},
+    db::{Db, Migrations, PoolOptions},
+    http::finish,
+    metrics::Metrics,
+    service::Server,
+    settings::Environment,
+};
+
+pub use routes::{AppState, openapi, router};
+pub use settings::{Settings, load as load_settings};
+use store::{ProductStore, SqlProductStore};
+
+/// Service name, used in logs, metrics and the data file (`product.db`).
+pub const NAME: &str = "product";
+
+/// The catalog's migrations for both backends.
+pub static MIGRATIONS: Migrations = Migrations {
+    sqlite: sqlx::migrate!("./migrations/sqlite"),
+    postgres: sqlx::migrate!("./migrations/postgres"),
+};
+
+/// Opens (and migrates) the catalog database named by the settings.
+pub async fn connect(settings: &Settings) -> anyhow::Result<Db> {
+    let options = PoolOptions {
+        max_connections: settings.common.db_max_connections,
+        ..PoolOptions::default()
+    };
+    let db =
+        Db::connect_and_migrate(&settings.common.database_url(NAME), options, &MIGRATIONS).await?;
+    Ok(db)
+}
+
+/// Builds the whole service: database, demo seed (dev only, empty database only), routes and
+/// kit's middleware.
+pub async fn app(settings: &Settings) -> anyhow::Result<Router> {
+    let db = connect(settings).await?;
+    let store = Arc::new(SqlProductStore::new(db.clone()));
+    seed_demo_if_empty(settings, store.as_ref()).await?;
+    let metrics = Metrics::new(NAME);
+    let ctx = ServiceContext {
+        name: NAME,
+        db,
+        metrics,
+        settings: settings.common.clone(),
+    };
+    let state = AppState {
+        store,
+        auth: Auth::new(BootstrapToken(settings.common.admin_token.clone())),
+    };
+    Ok(finish(router(state), &ctx))
+}
+
+async fn seed_demo_if_empty(settings: &Settings, store: &dyn ProductStore) -> anyhow::Result<()> {
+    let wanted = settings.common.environment == Environment::Dev && settings.service.seed_demo;
+    if !wanted || store.count_products().await? > 0 {
+        return Ok(());
+    }
+    let inserted = seed::load(store, settings.service.seed_count, settings.service.seed)
+        .await
+        .context("seeding the demo catalog")?;
+    tracing::info!(
+        products = inserted,
+        "seeded the demo catalog into an empty database"
+    );
+    Ok(())
+}
+
+/// Runs the service until `shutdown` resolves, then drains in-flight requests.
+pub async fn serve(
+    settings: &Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let router = app(settings).await?;
+    let addr = SocketAddr::new(settings.common.host, settings.common.port);
+    let server = Server::bind(NAME, addr, router).await?;
+    server.run(shutdown).await?;
+    Ok(())
+}

@@ -1,0 +1,587 @@
+//! Catalog persistence: the [`ProductStore`] trait handlers depend on, and its SQL
+//! implementation for SQLite and PostgreSQL. The query texts are shared; the few places where
+//! the dialects differ (full-text search, column types) come from [`sqlite::DIALECT`] and
+//! [`postgres::DIALECT`].
+
+mod postgres;
+mod sqlite;
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use shopctl_kit::{
+    db::{Backend, Db, StoreError},
+    sql::Param,
+};
+use uuid::Uuid;
+
+use crate::domain::{
+    Category, CategoryCount, CategorySlug, Cursor, FacetCount, Facets, ListQuery, Money,
+    NewCategory, NewProduct, Page, Product, Sku, Sort, SortKey,
+};
+
+/// What the catalog needs from its database.
+#[async_trait]
+pub trait ProductStore: Send + Sync + 'static {
+    /// Inserts a product with a new id; `UniqueViolation` on a duplicate SKU,
+    /// `ForeignKeyViolation` on an unknown category.
+    async fn create_product(&self, product: &NewProduct) -> Result<Product, StoreError>;
+    /// Inserts many products with given ids and creation times, in one transaction per batch.
+    async fn insert_products(&self, products: &[SeedRow]) -> Result<u64, StoreError>;
+    /// A product by id.
+    async fn product(&self, id: Uuid) -> Result<Product, StoreError>;
+    /// A product by SKU.
+    async fn product_by_sku(&self, sku: &Sku) -> Result<Product, StoreError>;
+    /// Replaces every field of a product.
+    async fn replace_product(&self, id: Uuid, product: &NewProduct) -> Result<Product, StoreError>;
+    /// Deletes a product.
+    async fn delete_product(&self, id: Uuid) -> Result<(), StoreError>;
+    /// One page of active products with total and facets.
+    async fn list_products(&self, query: &ListQuery) -> Result<Page<Product>, StoreError>;
+    /// Number of products (active or not).
+    async fn count_products(&self) -> Result<i64, StoreError>;
+    /// Creates a category; `UniqueViolation` when the slug exists.
+    async fn create_category(&self, category: &NewCategory) -> Result<Category, StoreError>;
+    /// Creates a category unless it exists.
+    async fn ensure_category(&self, category: &NewCategory) -> Result<(), StoreError>;
+    /// Every category with its number of active products.
+    async fn categories(&self) -> Result<Vec<CategoryCount>, StoreError>;
+    /// Deletes an empty category; `ForeignKeyViolation` while products use it.
+    async fn delete_category(&self, slug: &CategorySlug) -> Result<(), StoreError>;
+}
+
+/// A product to bulk-insert with a fixed id and creation time (seeding, imports).
+#[derive(Debug, Clone)]
+pub struct SeedRow {
+    /// Product id.
+    pub id: Uuid,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// The product.
+    pub product: NewProduct,
+}
+
+/// Where the SQL of the two backends differs.
+#[derive(Debug)]
+pub(crate) struct Dialect {
+    /// Select list producing a [`ProductRow`].
+    columns: &'static str,
+    /// Filter keeping products that match every search word; binds the search expression.
+    search_filter: &'static str,
+    /// Relevance tier; binds: raw query, name-only expression, name/brand/category expression.
+    relevance: &'static str,
+    /// `attributes` value placeholder in INSERT/UPDATE.
+    attributes_value: &'static str,
+    /// Builds the search-expression parameters from the words (all, name, meta).
+    search_params: fn(&crate::domain::SearchTerms) -> [String; 3],
+}
+
+/// The SQL implementation of [`ProductStore`].
+#[derive(Debug, Clone)]
+pub struct SqlProductStore {
+    db: Db,
+}
+
+impl SqlProductStore {
+    /// Wraps a migrated database.
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    fn dialect(&self) -> &'static Dialect {
+        match self.db.backend() {
+            Backend::Sqlite => &sqlite::DIALECT,
+            Backend::Postgres => &postgres::DIALECT,
+        }
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct ProductRow {
+    id: String,
+    sku: String,
+    name: String,
+    description: String,
+    price_amount: i64,
+    price_currency: String,
+    category: String,
+    brand: String,
+    attributes: String,
+    image_url: Option<String>,
+    active: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    #[sqlx(default)]
+    score: i64,
+}
+
+impl TryFrom<ProductRow> for Product {
+    type Error = StoreError;
+
+    fn try_from(row: ProductRow) -> Result<Self, Self::Error> {
+        let corrupt = |what: &str| {
+            StoreError::Db(sqlx::Error::Decode(
+                format!("corrupt {what} in products").into(),
+            ))
+        };
+        Ok(Self {
+            id: row.id.parse().map_err(|_| corrupt("id"))?,
+            sku: row.sku,
+            name: row.name,
+            description: row.description,
+            price: Money {
+                amount: row.price_amount,
+                currency: row.price_currency,
+            },
+            category: row.category,
+            brand: row.brand,
+            attributes: serde_json::from_str::<BTreeMap<String, String>>(&row.attributes)
+                .map_err(|_| corrupt("attributes"))?,
+            image_url: row.image_url,
+            active: row.active,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct FacetRow {
+    value: String,
+    count: i64,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct CountRow {
+    count: i64,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct CategoryRow {
+    slug: String,
+    name: String,
+    product_count: i64,
+}
+
+/// Rows per multi-row INSERT when bulk loading.
+const BATCH: usize = 500;
+
+fn product_params(
+    id: Uuid,
+    p: &NewProduct,
+    created: DateTime<Utc>,
+    updated: DateTime<Utc>,
+) -> [Param; 13] {
+    [
+        Param::Uuid(id),
+        p.sku.as_ref().into(),
+        p.name.as_ref().into(),
+        p.description.as_ref().into(),
+        Param::Int(p.price.amount),
+        p.price.currency.clone().into(),
+        p.category.as_ref().into(),
+        p.brand.as_ref().into(),
+        Param::Json(p.attributes.to_json()),
+        Param::OptText(p.image_url.as_ref().map(|u| u.as_ref().to_owned())),
+        Param::Bool(p.active),
+        Param::Time(created),
+        Param::Time(updated),
+    ]
+}
+
+fn stored(
+    id: Uuid,
+    p: &NewProduct,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+) -> Product {
+    Product {
+        id,
+        sku: p.sku.as_ref().to_owned(),
+        name: p.name.as_ref().to_owned(),
+        description: p.description.as_ref().to_owned(),
+        price: p.price.clone(),
+        category: p.category.as_ref().to_owned(),
+        brand: p.brand.as_ref().to_owned(),
+        attributes: p.attributes.as_map().clone(),
+        image_url: p.image_url.as_ref().map(|u| u.as_ref().to_owned()),
+        active: p.active,
+        created_at,
+        updated_at,
+    }
+}
+
+/// Truncates to the microsecond precision both backends store.
+fn now() -> DateTime<Utc> {
+    let now = Utc::now();
+    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+}
+
+const INSERT_COLUMNS: &str = "INSERT INTO products (id, sku, name, description, price_amount, \
+     price_currency, category, brand, attributes, image_url, active, created_at, updated_at) VALUES ";
+
+fn values_row(dialect: &Dialect) -> String {
+    format!(
+        "(?, ?, ?, ?, ?, ?, ?, ?, {}, ?, ?, ?, ?)",
+        dialect.attributes_value
+    )
+}
+
+/// WHERE clause (without keyset) and its parameters for a listing.
+fn filters(dialect: &Dialect, query: &ListQuery) -> (String, Vec<Param>) {
+    let mut sql = String::from(" WHERE p.active");
+    let mut params = Vec::new();
+    if let Some(terms) = &query.terms {
+        let [all, _, _] = (dialect.search_params)(terms);
+        sql.push_str(dialect.search_filter);
+        params.push(Param::Text(all));
+    }
+    if let Some(category) = &query.category {
+        sql.push_str(" AND p.category = ?");
+        params.push(category.as_ref().into());
+    }
+    if let Some(brand) = &query.brand {
+        sql.push_str(" AND p.brand = ?");
+        params.push(brand.as_ref().into());
+    }
+    if let Some(min) = query.min_price {
+        sql.push_str(" AND p.price_amount >= ?");
+        params.push(Param::Int(min));
+    }
+    if let Some(max) = query.max_price {
+        sql.push_str(" AND p.price_amount <= ?");
+        params.push(Param::Int(max));
+    }
+    (sql, params)
+}
+
+/// Keyset condition after `cursor` and the ORDER BY for `sort`.
+fn keyset(sort: Sort, cursor: Option<&Cursor>, params: &mut Vec<Param>) -> (String, &'static str) {
+    let order = match sort {
+        Sort::Relevance => " ORDER BY t.score DESC, t.name ASC, t.id ASC",
+        Sort::PriceAsc => " ORDER BY t.price_amount ASC, t.id ASC",
+        Sort::PriceDesc => " ORDER BY t.price_amount DESC, t.id DESC",
+        Sort::Name => " ORDER BY t.name ASC, t.id ASC",
+        Sort::Newest => " ORDER BY t.created_at DESC, t.id DESC",
+    };
+    let Some(cursor) = cursor else {
+        return (String::new(), order);
+    };
+    let id = Param::Text(cursor.id.hyphenated().to_string());
+    let condition = match &cursor.key {
+        SortKey::Relevance(score, name) => {
+            params.extend([
+                Param::Int(*score),
+                Param::Int(*score),
+                name.clone().into(),
+                name.clone().into(),
+                id,
+            ]);
+            " WHERE (t.score < ? OR (t.score = ? AND (t.name > ? OR (t.name = ? AND t.id > ?))))"
+        }
+        SortKey::Price(price) => {
+            params.extend([Param::Int(*price), Param::Int(*price), id]);
+            if sort == Sort::PriceAsc {
+                " WHERE (t.price_amount > ? OR (t.price_amount = ? AND t.id > ?))"
+            } else {
+                " WHERE (t.price_amount < ? OR (t.price_amount = ? AND t.id < ?))"
+            }
+        }
+        SortKey::Name(name) => {
+            params.extend([name.clone().into(), name.clone().into(), id]);
+            " WHERE (t.name > ? OR (t.name = ? AND t.id > ?))"
+        }
+        SortKey::Newest(at) => {
+            params.extend([Param::Time(*at), Param::Time(*at), id]);
+            " WHERE (t.created_at < ? OR (t.created_at = ? AND t.id < ?))"
+        }
+    };
+    (condition.to_owned(), order)
+}
+
+fn sort_key(sort: Sort, product: &Product, score: i64) -> SortKey {
+    match sort {
+        Sort::Relevance => SortKey::Relevance(score, product.name.clone()),
+        Sort::PriceAsc | Sort::PriceDesc => SortKey::Price(product.price.amount),
+        Sort::Name => SortKey::Name(product.name.clone()),
+        Sort::Newest => SortKey::Newest(product.created_at),
+    }
+}
+
+#[async_trait]
+impl ProductStore for SqlProductStore {
+    #[tracing::instrument(name = "Insert product", skip_all, fields(sku = product.sku.as_ref()))]
+    async fn create_product(&self, product: &NewProduct) -> Result<Product, StoreError> {
+        let (id, at) = (Uuid::now_v7(), now());
+        let sql = format!("{INSERT_COLUMNS}{}", values_row(self.dialect()));
+        self.db
+            .execute(&sql, &product_params(id, product, at, at))
+            .await?;
+        Ok(stored(id, product, at, at))
+    }
+
+    #[tracing::instrument(name = "Bulk insert products", skip_all, fields(count = products.len()))]
+    async fn insert_products(&self, products: &[SeedRow]) -> Result<u64, StoreError> {
+        let row = values_row(self.dialect());
+        let mut inserted = 0;
+        for chunk in products.chunks(BATCH) {
+            let sql = format!(
+                "{INSERT_COLUMNS}{}",
+                vec![row.as_str(); chunk.len()].join(", ")
+            );
+            let params: Vec<Param> = chunk
+                .iter()
+                .flat_map(|r| product_params(r.id, &r.product, r.created_at, r.created_at))
+                .collect();
+            let mut tx = self.db.begin().await?;
+            inserted += tx.execute(&sql, &params).await?;
+            tx.commit().await?;
+        }
+        Ok(inserted)
+    }
+
+    async fn product(&self, id: Uuid) -> Result<Product, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM products p WHERE p.id = ?",
+            self.dialect().columns
+        );
+        self.db
+            .fetch_one::<ProductRow>(&sql, &[Param::Uuid(id)])
+            .await?
+            .try_into()
+    }
+
+    async fn product_by_sku(&self, sku: &Sku) -> Result<Product, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM products p WHERE p.sku = ?",
+            self.dialect().columns
+        );
+        self.db
+            .fetch_one::<ProductRow>(&sql, &[sku.as_ref().into()])
+            .await?
+            .try_into()
+    }
+
+    #[tracing::instrument(name = "Replace product", skip_all, fields(%id))]
+    async fn replace_product(&self, id: Uuid, product: &NewProduct) -> Result<Product, StoreError> {
+        let sql = format!(
+            "UPDATE products SET sku = ?, name = ?, description = ?, price_amount = ?, \
+             price_currency = ?, category = ?, brand = ?, attributes = {}, image_url = ?, \
+             active = ?, updated_at = ? WHERE id = ?",
+            self.dialect().attributes_value
+        );
+        let [
+            id_param,
+            sku,
+            name,
+            description,
+            amount,
+            currency,
+            category,
+            brand,
+            attributes,
+            image,
+            active,
+            _,
+            _,
+        ] = product_params(id, product, now(), now());
+        let at = now();
+        let changed = self
+            .db
+            .execute(
+                &sql,
+                &[
+                    sku,
+                    name,
+                    description,
+                    amount,
+                    currency,
+                    category,
+                    brand,
+                    attributes,
+                    image,
+                    active,
+                    Param::Time(at),
+                    id_param,
+                ],
+            )
+            .await?;
+        if changed == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.product(id).await
+    }
+
+    #[tracing::instrument(name = "Delete product", skip_all, fields(%id))]
+    async fn delete_product(&self, id: Uuid) -> Result<(), StoreError> {
+        match self
+            .db
+            .execute("DELETE FROM products WHERE id = ?", &[Param::Uuid(id)])
+            .await?
+        {
+            0 => Err(StoreError::NotFound),
+            _ => Ok(()),
+        }
+    }
+
+    #[tracing::instrument(name = "List products", skip_all, fields(sort = ?query.sort, limit = query.limit))]
+    async fn list_products(&self, query: &ListQuery) -> Result<Page<Product>, StoreError> {
+        if query
+            .terms
+            .as_ref()
+            .is_some_and(crate::domain::SearchTerms::is_empty)
+        {
+            return Ok(Page {
+                items: vec![],
+                next_cursor: None,
+                total: 0,
+                facets: Facets::default(),
+            });
+        }
+        let dialect = self.dialect();
+        let (where_sql, where_params) = filters(dialect, query);
+
+        let mut params = Vec::new();
+        let score = match (&query.terms, query.sort) {
+            (Some(terms), Sort::Relevance) => {
+                let [_, name, meta] = (dialect.search_params)(terms);
+                params.extend([terms.raw().into(), Param::Text(name), Param::Text(meta)]);
+                dialect.relevance
+            }
+            _ => "CAST(0 AS BIGINT)",
+        };
+        params.extend(where_params.iter().cloned());
+        let (after, order) = keyset(query.sort, query.cursor.as_ref(), &mut params);
+        params.push(Param::Int(i64::from(query.limit) + 1));
+        let sql = format!(
+            "SELECT t.* FROM (SELECT {}, {score} AS score FROM products p{where_sql}) t{after}{order} LIMIT ?",
+            dialect.columns
+        );
+        let mut rows: Vec<ProductRow> = self.db.fetch_all(&sql, &params).await?;
+        let has_more = rows.len() > query.limit as usize;
+        rows.truncate(query.limit as usize);
+        let last_score = rows.last().map_or(0, |r| r.score);
+        let items = rows
+            .into_iter()
+            .map(Product::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next_cursor = match items.last() {
+            Some(last) if has_more => Some(
+                Cursor {
+                    sort: query.sort,
+                    key: sort_key(query.sort, last, last_score),
+                    id: last.id,
+                }
+                .encode(),
+            ),
+            _ => None,
+        };
+
+        let facet = |column: &str, limit: &str| {
+            format!(
+                "SELECT p.{column} AS value, CAST(count(*) AS BIGINT) AS count FROM products p{where_sql} \
+                 GROUP BY p.{column} ORDER BY count DESC, value ASC{limit}"
+            )
+        };
+        let category: Vec<FacetRow> = self
+            .db
+            .fetch_all(&facet("category", ""), &where_params)
+            .await?;
+        let brand: Vec<FacetRow> = self
+            .db
+            .fetch_all(&facet("brand", " LIMIT 50"), &where_params)
+            .await?;
+        let to_counts = |rows: Vec<FacetRow>| {
+            rows.into_iter()
+                .map(|r| FacetCount {
+                    value: r.value,
+                    count: r.count,
+                })
+                .collect::<Vec<_>>()
+        };
+        // Every product has exactly one category, so the category counts add up to the total.
+        let total = category.iter().map(|r| r.count).sum();
+        Ok(Page {
+            items,
+            next_cursor,
+            total,
+            facets: Facets {
+                category: to_counts(category),
+                brand: to_counts(brand),
+            },
+        })
+    }
+
+    async fn count_products(&self) -> Result<i64, StoreError> {
+        let row: CountRow = self
+            .db
+            .fetch_one(
+                "SELECT CAST(count(*) AS BIGINT) AS count FROM products",
+                &[],
+            )
+            .await?;
+        Ok(row.count)
+    }
+
+    async fn create_category(&self, category: &NewCategory) -> Result<Category, StoreError> {
+        self.db
+            .execute(
+                "INSERT INTO categories (slug, name, created_at) VALUES (?, ?, ?)",
+                &[
+                    category.slug.as_ref().into(),
+                    category.name.clone().into(),
+                    Param::Time(now()),
+                ],
+            )
+            .await?;
+        Ok(Category {
+            slug: category.slug.as_ref().to_owned(),
+            name: category.name.clone(),
+        })
+    }
+
+    async fn ensure_category(&self, category: &NewCategory) -> Result<(), StoreError> {
+        self.db
+            .execute(
+                "INSERT INTO categories (slug, name, created_at) VALUES (?, ?, ?) ON CONFLICT (slug) DO NOTHING",
+                &[category.slug.as_ref().into(), category.name.clone().into(), Param::Time(now())],
+            )
+            .await
+            .map(drop)
+    }
+
+    async fn categories(&self) -> Result<Vec<CategoryCount>, StoreError> {
+        let rows: Vec<CategoryRow> = self
+            .db
+            .fetch_all(
+                "SELECT c.slug AS slug, c.name AS name, CAST(count(p.id) AS BIGINT) AS product_count \
+                 FROM categories c LEFT JOIN products p ON p.category = c.slug AND p.active \
+                 GROUP BY c.slug, c.name ORDER BY c.name, c.slug",
+                &[],
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| CategoryCount {
+                slug: r.slug,
+                name: r.name,
+                product_count: r.product_count,
+            })
+            .collect())
+    }
+
+    async fn delete_category(&self, slug: &CategorySlug) -> Result<(), StoreError> {
+        match self
+            .db
+            .execute(
+                "DELETE FROM categories WHERE slug = ?",
+                &[slug.as_ref().into()],
+            )
+            .await?
+        {
+            0 => Err(StoreError::NotFound),
+            _ => Ok(()),
+        }
+    }
+}
