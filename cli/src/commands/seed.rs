@@ -63,12 +63,13 @@ impl Seed {
         for category in seed::categories() {
             store.ensure_category(&category).await?;
         }
-        let rows = seed::products(count, args.seed);
         let existing = store.count_products().await?;
         let mut inserted = 0;
-        for chunk in rows.chunks(STEP) {
+        let mut rows = seed::products(count, args.seed).peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<_> = rows.by_ref().take(STEP).collect();
             inserted += store
-                .insert_products(chunk)
+                .insert_products(&chunk)
                 .await
                 .map_err(|err| match err {
                     shopctl_kit::db::StoreError::UniqueViolation { .. } => anyhow::anyhow!(
@@ -78,7 +79,7 @@ impl Seed {
                     ),
                     other => other.into(),
                 })?;
-            bar.inc(chunk.len() as u64);
+            bar.inc(u64::try_from(chunk.len())?);
         }
         bar.finish_and_clear();
         let report = Seeded {

@@ -196,12 +196,20 @@ impl Db {
         match self {
             Self::Sqlite(pool) => {
                 let mut conn = pool.acquire().await.map_err(|e| fail(e.into()))?.detach();
-                migrations.sqlite.run(&mut conn).await.map_err(fail)?;
+                migrations
+                    .sqlite
+                    .run_direct(None, &mut conn, false)
+                    .await
+                    .map_err(fail)?;
                 conn.close().await.map_err(|e| fail(e.into()))?;
             }
             Self::Postgres(pool) => {
                 let mut conn = pool.acquire().await.map_err(|e| fail(e.into()))?.detach();
-                migrations.postgres.run(&mut conn).await.map_err(fail)?;
+                migrations
+                    .postgres
+                    .run_direct(None, &mut conn, false)
+                    .await
+                    .map_err(fail)?;
                 conn.close().await.map_err(|e| fail(e.into()))?;
             }
         }
@@ -209,13 +217,22 @@ impl Db {
     }
 
     /// Versions and descriptions of the applied migrations, oldest first.
-    pub async fn applied_migrations(&self) -> Result<Vec<(i64, String)>, sqlx::Error> {
-        const SQL: &str =
-            "SELECT version, description FROM _sqlx_migrations WHERE success ORDER BY version";
-        match self {
-            Self::Sqlite(pool) => sqlx::query_as(SQL).fetch_all(pool).await,
-            Self::Postgres(pool) => sqlx::query_as(SQL).fetch_all(pool).await,
+    pub async fn applied_migrations(&self) -> Result<Vec<(i64, String)>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Applied {
+            version: i64,
+            description: String,
         }
+        let rows: Vec<Applied> = self
+            .fetch_all(
+                "SELECT version, description FROM _sqlx_migrations WHERE success ORDER BY version",
+                &[],
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.version, r.description))
+            .collect())
     }
 
     /// Which backend this is.
@@ -227,11 +244,8 @@ impl Db {
     }
 
     /// A cheap round trip, for readiness.
-    pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        match self {
-            Self::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
-            Self::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
-        }
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.execute("SELECT 1", &[]).await.map(drop)
     }
 
     /// Closes the pool, waiting for connections to be returned.

@@ -2,7 +2,10 @@
 //! request id and trace context, one span per request, RED metrics, a per-request deadline,
 //! a body-size limit, panic capture, and problem+json for unknown routes and methods.
 
-use std::{sync::Arc, time::Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use axum::{
     Router,
@@ -30,13 +33,13 @@ struct RouteTag(Arc<str>);
 pub fn finish(router: Router, ctx: &ServiceContext) -> Router {
     let observe = Observe {
         metrics: ctx.metrics.clone(),
-        timeout: ctx.settings.request_timeout(),
     };
+    let deadline = ctx.settings.request_timeout();
     router
         .merge(health::router(ctx.clone()))
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .route_layer(middleware::from_fn(tag_route))
+        .route_layer(middleware::from_fn_with_state(deadline, tag_route))
         .layer(DefaultBodyLimit::max(ctx.settings.body_limit_bytes))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()
@@ -44,8 +47,18 @@ pub fn finish(router: Router, ctx: &ServiceContext) -> Router {
         .layer(middleware::from_fn_with_state(observe, observe_request))
 }
 
-async fn tag_route(matched: Option<MatchedPath>, req: Request, next: Next) -> Response {
-    let mut response = next.run(req).await;
+/// Runs the matched handler under the per-request deadline and tags the response with the route
+/// template, so timed-out requests are still counted under their route.
+async fn tag_route(
+    State(deadline): State<Duration>,
+    matched: Option<MatchedPath>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let mut response = match tokio::time::timeout(deadline, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Timeout.into_response(),
+    };
     if let Some(path) = matched {
         response
             .extensions_mut()
@@ -57,7 +70,6 @@ async fn tag_route(matched: Option<MatchedPath>, req: Request, next: Next) -> Re
 #[derive(Clone)]
 struct Observe {
     metrics: Metrics,
-    timeout: std::time::Duration,
 }
 
 async fn observe_request(State(observe): State<Observe>, mut req: Request, next: Next) -> Response {
@@ -75,12 +87,7 @@ async fn observe_request(State(observe): State<Observe>, mut req: Request, next:
         path = %path,
     );
     req.extensions_mut().insert(trace);
-    let response =
-        match tokio::time::timeout(observe.timeout, next.run(req).instrument(span.clone())).await {
-            Ok(response) => response,
-            Err(_) => ApiError::Timeout.into_response(),
-        };
-    let mut response = response;
+    let mut response = next.run(req).instrument(span.clone()).await;
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }

@@ -30,15 +30,19 @@ where
         if !is_json(&req) {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|rejection| match rejection {
-                BytesRejection::FailedToBufferBody(_) => ApiError::PayloadTooLarge,
-                other => ApiError::BadRequest {
-                    detail: other.body_text(),
-                    field: None,
-                },
-            })?;
+        let bytes =
+            Bytes::from_request(req, state)
+                .await
+                .map_err(|rejection: BytesRejection| {
+                    if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                        ApiError::PayloadTooLarge
+                    } else {
+                        ApiError::BadRequest {
+                            detail: rejection.body_text(),
+                            field: None,
+                        }
+                    }
+                })?;
         parse_json(&bytes).map(AppJson)
     }
 }

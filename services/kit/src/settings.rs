@@ -44,7 +44,7 @@ impl ConfigSource {
     }
 }
 
-/// The deployment environment. `production` disables demo seeding and fault injection.
+/// The deployment environment. `production` never loads demo data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Environment {
@@ -53,7 +53,7 @@ pub enum Environment {
     Dev,
     /// Automated tests.
     Test,
-    /// Production: no demo data, no fault injection.
+    /// Production: no demo data.
     Production,
 }
 
@@ -162,7 +162,7 @@ pub enum SettingsError {
     },
     /// A value has the wrong type or the file is not valid TOML.
     #[error("invalid configuration: {0}")]
-    Invalid(#[from] Box<figment::Error>),
+    Invalid(String),
 }
 
 /// Loads the settings of the service whose section is `section`, starting from `defaults`.
@@ -179,8 +179,8 @@ where
     check_unknown_keys(&figment, section, common_defaults, service_defaults)?;
     let common = figment
         .extract_inner::<CommonSettings>(section)
-        .map_err(Box::new)?;
-    let service = figment.extract_inner::<T>(section).map_err(Box::new)?;
+        .map_err(one_line)?;
+    let service = figment.extract_inner::<T>(section).map_err(one_line)?;
     Ok(Settings { common, service })
 }
 
@@ -211,6 +211,38 @@ fn figment<T: Serialize>(
         figment = figment.merge((format!("{section}.{key}"), value.clone()));
     }
     Ok(figment)
+}
+
+/// Renders a figment error as one line: what is wrong, which key, from which file or variable.
+fn one_line(err: figment::Error) -> SettingsError {
+    let parts: Vec<String> = err
+        .into_iter()
+        .map(|e| {
+            // TOML parse errors carry a multi-line source excerpt: keep the message lines only.
+            let what = e
+                .kind
+                .to_string()
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('|') && !l.contains(" | ") && *l != "|")
+                .filter(|l| !l.chars().next().is_some_and(|c| c.is_ascii_digit()))
+                .collect::<Vec<_>>()
+                .join(": ");
+            // figment records the path innermost first.
+            let path: Vec<&str> = e.path.iter().rev().map(String::as_str).collect();
+            let key = (!path.is_empty()).then(|| format!(" for `{}`", path.join(".")));
+            let origin = e.metadata.as_ref().map(|m| match &m.source {
+                Some(source) => format!(" in {source}"),
+                None => format!(" in {}", m.name),
+            });
+            format!(
+                "{what}{}{}",
+                key.unwrap_or_default(),
+                origin.unwrap_or_default()
+            )
+        })
+        .collect();
+    SettingsError::Invalid(parts.join("; "))
 }
 
 fn check_unknown_keys<T: Serialize>(

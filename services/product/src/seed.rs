@@ -185,54 +185,66 @@ pub fn categories() -> Vec<NewCategory> {
         .collect()
 }
 
-/// Generates `count` products from `seed`.
-pub fn products(count: usize, seed: u64) -> Vec<SeedRow> {
+/// Generates `count` products from `seed`, lazily (a million products need not fit in memory
+/// at once). SKUs carry the seed (`SHO-2A-000001` for seed 42), so catalogs from different seeds
+/// can share one database.
+pub fn products(count: usize, seed: u64) -> impl Iterator<Item = SeedRow> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let epoch: DateTime<Utc> = DateTime::from_timestamp(1_767_225_600, 0).unwrap_or_default(); // 2026-01-01
-    (0..count)
-        .map(|i| {
-            let spec = &CATEGORIES[rng.random_range(0..CATEGORIES.len())];
-            let adjective = ADJECTIVES.choose(&mut rng).copied().unwrap_or("Classic");
-            let noun = spec.nouns.choose(&mut rng).copied().unwrap_or("Item");
-            let brand = spec.brands.choose(&mut rng).copied().unwrap_or("Generic");
-            let color = COLORS.choose(&mut rng).copied().unwrap_or("Black");
-            let material = MATERIALS.choose(&mut rng).copied().unwrap_or("cotton");
-            let name = if count > 200 {
-                format!("{brand} {adjective} {noun} {color} {}", i + 1)
-            } else {
-                format!("{adjective} {noun} {color}")
-            };
-            // Prices end in 99 or 49 like real shops.
-            let base = rng.random_range(spec.price.0..=spec.price.1) / 100 * 100;
-            let cents = if rng.random_bool(0.7) { 99 } else { 49 };
-            let description = format!(
-                "The {adjective} {noun} by {brand} in {color}. Made from {material}, built to last and \
+    (0..count).map(move |i| {
+        let spec = &CATEGORIES[rng.random_range(0..CATEGORIES.len())];
+        let adjective = ADJECTIVES.choose(&mut rng).copied().unwrap_or("Classic");
+        let noun = spec.nouns.choose(&mut rng).copied().unwrap_or("Item");
+        let brand = spec.brands.choose(&mut rng).copied().unwrap_or("Generic");
+        let color = COLORS.choose(&mut rng).copied().unwrap_or("Black");
+        let material = MATERIALS.choose(&mut rng).copied().unwrap_or("cotton");
+        let name = if count > 200 {
+            format!("{brand} {adjective} {noun} {color} {}", i + 1)
+        } else {
+            format!("{adjective} {noun} {color}")
+        };
+        // Prices end in 99 or 49 like real shops.
+        let base = rng.random_range(spec.price.0..=spec.price.1) / 100 * 100;
+        let cents = if rng.random_bool(0.7) { 99 } else { 49 };
+        let description = format!(
+            "The {adjective} {noun} by {brand} in {color}. Made from {material}, built to last and \
                  easy to care for. Ships within two business days; free returns for 30 days."
-            );
-            let sku = format!("{}-{:06}", &spec.slug[..3].to_ascii_uppercase(), i + 1);
-            let mut id_bytes = [0u8; 16];
-            rng.fill(&mut id_bytes);
-            let attributes = [("color".to_owned(), color.to_owned()), ("material".to_owned(), material.to_owned())]
-                .into_iter()
-                .collect();
-            let product = NewProduct {
-                sku: Sku::parse(&sku).expect("generated SKU is valid"),
-                name: ProductName::parse(&name).expect("generated name is valid"),
-                description: Description::parse(&description).expect("generated description is valid"),
-                price: Money { amount: base + cents, currency: "USD".to_owned() },
-                category: CategorySlug::parse("category", spec.slug).expect("built-in slug is valid"),
-                brand: Brand::parse("brand", brand).expect("built-in brand is valid"),
-                attributes: Attributes::parse(attributes).expect("generated attributes are valid"),
-                image_url: Some(ImageUrl::parse(&format!("/images/products/{sku}.svg")).expect("valid path")),
-                active: true,
-            };
-            SeedRow {
-                id: uuid::Builder::from_random_bytes(id_bytes).into_uuid(),
-                created_at: epoch + Duration::minutes(i64::try_from(i).unwrap_or(i64::MAX)),
-                product,
-            }
-        })
-        .collect()
+        );
+        let sku = format!(
+            "{}-{seed:X}-{:06}",
+            &spec.slug[..3].to_ascii_uppercase(),
+            i + 1
+        );
+        let mut id_bytes = [0u8; 16];
+        rng.fill(&mut id_bytes);
+        let attributes = [
+            ("color".to_owned(), color.to_owned()),
+            ("material".to_owned(), material.to_owned()),
+        ]
+        .into_iter()
+        .collect();
+        let product = NewProduct {
+            sku: Sku::parse(&sku).expect("generated SKU is valid"),
+            name: ProductName::parse(&name).expect("generated name is valid"),
+            description: Description::parse(&description).expect("generated description is valid"),
+            price: Money {
+                amount: base + cents,
+                currency: "USD".to_owned(),
+            },
+            category: CategorySlug::parse("category", spec.slug).expect("built-in slug is valid"),
+            brand: Brand::parse("brand", brand).expect("built-in brand is valid"),
+            attributes: Attributes::parse(attributes).expect("generated attributes are valid"),
+            image_url: Some(
+                ImageUrl::parse(&format!("/images/products/{sku}.svg")).expect("valid path"),
+            ),
+            active: true,
+        };
+        SeedRow {
+            id: uuid::Builder::from_random_bytes(id_bytes).into_uuid(),
+            created_at: epoch + Duration::minutes(i64::try_from(i).unwrap_or(i64::MAX)),
+            product,
+        }
+    })
 }
 
 /// Loads the demo categories and `count` generated products; returns how many were inserted.
@@ -244,12 +256,14 @@ pub async fn load(
     for category in categories() {
         store.ensure_category(&category).await?;
     }
-    store.insert_products(&products(count, seed)).await
+    store
+        .insert_products(&products(count, seed).collect::<Vec<_>>())
+        .await
 }
 
 /// The id of a demo product, for tests that want a stable one.
-pub fn first_id(seed: u64) -> Uuid {
-    products(1, seed)[0].id
+pub fn first_id(seed: u64) -> Option<Uuid> {
+    products(1, seed).next().map(|row| row.id)
 }
 
 #[cfg(test)]
@@ -258,9 +272,9 @@ mod tests {
 
     #[test]
     fn same_seed_same_catalog_other_seed_other_catalog() {
-        let a = products(50, 7);
-        let b = products(50, 7);
-        let c = products(50, 8);
+        let a: Vec<_> = products(50, 7).collect();
+        let b: Vec<_> = products(50, 7).collect();
+        let c: Vec<_> = products(50, 8).collect();
         assert_eq!(
             a.iter()
                 .map(|r| (r.id, r.product.clone()))
@@ -274,12 +288,17 @@ mod tests {
 
     #[test]
     fn skus_are_unique_and_prices_positive() {
-        let rows = products(5_000, 1);
+        let rows: Vec<_> = products(5_000, 1).chain(products(5_000, 2)).collect();
         let skus: std::collections::HashSet<_> = rows
             .iter()
             .map(|r| r.product.sku.as_ref().to_owned())
             .collect();
         assert_eq!(skus.len(), rows.len());
         assert!(rows.iter().all(|r| r.product.price.amount > 0));
+        assert!(
+            rows[0].product.sku.as_ref().contains("-1-"),
+            "{:?}",
+            rows[0].product.sku
+        );
     }
 }

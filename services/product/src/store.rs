@@ -71,8 +71,6 @@ pub(crate) struct Dialect {
     search_filter: &'static str,
     /// Relevance tier; binds: raw query, name-only expression, name/brand/category expression.
     relevance: &'static str,
-    /// `attributes` value placeholder in INSERT/UPDATE.
-    attributes_value: &'static str,
     /// Builds the search-expression parameters from the words (all, name, meta).
     search_params: fn(&crate::domain::SearchTerms) -> [String; 3],
 }
@@ -167,16 +165,32 @@ struct CategoryRow {
 /// Rows per multi-row INSERT when bulk loading.
 const BATCH: usize = 500;
 
-fn product_params(
-    id: Uuid,
-    p: &NewProduct,
-    created: DateTime<Utc>,
-    updated: DateTime<Utc>,
-) -> [Param; 13] {
+/// Columns a write sets from a [`NewProduct`], in the order of [`product_values`].
+const WRITABLE: [&str; 11] = [
+    "sku",
+    "name",
+    "name_key",
+    "description",
+    "price_amount",
+    "price_currency",
+    "category",
+    "brand",
+    "attributes",
+    "image_url",
+    "active",
+];
+
+/// The exact-name key: trimmed and lower-cased in Rust, so both backends compare the same text
+/// (SQLite's `lower()` folds ASCII only).
+pub(crate) fn name_key(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
+fn product_values(p: &NewProduct) -> [Param; 11] {
     [
-        Param::Uuid(id),
         p.sku.as_ref().into(),
         p.name.as_ref().into(),
+        Param::Text(name_key(p.name.as_ref())),
         p.description.as_ref().into(),
         Param::Int(p.price.amount),
         p.price.currency.clone().into(),
@@ -185,9 +199,13 @@ fn product_params(
         Param::Json(p.attributes.to_json()),
         Param::OptText(p.image_url.as_ref().map(|u| u.as_ref().to_owned())),
         Param::Bool(p.active),
-        Param::Time(created),
-        Param::Time(updated),
     ]
+}
+
+fn insert_params(id: Uuid, p: &NewProduct, created: DateTime<Utc>) -> impl Iterator<Item = Param> {
+    std::iter::once(Param::Uuid(id))
+        .chain(product_values(p))
+        .chain([Param::Time(created), Param::Time(created)])
 }
 
 fn stored(
@@ -218,13 +236,12 @@ fn now() -> DateTime<Utc> {
     DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
 }
 
-const INSERT_COLUMNS: &str = "INSERT INTO products (id, sku, name, description, price_amount, \
-     price_currency, category, brand, attributes, image_url, active, created_at, updated_at) VALUES ";
-
-fn values_row(dialect: &Dialect) -> String {
+fn insert_sql(rows: usize) -> String {
+    let columns = WRITABLE.join(", ");
+    let row = format!("(?, {}, ?, ?)", vec!["?"; WRITABLE.len()].join(", "));
     format!(
-        "(?, ?, ?, ?, ?, ?, ?, ?, {}, ?, ?, ?, ?)",
-        dialect.attributes_value
+        "INSERT INTO products (id, {columns}, created_at, updated_at) VALUES {}",
+        vec![row.as_str(); rows].join(", ")
     )
 }
 
@@ -314,25 +331,19 @@ impl ProductStore for SqlProductStore {
     #[tracing::instrument(name = "Insert product", skip_all, fields(sku = product.sku.as_ref()))]
     async fn create_product(&self, product: &NewProduct) -> Result<Product, StoreError> {
         let (id, at) = (Uuid::now_v7(), now());
-        let sql = format!("{INSERT_COLUMNS}{}", values_row(self.dialect()));
-        self.db
-            .execute(&sql, &product_params(id, product, at, at))
-            .await?;
+        let params: Vec<Param> = insert_params(id, product, at).collect();
+        self.db.execute(&insert_sql(1), &params).await?;
         Ok(stored(id, product, at, at))
     }
 
     #[tracing::instrument(name = "Bulk insert products", skip_all, fields(count = products.len()))]
     async fn insert_products(&self, products: &[SeedRow]) -> Result<u64, StoreError> {
-        let row = values_row(self.dialect());
         let mut inserted = 0;
         for chunk in products.chunks(BATCH) {
-            let sql = format!(
-                "{INSERT_COLUMNS}{}",
-                vec![row.as_str(); chunk.len()].join(", ")
-            );
+            let sql = insert_sql(chunk.len());
             let params: Vec<Param> = chunk
                 .iter()
-                .flat_map(|r| product_params(r.id, &r.product, r.created_at, r.created_at))
+                .flat_map(|r| insert_params(r.id, &r.product, r.created_at))
                 .collect();
             let mut tx = self.db.begin().await?;
             inserted += tx.execute(&sql, &params).await?;
@@ -365,48 +376,16 @@ impl ProductStore for SqlProductStore {
 
     #[tracing::instrument(name = "Replace product", skip_all, fields(%id))]
     async fn replace_product(&self, id: Uuid, product: &NewProduct) -> Result<Product, StoreError> {
+        let assignments: Vec<String> = WRITABLE.iter().map(|c| format!("{c} = ?")).collect();
         let sql = format!(
-            "UPDATE products SET sku = ?, name = ?, description = ?, price_amount = ?, \
-             price_currency = ?, category = ?, brand = ?, attributes = {}, image_url = ?, \
-             active = ?, updated_at = ? WHERE id = ?",
-            self.dialect().attributes_value
+            "UPDATE products SET {}, updated_at = ? WHERE id = ?",
+            assignments.join(", ")
         );
-        let [
-            id_param,
-            sku,
-            name,
-            description,
-            amount,
-            currency,
-            category,
-            brand,
-            attributes,
-            image,
-            active,
-            _,
-            _,
-        ] = product_params(id, product, now(), now());
-        let at = now();
-        let changed = self
-            .db
-            .execute(
-                &sql,
-                &[
-                    sku,
-                    name,
-                    description,
-                    amount,
-                    currency,
-                    category,
-                    brand,
-                    attributes,
-                    image,
-                    active,
-                    Param::Time(at),
-                    id_param,
-                ],
-            )
-            .await?;
+        let params: Vec<Param> = product_values(product)
+            .into_iter()
+            .chain([Param::Time(now()), Param::Uuid(id)])
+            .collect();
+        let changed = self.db.execute(&sql, &params).await?;
         if changed == 0 {
             return Err(StoreError::NotFound);
         }
@@ -446,7 +425,11 @@ impl ProductStore for SqlProductStore {
         let score = match (&query.terms, query.sort) {
             (Some(terms), Sort::Relevance) => {
                 let [_, name, meta] = (dialect.search_params)(terms);
-                params.extend([terms.raw().into(), Param::Text(name), Param::Text(meta)]);
+                params.extend([
+                    Param::Text(name_key(terms.raw())),
+                    Param::Text(name),
+                    Param::Text(meta),
+                ]);
                 dialect.relevance
             }
             _ => "CAST(0 AS BIGINT)",
@@ -472,6 +455,7 @@ impl ProductStore for SqlProductStore {
                     sort: query.sort,
                     key: sort_key(query.sort, last, last_score),
                     id: last.id,
+                    filters: query.filters,
                 }
                 .encode(),
             ),

@@ -1,4 +1,6 @@
 -- Catalog schema (SQLite). Products keep an integer `seq` as the FTS5 rowid; `id` is the UUID.
+-- Tokenizing is accent-sensitive to match PostgreSQL's 'simple' configuration; `name_key` is
+-- lower-cased by the service for the exact-name tier.
 CREATE TABLE categories (
     slug       TEXT PRIMARY KEY NOT NULL,
     name       TEXT NOT NULL,
@@ -10,6 +12,7 @@ CREATE TABLE products (
     id             TEXT NOT NULL UNIQUE,
     sku            TEXT NOT NULL UNIQUE,
     name           TEXT NOT NULL,
+    name_key       TEXT NOT NULL,
     description    TEXT NOT NULL DEFAULT '',
     price_amount   INTEGER NOT NULL CHECK (price_amount >= 0),
     price_currency TEXT NOT NULL,
@@ -26,12 +29,13 @@ CREATE INDEX products_category_idx ON products (category, brand);
 CREATE INDEX products_brand_idx ON products (brand);
 CREATE INDEX products_price_idx ON products (price_amount, id);
 CREATE INDEX products_name_idx ON products (name, id);
+CREATE INDEX products_name_key_idx ON products (name_key);
 CREATE INDEX products_created_idx ON products (created_at, id);
 
 CREATE VIRTUAL TABLE products_fts USING fts5 (
     name, brand, category, description,
     content = 'products', content_rowid = 'seq',
-    tokenize = 'unicode61 remove_diacritics 2',
+    tokenize = 'unicode61 remove_diacritics 0',
     prefix = '2 3'
 );
 

@@ -33,6 +33,7 @@ pub struct ListParams {
     /// `price_desc`, `name`.
     pub sort: Option<String>,
     /// Page size, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -79,6 +80,9 @@ pub struct Cursor {
     pub key: SortKey,
     /// Id of the last item.
     pub id: Uuid,
+    /// Fingerprint of the filters the cursor was issued for.
+    #[serde(rename = "f")]
+    pub filters: u64,
 }
 
 impl Cursor {
@@ -87,8 +91,8 @@ impl Cursor {
         URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
     }
 
-    /// Parses a cursor issued for `sort`.
-    pub fn decode(text: &str, sort: Sort) -> Result<Self, FieldError> {
+    /// Parses a cursor issued for `sort` and the filters fingerprinted as `filters`.
+    pub fn decode(text: &str, sort: Sort, filters: u64) -> Result<Self, FieldError> {
         let bad = || {
             FieldError::new(
                 "cursor",
@@ -111,6 +115,12 @@ impl Cursor {
             return Err(FieldError::new(
                 "cursor",
                 "belongs to a different sort order; start again without it",
+            ));
+        }
+        if cursor.filters != filters {
+            return Err(FieldError::new(
+                "cursor",
+                "was issued for different filters; start again without it",
             ));
         }
         Ok(cursor)
@@ -136,6 +146,23 @@ pub struct ListQuery {
     pub limit: u32,
     /// Where to start.
     pub cursor: Option<Cursor>,
+    /// Fingerprint of the filters, carried by the cursors of this listing.
+    pub filters: u64,
+}
+
+/// FNV-1a over the filter values: stable across builds, so cursors survive a server upgrade.
+fn fingerprint(params: &ListParams) -> u64 {
+    let text = format!(
+        "{:?}|{:?}|{:?}|{:?}|{:?}",
+        params.q.as_deref().map(str::trim),
+        params.category,
+        params.brand,
+        params.min_price,
+        params.max_price
+    );
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 impl ListQuery {
@@ -204,10 +231,11 @@ impl ListQuery {
                 format!("must be between 1 and {}", Self::MAX_LIMIT),
             ));
         }
+        let filters = fingerprint(params);
         let cursor = params
             .cursor
             .as_deref()
-            .map(|c| Cursor::decode(c, sort))
+            .map(|c| Cursor::decode(c, sort, filters))
             .transpose()?;
         Ok(Self {
             terms,
@@ -218,6 +246,7 @@ impl ListQuery {
             sort,
             limit,
             cursor,
+            filters,
         })
     }
 }
@@ -263,15 +292,21 @@ mod tests {
             sort: Sort::PriceAsc,
             key: SortKey::Price(1999),
             id: Uuid::now_v7(),
+            filters: 7,
         };
         let text = cursor.encode();
-        assert_eq!(Cursor::decode(&text, Sort::PriceAsc).unwrap(), cursor);
-        assert!(Cursor::decode(&text, Sort::Name).is_err());
-        assert!(Cursor::decode("not-a-cursor", Sort::PriceAsc).is_err());
+        assert_eq!(Cursor::decode(&text, Sort::PriceAsc, 7).unwrap(), cursor);
+        assert!(Cursor::decode(&text, Sort::Name, 7).is_err());
+        assert!(
+            Cursor::decode(&text, Sort::PriceAsc, 8).is_err(),
+            "other filters"
+        );
+        assert!(Cursor::decode("not-a-cursor", Sort::PriceAsc, 7).is_err());
         assert!(
             Cursor::decode(
                 &URL_SAFE_NO_PAD.encode(b"{\"s\":\"name\",\"k\":5,\"id\":\"x\"}"),
-                Sort::Name
+                Sort::Name,
+                7
             )
             .is_err()
         );

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use shopctl_kit::{
     ApiError, AppJson, AppQuery,
     auth::{AdminOnly, Authorized},
+    db::StoreError,
     json::AppPath,
 };
 use utoipa::ToSchema;
@@ -176,7 +177,12 @@ async fn get_product_by_sku(
         .store
         .product_by_sku(&sku)
         .await
-        .map_err(|_| ApiError::not_found(format!("no product with SKU `{}`", sku.as_ref())))?;
+        .map_err(|err| match err {
+            StoreError::NotFound => {
+                ApiError::not_found(format!("no product with SKU `{}`", sku.as_ref()))
+            }
+            other => other.into(),
+        })?;
     Ok(AppJson(product))
 }
 

@@ -11,11 +11,10 @@ pub(crate) static DIALECT: Dialect = Dialect {
               p.image_url AS image_url, p.active AS active, p.created_at AS created_at, \
               p.updated_at AS updated_at",
     search_filter: " AND p.search_all @@ to_tsquery('simple', ?)",
-    relevance: "CAST(CASE WHEN lower(p.name) = ? THEN 4 \
+    relevance: "CAST(CASE WHEN p.name_key = ? THEN 4 \
                 WHEN p.search_name @@ to_tsquery('simple', ?) THEN 3 \
                 WHEN p.search_meta @@ to_tsquery('simple', ?) THEN 2 \
                 ELSE 1 END AS BIGINT)",
-    attributes_value: "?",
     search_params,
 };
 

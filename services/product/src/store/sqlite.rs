@@ -10,11 +10,10 @@ pub(crate) static DIALECT: Dialect = Dialect {
               p.image_url AS image_url, p.active AS active, p.created_at AS created_at, \
               p.updated_at AS updated_at",
     search_filter: " AND p.seq IN (SELECT rowid FROM products_fts WHERE products_fts MATCH ?)",
-    relevance: "CAST(CASE WHEN lower(p.name) = ? THEN 4 \
+    relevance: "CAST(CASE WHEN p.name_key = ? THEN 4 \
                 WHEN p.seq IN (SELECT rowid FROM products_fts WHERE products_fts MATCH ?) THEN 3 \
                 WHEN p.seq IN (SELECT rowid FROM products_fts WHERE products_fts MATCH ?) THEN 2 \
                 ELSE 1 END AS BIGINT)",
-    attributes_value: "?",
     search_params,
 };
 

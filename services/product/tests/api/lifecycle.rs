@@ -58,7 +58,7 @@ async fn demo_catalog_is_seeded_once_in_dev_and_never_in_production() {
 }
 
 #[tokio::test]
-async fn a_broken_database_gives_a_generic_500_and_an_unready_probe() {
+async fn a_broken_database_gives_a_generic_500() {
     let app = spawn_app().await;
     // Sabotage: drop the products table behind the service's back.
     let settings = settings_for(&app.db, &[]);

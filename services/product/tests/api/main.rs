@@ -4,7 +4,11 @@
 //! contract always runs on both backends.
 
 // Test code panics on unexpected values by design.
-#![allow(clippy::unwrap_used, clippy::cast_possible_wrap, clippy::too_many_lines)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::cast_possible_wrap,
+    clippy::too_many_lines
+)]
 
 mod helpers;
 mod lifecycle;

@@ -228,3 +228,48 @@ async fn pagination_visits_every_item_exactly_once_while_items_are_inserted() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_cursor_only_continues_the_listing_it_came_from() {
+    let app = spawn_app().await;
+    app.seed(60, 4).await;
+    let page = app.get_json("/api/products?category=shoes&limit=2").await;
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let same = app
+        .get(&format!(
+            "/api/products?category=shoes&limit=2&cursor={cursor}"
+        ))
+        .await;
+    assert_eq!(same.status(), 200, "a new page size is fine");
+    let other = app
+        .get(&format!(
+            "/api/products?category=home&limit=2&cursor={cursor}"
+        ))
+        .await;
+    crate::helpers::assert_problem(other, 400, "bad-request", Some("cursor")).await;
+    let resorted = app
+        .get(&format!(
+            "/api/products?category=shoes&sort=name&cursor={cursor}"
+        ))
+        .await;
+    crate::helpers::assert_problem(resorted, 400, "bad-request", Some("cursor")).await;
+}
+
+#[tokio::test]
+async fn exact_names_rank_first_whatever_their_letters() {
+    let app = spawn_app().await;
+    app.create_category("kitchen").await;
+    for (sku, name) in [
+        ("U-1", "Crème Brûlée Torch Set"),
+        ("U-2", "Crème Brûlée Torch"),
+        ("U-3", "Torch"),
+    ] {
+        app.create_product(&product_body(sku, name, "kitchen"))
+            .await;
+    }
+    let page = app
+        .get_json("/api/products?q=CR%C3%88ME%20BR%C3%9BL%C3%89E%20TORCH")
+        .await;
+    assert_eq!(page["items"][0]["name"], "Crème Brûlée Torch", "{page}");
+    assert_eq!(page["total"], 2);
+}

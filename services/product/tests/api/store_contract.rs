@@ -28,7 +28,7 @@ async fn run_store_contract(store: &dyn ProductStore) {
         store.ensure_category(&category).await.unwrap();
         store.ensure_category(&category).await.unwrap();
     }
-    let rows = seed::products(120, 77);
+    let rows: Vec<_> = seed::products(120, 77).collect();
     assert_eq!(store.insert_products(&rows).await.unwrap(), 120);
     assert_eq!(store.count_products().await.unwrap(), 120);
 

@@ -1,0 +1,234 @@
+//! The middleware stack every service gets from `http::finish`, exercised over real HTTP.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use axum::{
+    Extension, Json, Router,
+    routing::{get, post},
+};
+use secrecy::SecretString;
+use serde_json::Value;
+use shopctl_kit::{
+    AppJson, ServiceContext,
+    db::{Db, PoolOptions},
+    http::finish,
+    metrics::Metrics,
+    settings::CommonSettings,
+    testing::TestServer,
+    trace::TraceContext,
+};
+
+async fn context(timeout_ms: u64) -> (ServiceContext, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = SecretString::from(format!("sqlite://{}/kit.db", dir.path().display()));
+    let db = Db::connect(&url, PoolOptions::default()).await.unwrap();
+    let mut settings = CommonSettings::defaults(0);
+    settings.request_timeout_ms = timeout_ms;
+    settings.body_limit_bytes = 1024;
+    let ctx = ServiceContext {
+        name: "kittest",
+        db,
+        metrics: Metrics::new("kittest"),
+        settings,
+    };
+    (ctx, dir)
+}
+
+fn routes() -> Router {
+    Router::new()
+        .route("/items/{id}", get(|| async { "item" }))
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_millis(400)).await;
+                "done"
+            }),
+        )
+        .route(
+            "/trace",
+            get(|Extension(trace): Extension<TraceContext>| async move {
+                Json(serde_json::json!({"trace_id": trace.trace_id, "parent": trace.parent_id}))
+            }),
+        )
+        .route(
+            "/panic",
+            get(|| async {
+                let empty: Vec<u8> = Vec::new();
+                // Index out of bounds on purpose: a handler bug must become a 500 problem.
+                format!("{}", empty[usize::from(empty.is_empty())])
+            }),
+        )
+        .route(
+            "/echo",
+            post(|AppJson(v): AppJson<Value>| async move { Json(v) }),
+        )
+}
+
+async fn spawn(timeout_ms: u64) -> (TestServer, ServiceContext, tempfile::TempDir) {
+    let (ctx, dir) = context(timeout_ms).await;
+    let server = TestServer::spawn("kittest", finish(routes(), &ctx)).await;
+    (server, ctx, dir)
+}
+
+#[tokio::test]
+async fn request_ids_are_echoed_or_generated() {
+    let (server, _ctx, _dir) = spawn(5_000).await;
+    let client = reqwest::Client::new();
+    let given = client
+        .get(format!("{}/items/1", server.url))
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(given.headers()["x-request-id"], "abc-123");
+    let generated = client
+        .get(format!("{}/items/1", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(generated.headers()["x-request-id"].len(), 36);
+}
+
+#[tokio::test]
+async fn a_callers_traceparent_is_continued() {
+    let (server, _ctx, _dir) = spawn(5_000).await;
+    let body: Value = reqwest::Client::new()
+        .get(format!("{}/trace", server.url))
+        .header(
+            "traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_eq!(body["parent"], "00f067aa0ba902b7");
+}
+
+#[tokio::test]
+async fn a_request_past_the_deadline_gets_a_503_problem() {
+    let (server, ctx, _dir) = spawn(100).await;
+    let response = reqwest::get(format!("{}/slow", server.url)).await.unwrap();
+    assert_eq!(response.status(), 503);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["type"], "https://shopctl.dev/problems/timeout");
+    assert!(
+        ctx.metrics
+            .render()
+            .contains(r#"route="/slow",method="GET",status="503"} 1"#)
+    );
+}
+
+#[tokio::test]
+async fn a_panicking_handler_becomes_a_generic_500() {
+    let (server, _ctx, _dir) = spawn(5_000).await;
+    let response = reqwest::get(format!("{}/panic", server.url)).await.unwrap();
+    assert_eq!(response.status(), 500);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["type"], "https://shopctl.dev/problems/internal");
+    assert!(!body.to_string().contains("index out of bounds"));
+    // The server is still alive.
+    assert_eq!(
+        reqwest::get(format!("{}/items/1", server.url))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_413_problems() {
+    let (server, _ctx, _dir) = spawn(5_000).await;
+    let response = reqwest::Client::new()
+        .post(format!("{}/echo", server.url))
+        .header("content-type", "application/json")
+        .body(format!("\"{}\"", "x".repeat(4096)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body["type"],
+        "https://shopctl.dev/problems/payload-too-large"
+    );
+}
+
+#[tokio::test]
+async fn metrics_use_route_templates_and_count_unmatched_requests() {
+    let (server, ctx, _dir) = spawn(5_000).await;
+    for id in ["1", "2", "3"] {
+        reqwest::get(format!("{}/items/{id}", server.url))
+            .await
+            .unwrap();
+    }
+    reqwest::get(format!("{}/nowhere", server.url))
+        .await
+        .unwrap();
+    let text = reqwest::get(format!("{}/metrics", server.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains(r#"http_requests_total{service="kittest",route="/items/{id}",method="GET",status="200"} 3"#), "{text}");
+    assert!(
+        text.contains(r#"route="unmatched",method="GET",status="404"} 1"#),
+        "{text}"
+    );
+    assert!(
+        !text.contains("/items/1"),
+        "raw paths must not become labels"
+    );
+    assert_eq!(ctx.metrics.service(), "kittest");
+}
+
+#[tokio::test]
+async fn readiness_follows_the_database() {
+    let (server, ctx, _dir) = spawn(5_000).await;
+    let ready = reqwest::get(format!("{}/readyz", server.url))
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    ctx.db.close().await;
+    let unready = reqwest::get(format!("{}/readyz", server.url))
+        .await
+        .unwrap();
+    assert_eq!(unready.status(), 503);
+    let body: Value = unready.json().await.unwrap();
+    assert_eq!(body["checks"]["database"], "unavailable");
+    assert_eq!(
+        reqwest::get(format!("{}/livez", server.url))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn shutdown_drains_in_flight_requests() {
+    let (mut server, _ctx, _dir) = spawn(5_000).await;
+    let url = format!("{}/slow", server.url);
+    let in_flight = tokio::spawn(async move { reqwest::get(url).await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    server.begin_shutdown();
+    let addr = server.addr;
+    let response = in_flight.await.unwrap().unwrap();
+    assert_eq!(response.status(), 200, "the in-flight request completes");
+    assert_eq!(response.text().await.unwrap(), "done");
+    server.join().await.unwrap();
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "no new connections after shutdown"
+    );
+}
