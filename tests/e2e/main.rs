@@ -1,0 +1,4 @@
+//! Cross-service suites: one test binary.
+#![allow(clippy::unwrap_used)]
+
+mod conformance;

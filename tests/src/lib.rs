@@ -1,0 +1,80 @@
+//! Test support shared by the cross-service suites: every shopctl service, spawnable on a random
+//! port with a fresh database. A new service adds one entry to [`services`] and is then held to
+//! the conformance suite (`e2e/conformance.rs`) like the others.
+#![allow(clippy::missing_panics_doc)]
+
+use std::{future::Future, path::PathBuf, pin::Pin};
+
+use secrecy::ExposeSecret;
+use shopctl_kit::{
+    settings::ConfigSource,
+    testing::{TestBackend, TestDatabase, TestServer},
+};
+
+/// Bearer token with the admin role in every spawned service.
+pub const ADMIN_TOKEN: &str = "conformance-admin-token-0123456789";
+
+/// A running service under test, with the database it owns.
+#[derive(Debug)]
+pub struct Spawned {
+    /// The server.
+    pub server: TestServer,
+    /// Its database (dropped with it).
+    pub db: TestDatabase,
+}
+
+/// A service the platform runs.
+pub struct Service {
+    /// Name (`product`), as in `shopctl serve <name>`.
+    pub name: &'static str,
+    /// The committed OpenAPI document, relative to the workspace root.
+    pub openapi_file: &'static str,
+    spawn: fn(TestDatabase) -> Pin<Box<dyn Future<Output = Spawned> + Send>>,
+}
+
+impl Service {
+    /// Starts the service on a fresh database of the backend chosen by the environment.
+    pub async fn spawn(&self) -> Spawned {
+        (self.spawn)(TestDatabase::new(TestBackend::from_env()).await).await
+    }
+}
+
+/// Common settings every service gets in tests.
+pub fn test_source(db: &TestDatabase) -> ConfigSource {
+    ConfigSource::default()
+        .with("port", 0)
+        .with("database_url", db.url.expose_secret().to_owned())
+        .with("admin_token", ADMIN_TOKEN)
+        .with("environment", "test")
+        .with("log", "warn")
+}
+
+fn spawn_product(db: TestDatabase) -> Pin<Box<dyn Future<Output = Spawned> + Send>> {
+    Box::pin(async move {
+        let settings = shopctl_product::load_settings(&test_source(&db)).expect("settings");
+        let router = shopctl_product::app(&settings)
+            .await
+            .expect("product service");
+        Spawned {
+            server: TestServer::spawn(shopctl_product::NAME, router).await,
+            db,
+        }
+    })
+}
+
+/// Every service of the platform.
+pub fn services() -> Vec<Service> {
+    vec![Service {
+        name: shopctl_product::NAME,
+        openapi_file: "services/product/openapi.json",
+        spawn: spawn_product,
+    }]
+}
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace root")
+        .to_path_buf()
+}
