@@ -82,6 +82,7 @@ impl Seed {
             bar.inc(u64::try_from(chunk.len())?);
         }
         bar.finish_and_clear();
+        store.analyze().await?;
         let report = Seeded {
             inserted,
             total: store.count_products().await?,

@@ -137,6 +137,11 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
+                // A 2 MiB default page cache makes every query re-read pages from the kernel;
+                // mmap shares one copy of the file between all pooled connections.
+                .pragma("cache_size", "-16384")
+                .pragma("mmap_size", "268435456")
+                .pragma("temp_store", "memory")
                 .log_statements(tracing::log::LevelFilter::Trace);
             let pool = SqlitePoolOptions::new()
                 .max_connections(options.max_connections)

@@ -256,9 +256,11 @@ pub async fn load(
     for category in categories() {
         store.ensure_category(&category).await?;
     }
-    store
+    let inserted = store
         .insert_products(&products(count, seed).collect::<Vec<_>>())
-        .await
+        .await?;
+    store.analyze().await?;
+    Ok(inserted)
 }
 
 /// The id of a demo product, for tests that want a stable one.

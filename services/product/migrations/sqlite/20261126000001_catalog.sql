@@ -25,12 +25,20 @@ CREATE TABLE products (
     updated_at     TEXT NOT NULL
 );
 
-CREATE INDEX products_category_idx ON products (category, brand);
-CREATE INDEX products_brand_idx ON products (brand);
-CREATE INDEX products_price_idx ON products (price_amount, id);
-CREATE INDEX products_name_idx ON products (name, id);
+-- Listings only ever show active products, so the listing indexes are partial: one per sort,
+-- alone and within a category, each ending in id (the keyset tie-breaker) so a page is an index
+-- range scan that stops after `limit` rows. products_facets_idx covers the facet counts under the
+-- category, brand and price filters without touching the table.
+CREATE INDEX products_newest_idx ON products (created_at, id) WHERE active;
+CREATE INDEX products_price_idx ON products (price_amount, id) WHERE active;
+CREATE INDEX products_name_idx ON products (name, id) WHERE active;
+CREATE INDEX products_category_newest_idx ON products (category, created_at, id) WHERE active;
+CREATE INDEX products_category_price_idx ON products (category, price_amount, id) WHERE active;
+CREATE INDEX products_category_name_idx ON products (category, name, id) WHERE active;
+CREATE INDEX products_brand_idx ON products (brand, category, price_amount) WHERE active;
+CREATE INDEX products_facets_idx ON products (category, brand, price_amount) WHERE active;
 CREATE INDEX products_name_key_idx ON products (name_key);
-CREATE INDEX products_created_idx ON products (created_at, id);
+CREATE INDEX products_category_fk_idx ON products (category);
 
 CREATE VIRTUAL TABLE products_fts USING fts5 (
     name, brand, category, description,

@@ -5,7 +5,7 @@ use super::Dialect;
 use crate::domain::SearchTerms;
 
 pub(crate) static DIALECT: Dialect = Dialect {
-    columns: "p.id::text AS id, p.sku AS sku, p.name AS name, p.description AS description, \
+    columns: "p.id::text AS id, p.id AS key_id, p.sku AS sku, p.name AS name, p.description AS description, \
               p.price_amount AS price_amount, p.price_currency AS price_currency, \
               p.category AS category, p.brand AS brand, p.attributes::text AS attributes, \
               p.image_url AS image_url, p.active AS active, p.created_at AS created_at, \
