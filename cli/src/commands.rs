@@ -4,6 +4,7 @@ mod completions;
 mod migrate;
 mod seed;
 mod serve;
+mod user;
 mod version;
 
 use std::path::PathBuf;
@@ -80,6 +81,9 @@ enum Command {
     /// Load generated data.
     #[command(subcommand)]
     Seed(seed::Seed),
+    /// Manage accounts and signing keys of the identity service.
+    #[command(subcommand)]
+    User(user::User),
     /// Print version and build information.
     Version(version::Version),
     /// Print a shell completion script.
@@ -94,6 +98,7 @@ impl Cli {
             Command::Serve(cmd) => cmd.run(global).await,
             Command::Migrate(cmd) => cmd.run(global).await,
             Command::Seed(cmd) => cmd.run(global).await,
+            Command::User(cmd) => cmd.run(global).await,
             Command::Version(cmd) => cmd.run(global),
             Command::Completions(cmd) => cmd.run(global),
         }
@@ -105,6 +110,8 @@ impl Cli {
 pub enum ServiceName {
     /// Product catalog (port 8083).
     Product,
+    /// Identity: accounts, tokens, roles (port 8082).
+    User,
 }
 
 /// Flags that locate a service's data, shared by `serve`, `migrate` and `seed`.

@@ -28,6 +28,7 @@ fn concrete(path: &str) -> String {
     path.replace("{id}", "0190b3a4-0000-7000-8000-000000000000")
         .replace("{sku}", "NO-SUCH-SKU")
         .replace("{slug}", "no-such-slug")
+        .replace("{kid}", "no-such-kid")
 }
 
 #[tokio::test]

@@ -62,13 +62,34 @@ fn spawn_product(db: TestDatabase) -> Pin<Box<dyn Future<Output = Spawned> + Sen
     })
 }
 
+fn spawn_user(db: TestDatabase) -> Pin<Box<dyn Future<Output = Spawned> + Send>> {
+    Box::pin(async move {
+        let data =
+            std::env::temp_dir().join(format!("shopctl-user-{}", uuid::Uuid::new_v4().simple()));
+        let source = test_source(&db).with("data_dir", data.display().to_string());
+        let settings = shopctl_user::load_settings(&source).expect("settings");
+        let router = shopctl_user::app(&settings).await.expect("user service");
+        Spawned {
+            server: TestServer::spawn(shopctl_user::NAME, router).await,
+            db,
+        }
+    })
+}
+
 /// Every service of the platform.
 pub fn services() -> Vec<Service> {
-    vec![Service {
-        name: shopctl_product::NAME,
-        openapi_file: "services/product/openapi.json",
-        spawn: spawn_product,
-    }]
+    vec![
+        Service {
+            name: shopctl_product::NAME,
+            openapi_file: "services/product/openapi.json",
+            spawn: spawn_product,
+        },
+        Service {
+            name: shopctl_user::NAME,
+            openapi_file: "services/user/openapi.json",
+            spawn: spawn_user,
+        },
+    ]
 }
 
 /// The workspace root.

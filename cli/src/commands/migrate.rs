@@ -9,8 +9,8 @@ use crate::ExitStatus;
 /// Apply database migrations.
 #[derive(Debug, Args)]
 pub(crate) struct Migrate {
-    /// `product` or `all`.
-    #[arg(value_parser = ["product", "all"])]
+    /// `product`, `user` or `all`.
+    #[arg(value_parser = ["product", "user", "all"])]
     target: String,
     #[command(flatten)]
     data: DataArgs,
@@ -25,17 +25,31 @@ struct Migrated {
 
 impl Migrate {
     pub(crate) async fn run(self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+        if self.target == "all" && self.data.database_url.is_some() {
+            anyhow::bail!(
+                "--database-url names one database, and each service owns its own: use `migrate <service> --database-url URL` per service"
+            );
+        }
         let source = self.data.apply(global.config_source());
-        // Every service that has a database is listed here as it lands.
-        let settings = shopctl_product::load_settings(&source)?;
-        let db = shopctl_product::connect(&settings).await?;
-        let applied = db.applied_migrations().await?;
-        db.close().await;
-        let report = vec![Migrated {
-            service: shopctl_product::NAME,
-            backend: db.backend().to_string(),
-            applied: applied.iter().map(|(v, _)| *v).collect(),
-        }];
+        let mut report = Vec::new();
+        for service in [shopctl_product::NAME, shopctl_user::NAME] {
+            if self.target != "all" && self.target != service {
+                continue;
+            }
+            let db = match service {
+                "product" => {
+                    shopctl_product::connect(&shopctl_product::load_settings(&source)?).await?
+                }
+                _ => shopctl_user::connect(&shopctl_user::load_settings(&source)?).await?,
+            };
+            let applied = db.applied_migrations().await?;
+            db.close().await;
+            report.push(Migrated {
+                service,
+                backend: db.backend().to_string(),
+                applied: applied.iter().map(|(v, _)| *v).collect(),
+            });
+        }
         let text = report
             .iter()
             .map(|m| {

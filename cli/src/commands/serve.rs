@@ -35,6 +35,15 @@ impl Serve {
                 telemetry::init(shopctl_product::NAME, &filter, telemetry::LogTarget::Stdout);
                 shopctl_product::serve(&settings, shutdown_signal()).await?;
             }
+            ServiceName::User => {
+                let settings = shopctl_user::load_settings(&source)?;
+                let filter = global
+                    .log_filter()
+                    .unwrap_or(&settings.common.log)
+                    .to_owned();
+                telemetry::init(shopctl_user::NAME, &filter, telemetry::LogTarget::Stdout);
+                shopctl_user::serve(&settings, shutdown_signal()).await?;
+            }
         }
         Ok(ExitStatus::Success)
     }

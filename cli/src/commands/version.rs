@@ -24,7 +24,7 @@ impl Version {
     pub(crate) fn run(self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
         let info = Info {
             version: env!("CARGO_PKG_VERSION"),
-            services: &[shopctl_product::NAME],
+            services: &[shopctl_product::NAME, shopctl_user::NAME],
             target_os: std::env::consts::OS,
             target_arch: std::env::consts::ARCH,
         };

@@ -118,5 +118,6 @@ fn migrate_reports_applied_migrations_as_json_and_is_idempotent() {
         assert_eq!(report[0]["service"], "product");
         assert_eq!(report[0]["backend"], "sqlite");
         assert_eq!(report[0]["applied"].as_array().unwrap().len(), 1);
+        assert_eq!(report[1]["service"], "user");
     }
 }

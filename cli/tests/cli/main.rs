@@ -6,3 +6,4 @@ mod config;
 mod helpers;
 mod seed;
 mod serve;
+mod user;

@@ -81,6 +81,39 @@ impl Auth {
     pub fn new(authenticator: impl Authenticator) -> Self {
         Self(Arc::new(authenticator))
     }
+
+    /// The authenticator every service uses: the bootstrap admin token, plus JWTs from the
+    /// platform's issuer (its JWKS at `jwks_url`) and from an external OIDC issuer when
+    /// configured, plus `extra` issuers (the user service trusts its own keys directly).
+    pub fn from_settings(
+        settings: &crate::settings::CommonSettings,
+        extra: Vec<crate::jwt::TrustedIssuer>,
+    ) -> Self {
+        use crate::jwt::{JwtAuthenticator, RemoteJwks, TrustedIssuer};
+        let refetch = std::time::Duration::from_secs(30);
+        let mut issuers = extra;
+        if let Some(url) = &settings.jwks_url {
+            issuers.push(TrustedIssuer {
+                issuer: settings.jwt_issuer.clone(),
+                audience: settings.jwt_audience.clone(),
+                keys: Arc::new(RemoteJwks::new(url, refetch)),
+            });
+        }
+        if let (Some(issuer), Some(url)) = (&settings.oidc_issuer, &settings.oidc_jwks_url) {
+            issuers.push(TrustedIssuer {
+                issuer: issuer.clone(),
+                audience: settings
+                    .oidc_audience
+                    .clone()
+                    .unwrap_or_else(|| settings.jwt_audience.clone()),
+                keys: Arc::new(RemoteJwks::new(url, refetch)),
+            });
+        }
+        let bootstrap: Arc<dyn Authenticator> =
+            Arc::new(BootstrapToken(settings.admin_token.clone()));
+        let jwt: Arc<dyn Authenticator> = Arc::new(JwtAuthenticator::new(issuers));
+        Self::new(AnyOf(vec![jwt, bootstrap]))
+    }
 }
 
 impl fmt::Debug for Auth {
@@ -103,10 +136,43 @@ impl RoleRequirement for AdminOnly {
     const ROLES: &'static [Role] = &[Role::Admin];
 }
 
+/// Routes for support staff and administrators.
+#[derive(Debug)]
+pub struct SupportOrAdmin;
+
+impl RoleRequirement for SupportOrAdmin {
+    const ROLES: &'static [Role] = &[Role::Support, Role::Admin];
+}
+
+/// Routes for any signed-in person (customer, support or admin); per-user resources must still
+/// check that the caller owns them.
+#[derive(Debug)]
+pub struct AnyUser;
+
+impl RoleRequirement for AnyUser {
+    const ROLES: &'static [Role] = &[Role::Customer, Role::Support, Role::Admin];
+}
+
+/// Tries several authenticators in order; the first that recognises the token wins.
+pub struct AnyOf(pub Vec<Arc<dyn Authenticator>>);
+
+impl Authenticator for AnyOf {
+    fn authenticate<'a>(&'a self, bearer: &'a str) -> AuthFuture<'a> {
+        Box::pin(async move {
+            for authenticator in &self.0 {
+                if let Some(principal) = authenticator.authenticate(bearer).await {
+                    return Some(principal);
+                }
+            }
+            None
+        })
+    }
+}
+
 /// Extractor proving the caller holds one of `R::ROLES`; 401 without valid credentials, 403
 /// without the role.
 #[derive(Debug)]
-pub struct Authorized<R: RoleRequirement>(pub Principal, PhantomData<R>);
+pub struct Authorized<R: RoleRequirement>(pub Principal, pub PhantomData<R>);
 
 impl<S, R> FromRequestParts<S> for Authorized<R>
 where

@@ -7,12 +7,14 @@
 
 #![warn(missing_docs)]
 
+pub mod audit;
 pub mod auth;
 pub mod db;
 pub mod error;
 pub mod health;
 pub mod http;
 pub mod json;
+pub mod jwt;
 pub mod metrics;
 pub mod service;
 pub mod settings;

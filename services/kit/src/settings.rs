@@ -89,9 +89,26 @@ pub struct CommonSettings {
     pub body_limit_bytes: usize,
     /// Log filter (`info`, `debug`, `shopctl_product=debug,info`).
     pub log: String,
-    /// Bootstrap admin bearer token (until the identity service issues tokens).
+    /// Bootstrap admin bearer token (for first set-up and automation).
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "redact")]
     pub admin_token: Option<SecretString>,
+    /// JWKS of the platform's token issuer (the user service), e.g.
+    /// `http://127.0.0.1:8082/.well-known/jwks.json`; without it only the admin token works.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwks_url: Option<String>,
+    /// `iss` of the platform's tokens.
+    pub jwt_issuer: String,
+    /// `aud` the platform's tokens must carry.
+    pub jwt_audience: String,
+    /// An external OIDC issuer whose tokens are also accepted (`iss`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oidc_issuer: Option<String>,
+    /// That issuer's JWKS URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oidc_jwks_url: Option<String>,
+    /// The audience that issuer's tokens must carry (default: `jwt_audience`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oidc_audience: Option<String>,
 }
 
 impl CommonSettings {
@@ -108,6 +125,12 @@ impl CommonSettings {
             body_limit_bytes: 1024 * 1024,
             log: "info".to_owned(),
             admin_token: None,
+            jwks_url: None,
+            jwt_issuer: "shopctl".to_owned(),
+            jwt_audience: "shopctl".to_owned(),
+            oidc_issuer: None,
+            oidc_jwks_url: None,
+            oidc_audience: None,
         }
     }
 
@@ -254,7 +277,17 @@ fn check_unknown_keys<T: Serialize>(
     let mut known: BTreeSet<String> = keys_of(common_defaults);
     known.extend(keys_of(service_defaults));
     // Optional keys that are skipped when unset still count as known.
-    known.extend(["database_url".to_owned(), "admin_token".to_owned()]);
+    known.extend(
+        [
+            "database_url",
+            "admin_token",
+            "jwks_url",
+            "oidc_issuer",
+            "oidc_jwks_url",
+            "oidc_audience",
+        ]
+        .map(str::to_owned),
+    );
     let Ok(Value::Dict(_, present)) = figment.find_value(section) else {
         return Ok(());
     };

@@ -18,7 +18,7 @@ use anyhow::Context as _;
 use axum::Router;
 use shopctl_kit::{
     ServiceContext,
-    auth::{Auth, BootstrapToken},
+    auth::Auth,
     db::{Db, Migrations, PoolOptions},
     http::finish,
     metrics::Metrics,
@@ -65,7 +65,7 @@ pub async fn app(settings: &Settings) -> anyhow::Result<Router> {
     };
     let state = AppState {
         store,
-        auth: Auth::new(BootstrapToken(settings.common.admin_token.clone())),
+        auth: Auth::from_settings(&settings.common, Vec::new()),
     };
     Ok(finish(router(state), &ctx))
 }

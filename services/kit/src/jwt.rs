@@ -1,0 +1,465 @@
+//! Signed access tokens: Ed25519 JWTs (`alg: EdDSA`), their JWKS form, and the
+//! [`JwtAuthenticator`] every service and the gateway verify them with.
+//!
+//! Verification accepts only `EdDSA` (so `alg: none` and HS256-with-the-public-key confusion fail
+//! before any signature check), requires `exp`, `iss`, `aud` and `sub`, checks `nbf`, and takes
+//! keys from a [`KeySource`] by `kid`: the issuer's own keys, or a remote JWKS fetched and cached,
+//! refetched (at most once per interval) when an unknown `kid` appears. Several issuers can be
+//! trusted at once, e.g. the built-in user service and an organisation's OIDC provider.
+
+use std::{
+    sync::{Arc, RwLock},
+    time::{Duration, Instant},
+};
+
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{AuthFuture, Authenticator, Principal, Role};
+
+/// Claims of a shopctl access token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// Subject: user id, or `service:<name>` for service tokens.
+    pub sub: String,
+    /// Granted roles.
+    #[serde(default)]
+    pub roles: Vec<Role>,
+    /// Audience.
+    pub aud: String,
+    /// Issuer.
+    pub iss: String,
+    /// Issued at (seconds since the epoch).
+    pub iat: i64,
+    /// Not before.
+    pub nbf: i64,
+    /// Expiry.
+    pub exp: i64,
+    /// Token id.
+    pub jti: String,
+}
+
+impl Claims {
+    /// Claims for `sub` with `roles`, valid from now for `ttl`.
+    pub fn new(sub: &str, roles: Vec<Role>, iss: &str, aud: &str, ttl: Duration) -> Self {
+        let now = chrono::Utc::now().timestamp();
+        Self {
+            sub: sub.to_owned(),
+            roles,
+            aud: aud.to_owned(),
+            iss: iss.to_owned(),
+            iat: now,
+            nbf: now,
+            exp: now + i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 2),
+            jti: uuid::Uuid::new_v4().to_string(),
+        }
+    }
+}
+
+/// One public key in JWKS form (RFC 8037 `OKP`/`Ed25519`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Jwk {
+    /// Key type: `OKP`.
+    pub kty: String,
+    /// Curve: `Ed25519`.
+    pub crv: String,
+    /// Public key, base64url.
+    pub x: String,
+    /// Key id.
+    pub kid: String,
+    /// Algorithm: `EdDSA`.
+    #[serde(default)]
+    pub alg: Option<String>,
+    /// Use: `sig`.
+    #[serde(default, rename = "use")]
+    pub use_: Option<String>,
+}
+
+/// A JWKS document.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct JwkSet {
+    /// The keys.
+    pub keys: Vec<Jwk>,
+}
+
+/// Errors signing or verifying.
+#[derive(Debug, thiserror::Error)]
+pub enum JwtError {
+    /// The token could not be signed.
+    #[error("signing the token failed: {0}")]
+    Sign(#[source] jsonwebtoken::errors::Error),
+    /// The JWKS could not be fetched or parsed.
+    #[error("fetching the JWKS from {url} failed: {reason}")]
+    Jwks {
+        /// Where from.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// An Ed25519 private key with its id. The seed never appears in `Debug` output.
+#[derive(Clone)]
+pub struct SigningKey {
+    kid: String,
+    seed: [u8; 32],
+    public: [u8; 32],
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+/// PKCS#8 v1 prefix of an Ed25519 private key (RFC 8410), followed by the 32-byte seed.
+const PKCS8_ED25519_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+
+impl SigningKey {
+    /// A fresh random key with a random `kid`.
+    pub fn generate() -> Self {
+        let mut seed = [0u8; 32];
+        rand::rng().fill_bytes(&mut seed);
+        Self::from_seed(&uuid::Uuid::new_v4().simple().to_string(), seed)
+    }
+
+    /// The key for `seed`.
+    pub fn from_seed(kid: &str, seed: [u8; 32]) -> Self {
+        let public = ed25519_dalek::SigningKey::from_bytes(&seed)
+            .verifying_key()
+            .to_bytes();
+        Self {
+            kid: kid.to_owned(),
+            seed,
+            public,
+        }
+    }
+
+    /// The key id.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The private seed, for storage by the issuer only.
+    pub fn seed(&self) -> &[u8; 32] {
+        &self.seed
+    }
+
+    /// The public half in JWKS form.
+    pub fn public_jwk(&self) -> Jwk {
+        Jwk {
+            kty: "OKP".to_owned(),
+            crv: "Ed25519".to_owned(),
+            x: URL_SAFE_NO_PAD.encode(self.public),
+            kid: self.kid.clone(),
+            alg: Some("EdDSA".to_owned()),
+            use_: Some("sig".to_owned()),
+        }
+    }
+
+    /// Signs `claims` with `kid` in the header.
+    pub fn sign(&self, claims: &Claims) -> Result<String, JwtError> {
+        let mut der = PKCS8_ED25519_PREFIX.to_vec();
+        der.extend_from_slice(&self.seed);
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, claims, &EncodingKey::from_ed_der(&der))
+            .map_err(JwtError::Sign)
+    }
+}
+
+/// Boxed future of [`KeySource::key`].
+pub type KeyFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Option<Jwk>> + Send + 'a>>;
+
+/// Where verification keys come from.
+pub trait KeySource: Send + Sync + 'static {
+    /// The key with id `kid`, if the issuer publishes one.
+    fn key<'a>(&'a self, kid: &'a str) -> KeyFuture<'a>;
+}
+
+/// Keys held in memory (an issuer's own keys); replaceable after a rotation.
+#[derive(Debug, Default)]
+pub struct StaticKeys(RwLock<Vec<Jwk>>);
+
+impl StaticKeys {
+    /// A source with `keys`.
+    pub fn new(keys: Vec<Jwk>) -> Self {
+        Self(RwLock::new(keys))
+    }
+
+    /// Replaces the keys.
+    pub fn replace(&self, keys: Vec<Jwk>) {
+        if let Ok(mut guard) = self.0.write() {
+            *guard = keys;
+        }
+    }
+}
+
+impl KeySource for StaticKeys {
+    fn key<'a>(&'a self, kid: &'a str) -> KeyFuture<'a> {
+        let key = self
+            .0
+            .read()
+            .ok()
+            .and_then(|keys| keys.iter().find(|k| k.kid == kid).cloned());
+        Box::pin(std::future::ready(key))
+    }
+}
+
+/// A JWKS fetched over HTTP, cached, and refetched when an unknown `kid` appears — at most once
+/// per `min_refetch` so a flood of forged `kid`s cannot hammer the issuer.
+#[derive(Debug)]
+pub struct RemoteJwks {
+    url: String,
+    client: reqwest::Client,
+    min_refetch: Duration,
+    cache: tokio::sync::Mutex<(Vec<Jwk>, Option<Instant>)>,
+}
+
+impl RemoteJwks {
+    /// A source for the JWKS at `url`.
+    pub fn new(url: &str, min_refetch: Duration) -> Self {
+        Self {
+            url: url.to_owned(),
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .build()
+                .unwrap_or_default(),
+            min_refetch,
+            cache: tokio::sync::Mutex::new((Vec::new(), None)),
+        }
+    }
+
+    /// Fetches the document now.
+    pub async fn fetch(&self) -> Result<JwkSet, JwtError> {
+        let fail = |reason: String| JwtError::Jwks {
+            url: self.url.clone(),
+            reason,
+        };
+        let response = self
+            .client
+            .get(&self.url)
+            .send()
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        if !response.status().is_success() {
+            return Err(fail(format!("status {}", response.status())));
+        }
+        response
+            .json::<JwkSet>()
+            .await
+            .map_err(|e| fail(e.to_string()))
+    }
+}
+
+impl KeySource for RemoteJwks {
+    fn key<'a>(&'a self, kid: &'a str) -> KeyFuture<'a> {
+        Box::pin(async move {
+            let mut cache = self.cache.lock().await;
+            if let Some(key) = cache.0.iter().find(|k| k.kid == kid) {
+                return Some(key.clone());
+            }
+            let may_refetch = cache.1.is_none_or(|at| at.elapsed() >= self.min_refetch);
+            if !may_refetch {
+                return None;
+            }
+            cache.1 = Some(Instant::now());
+            match self.fetch().await {
+                Ok(set) => cache.0 = set.keys,
+                Err(err) => tracing::warn!(error = %err, "JWKS refresh failed"),
+            }
+            cache.0.iter().find(|k| k.kid == kid).cloned()
+        })
+    }
+}
+
+/// An issuer whose tokens are accepted.
+pub struct TrustedIssuer {
+    /// Expected `iss`.
+    pub issuer: String,
+    /// Expected `aud`.
+    pub audience: String,
+    /// Where its keys come from.
+    pub keys: Arc<dyn KeySource>,
+}
+
+/// Verifies bearer JWTs from one or more trusted issuers.
+pub struct JwtAuthenticator {
+    issuers: Vec<TrustedIssuer>,
+}
+
+impl JwtAuthenticator {
+    /// Trusts `issuers`.
+    pub fn new(issuers: Vec<TrustedIssuer>) -> Self {
+        Self { issuers }
+    }
+
+    /// The verified claims of `token`, or `None`.
+    pub async fn verify(&self, token: &str) -> Option<Claims> {
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        if header.alg != Algorithm::EdDSA {
+            return None;
+        }
+        let kid = header.kid?;
+        for issuer in &self.issuers {
+            let Some(jwk) = issuer.keys.key(&kid).await else {
+                continue;
+            };
+            if jwk.kty != "OKP" || jwk.crv != "Ed25519" {
+                continue;
+            }
+            let Ok(key) = DecodingKey::from_ed_components(&jwk.x) else {
+                continue;
+            };
+            let mut validation = Validation::new(Algorithm::EdDSA);
+            validation.set_issuer(&[&issuer.issuer]);
+            validation.set_audience(&[&issuer.audience]);
+            validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+            validation.validate_nbf = true;
+            validation.leeway = 5;
+            if let Ok(data) = jsonwebtoken::decode::<Claims>(token, &key, &validation) {
+                return Some(data.claims);
+            }
+        }
+        None
+    }
+}
+
+impl Authenticator for JwtAuthenticator {
+    fn authenticate<'a>(&'a self, bearer: &'a str) -> AuthFuture<'a> {
+        Box::pin(async move {
+            self.verify(bearer).await.map(|claims| Principal {
+                subject: claims.sub,
+                roles: claims.roles,
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn authenticator(key: &SigningKey) -> JwtAuthenticator {
+        JwtAuthenticator::new(vec![TrustedIssuer {
+            issuer: "https://id.shopctl.test".into(),
+            audience: "shopctl".into(),
+            keys: Arc::new(StaticKeys::new(vec![key.public_jwk()])),
+        }])
+    }
+
+    fn claims() -> Claims {
+        Claims::new(
+            "user-1",
+            vec![Role::Customer],
+            "https://id.shopctl.test",
+            "shopctl",
+            Duration::from_secs(900),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_signed_token_verifies() {
+        let key = SigningKey::generate();
+        let token = key.sign(&claims()).unwrap();
+        let verified = authenticator(&key).verify(&token).await.unwrap();
+        assert_eq!(verified.sub, "user-1");
+        assert_eq!(verified.roles, vec![Role::Customer]);
+    }
+
+    #[tokio::test]
+    async fn tampered_expired_foreign_and_misaddressed_tokens_fail() {
+        let key = SigningKey::generate();
+        let auth = authenticator(&key);
+        let token = key.sign(&claims()).unwrap();
+        // Tampered payload: change one character of the claims segment.
+        let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+        let mut payload = URL_SAFE_NO_PAD.decode(&parts[1]).unwrap();
+        let text = String::from_utf8(payload.clone())
+            .unwrap()
+            .replace("customer", "admin\"  ");
+        payload = text.into_bytes();
+        parts[1] = URL_SAFE_NO_PAD.encode(payload);
+        assert!(auth.verify(&parts.join(".")).await.is_none(), "tampered");
+
+        let mut expired = claims();
+        expired.exp = expired.iat - 60;
+        assert!(
+            auth.verify(&key.sign(&expired).unwrap()).await.is_none(),
+            "expired"
+        );
+
+        let mut early = claims();
+        early.nbf = early.iat + 600;
+        assert!(
+            auth.verify(&key.sign(&early).unwrap()).await.is_none(),
+            "not yet valid"
+        );
+
+        let mut wrong_aud = claims();
+        wrong_aud.aud = "other".into();
+        assert!(
+            auth.verify(&key.sign(&wrong_aud).unwrap()).await.is_none(),
+            "audience"
+        );
+
+        let mut wrong_iss = claims();
+        wrong_iss.iss = "https://evil.test".into();
+        assert!(
+            auth.verify(&key.sign(&wrong_iss).unwrap()).await.is_none(),
+            "issuer"
+        );
+
+        let stranger = SigningKey::from_seed(key.kid(), [7; 32]);
+        assert!(
+            auth.verify(&stranger.sign(&claims()).unwrap())
+                .await
+                .is_none(),
+            "other key, same kid"
+        );
+    }
+
+    #[tokio::test]
+    async fn alg_none_and_hs256_with_the_public_key_are_refused() {
+        let key = SigningKey::generate();
+        let auth = authenticator(&key);
+        let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims()).unwrap());
+        let none_header = URL_SAFE_NO_PAD.encode(format!(
+            r#"{{"alg":"none","typ":"JWT","kid":"{}"}}"#,
+            key.kid()
+        ));
+        assert!(
+            auth.verify(&format!("{none_header}.{body}."))
+                .await
+                .is_none(),
+            "alg none"
+        );
+
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(key.kid().to_owned());
+        let public = URL_SAFE_NO_PAD.decode(key.public_jwk().x).unwrap();
+        let forged =
+            jsonwebtoken::encode(&header, &claims(), &EncodingKey::from_secret(&public)).unwrap();
+        assert!(
+            auth.verify(&forged).await.is_none(),
+            "HS256 keyed with the public key"
+        );
+        let forged_x = jsonwebtoken::encode(
+            &header,
+            &claims(),
+            &EncodingKey::from_secret(key.public_jwk().x.as_bytes()),
+        )
+        .unwrap();
+        assert!(
+            auth.verify(&forged_x).await.is_none(),
+            "HS256 keyed with the JWK text"
+        );
+    }
+}

@@ -1,0 +1,96 @@
+//! `shopctl-user`: the identity service (`shopctl serve user`).
+//!
+//! Accounts with argon2id passwords, Ed25519-signed access tokens and rotating refresh tokens,
+//! lockout after repeated failures, roles, GDPR export and erase, a JWKS endpoint, and a
+//! hash-chained audit log of every security event. Same inner shape as every shopctl service:
+//! [`settings`], `error`, [`routes`], [`domain`], [`store`] (SQLite + PostgreSQL), migrations
+//! per backend and `tests/api`.
+
+pub mod domain;
+mod error;
+pub mod routes;
+pub mod settings;
+pub mod store;
+pub mod tokens;
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use axum::Router;
+use shopctl_kit::{
+    ServiceContext,
+    audit::AuditLog,
+    auth::Auth,
+    db::{Db, Migrations, PoolOptions},
+    http::finish,
+    jwt::TrustedIssuer,
+    metrics::Metrics,
+    service::Server,
+};
+
+pub use routes::{AppState, openapi, router};
+pub use settings::{Settings, load as load_settings};
+use store::SqlUserStore;
+
+/// Service name, used in logs, metrics and the data file (`user.db`).
+pub const NAME: &str = "user";
+
+/// The identity migrations for both backends.
+pub static MIGRATIONS: Migrations = Migrations {
+    sqlite: sqlx::migrate!("./migrations/sqlite"),
+    postgres: sqlx::migrate!("./migrations/postgres"),
+};
+
+/// Opens (and migrates) the identity database named by the settings.
+pub async fn connect(settings: &Settings) -> anyhow::Result<Db> {
+    let options = PoolOptions {
+        max_connections: settings.common.db_max_connections,
+        ..PoolOptions::default()
+    };
+    Ok(Db::connect_and_migrate(&settings.common.database_url(NAME), options, &MIGRATIONS).await?)
+}
+
+/// Builds the whole service: database, signing keys, audit log, routes and kit's middleware.
+pub async fn app(settings: &Settings) -> anyhow::Result<Router> {
+    let db = connect(settings).await?;
+    let store = Arc::new(SqlUserStore::new(db.clone()));
+    let issuer = tokens::Issuer::load(store.as_ref(), &settings.service).await?;
+    let audit = AuditLog::open(
+        &settings.common.data_dir.join("audit").join("user.jsonl"),
+        NAME,
+    )
+    .await?;
+    let own = TrustedIssuer {
+        issuer: settings.service.issuer.clone(),
+        audience: settings.service.audience.clone(),
+        keys: issuer.key_source(),
+    };
+    let state = AppState {
+        store,
+        auth: Auth::from_settings(&settings.common, vec![own]),
+        issuer,
+        hasher: domain::PasswordHasher::new(),
+        audit,
+        settings: settings.service.clone(),
+    };
+    let ctx = ServiceContext {
+        name: NAME,
+        db,
+        metrics: Metrics::new(NAME),
+        settings: settings.common.clone(),
+    };
+    Ok(finish(router(state), &ctx))
+}
+
+/// Runs the service until `shutdown` resolves, then drains in-flight requests.
+pub async fn serve(
+    settings: &Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let router = app(settings).await?;
+    let addr = SocketAddr::new(settings.common.host, settings.common.port);
+    Server::bind(NAME, addr, router)
+        .await?
+        .run(shutdown)
+        .await?;
+    Ok(())
+}

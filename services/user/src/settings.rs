@@ -1,0 +1,55 @@
+//! User service settings: the common keys plus token lifetimes, issuer and lockout policy.
+
+use serde::{Deserialize, Serialize};
+use shopctl_kit::settings::{self, CommonSettings, ConfigSource, SettingsError};
+
+/// Section in `shopctl.toml` and env prefix (`SHOPCTL_USER__…`).
+pub const SECTION: &str = "user";
+/// Default port.
+pub const DEFAULT_PORT: u16 = 8082;
+
+/// Keys of the user service only.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UserSettings {
+    /// `iss` of issued tokens.
+    pub issuer: String,
+    /// `aud` of issued access tokens (what the platform's services expect).
+    pub audience: String,
+    /// Access-token lifetime in seconds.
+    pub access_ttl_secs: u64,
+    /// Refresh-token lifetime in seconds.
+    pub refresh_ttl_secs: u64,
+    /// Failed logins within the window that lock an account.
+    pub lockout_threshold: u32,
+    /// Window in which failed logins are counted, in seconds.
+    pub lockout_window_secs: u64,
+    /// How long a locked account stays locked, in seconds.
+    pub lockout_secs: u64,
+}
+
+impl Default for UserSettings {
+    fn default() -> Self {
+        Self {
+            issuer: "shopctl".to_owned(),
+            audience: "shopctl".to_owned(),
+            access_ttl_secs: 15 * 60,
+            refresh_ttl_secs: 30 * 24 * 3600,
+            lockout_threshold: 5,
+            lockout_window_secs: 15 * 60,
+            lockout_secs: 15 * 60,
+        }
+    }
+}
+
+/// The user service's whole configuration.
+pub type Settings = settings::Settings<UserSettings>;
+
+/// Loads the settings from defaults, `shopctl.toml`, environment and flags.
+pub fn load(source: &ConfigSource) -> Result<Settings, SettingsError> {
+    settings::load(
+        SECTION,
+        &CommonSettings::defaults(DEFAULT_PORT),
+        &UserSettings::default(),
+        source,
+    )
+}
