@@ -108,6 +108,8 @@ impl Cli {
 /// The services `shopctl` can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ServiceName {
+    /// API gateway: routing, edge auth, rate limits (port 8080).
+    Gateway,
     /// Product catalog (port 8083).
     Product,
     /// Identity: accounts, tokens, roles (port 8082).

@@ -26,6 +26,15 @@ impl Serve {
             source = source.with("port", port);
         }
         match self.service {
+            ServiceName::Gateway => {
+                let settings = shopctl_gateway::load_settings(&source)?;
+                let filter = global
+                    .log_filter()
+                    .unwrap_or(&settings.common.log)
+                    .to_owned();
+                telemetry::init(shopctl_gateway::NAME, &filter, telemetry::LogTarget::Stdout);
+                shopctl_gateway::serve(&settings, shutdown_signal()).await?;
+            }
             ServiceName::Product => {
                 let settings = shopctl_product::load_settings(&source)?;
                 let filter = global

@@ -24,7 +24,11 @@ impl Version {
     pub(crate) fn run(self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
         let info = Info {
             version: env!("CARGO_PKG_VERSION"),
-            services: &[shopctl_product::NAME, shopctl_user::NAME],
+            services: &[
+                shopctl_gateway::NAME,
+                shopctl_product::NAME,
+                shopctl_user::NAME,
+            ],
             target_os: std::env::consts::OS,
             target_arch: std::env::consts::ARCH,
         };

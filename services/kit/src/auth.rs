@@ -82,6 +82,11 @@ impl Auth {
         Self(Arc::new(authenticator))
     }
 
+    /// The caller `bearer` proves, if any.
+    pub async fn authenticate(&self, bearer: &str) -> Option<Principal> {
+        self.0.authenticate(bearer).await
+    }
+
     /// The authenticator every service uses: the bootstrap admin token, plus JWTs from the
     /// platform's issuer (its JWKS at `jwks_url`) and from an external OIDC issuer when
     /// configured, plus `extra` issuers (the user service trusts its own keys directly).

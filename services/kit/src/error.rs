@@ -73,6 +73,9 @@ pub enum ApiError {
         /// What conflicts.
         detail: String,
     },
+    /// The caller is over its rate limit.
+    #[error("too many requests; slow down and retry after the time in `Retry-After`")]
+    TooManyRequests,
     /// The request took longer than the service's per-request deadline.
     #[error("the request did not complete within the deadline")]
     Timeout,
@@ -130,6 +133,7 @@ impl ApiError {
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Self::Timeout | Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -148,6 +152,7 @@ impl ApiError {
             Self::NotFound { .. } => "not-found",
             Self::MethodNotAllowed => "method-not-allowed",
             Self::Conflict { .. } => "conflict",
+            Self::TooManyRequests => "rate-limited",
             Self::Timeout => "timeout",
             Self::Unavailable { .. } => "unavailable",
             Self::Internal(_) => "internal",
@@ -166,6 +171,7 @@ impl ApiError {
             Self::NotFound { .. } => "Not found",
             Self::MethodNotAllowed => "Method not allowed",
             Self::Conflict { .. } => "Conflict",
+            Self::TooManyRequests => "Too many requests",
             Self::Timeout => "Request timed out",
             Self::Unavailable { .. } => "Service unavailable",
             Self::Internal(_) => "Internal server error",

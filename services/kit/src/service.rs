@@ -12,8 +12,8 @@ use crate::{db::Db, metrics::Metrics, settings::CommonSettings};
 pub struct ServiceContext {
     /// Service name (`product`, `order`, …).
     pub name: &'static str,
-    /// The service's own database.
-    pub db: Db,
+    /// The service's own database (`None` for stateless services such as the gateway).
+    pub db: Option<Db>,
     /// The service's metrics registry.
     pub metrics: Metrics,
     /// Effective common settings.

@@ -28,7 +28,7 @@ async fn context(timeout_ms: u64) -> (ServiceContext, tempfile::TempDir) {
     settings.body_limit_bytes = 1024;
     let ctx = ServiceContext {
         name: "kittest",
-        db,
+        db: Some(db),
         metrics: Metrics::new("kittest"),
         settings,
     };
@@ -199,7 +199,7 @@ async fn readiness_follows_the_database() {
         .await
         .unwrap();
     assert_eq!(ready.status(), 200);
-    ctx.db.close().await;
+    ctx.db.as_ref().unwrap().close().await;
     let unready = reqwest::get(format!("{}/readyz", server.url))
         .await
         .unwrap();

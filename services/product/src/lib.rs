@@ -59,7 +59,7 @@ pub async fn app(settings: &Settings) -> anyhow::Result<Router> {
     let metrics = Metrics::new(NAME);
     let ctx = ServiceContext {
         name: NAME,
-        db,
+        db: Some(db),
         metrics,
         settings: settings.common.clone(),
     };

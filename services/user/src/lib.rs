@@ -74,7 +74,7 @@ pub async fn app(settings: &Settings) -> anyhow::Result<Router> {
     };
     let ctx = ServiceContext {
         name: NAME,
-        db,
+        db: Some(db),
         metrics: Metrics::new(NAME),
         settings: settings.common.clone(),
     };

@@ -1,0 +1,12 @@
+//! The gateway's decisions, free of HTTP plumbing: where a path goes, who may call it, whether a
+//! client is over its rate, and whether an upstream is healthy enough to call.
+
+mod breaker;
+mod policy;
+mod rate_limit;
+mod route_table;
+
+pub use breaker::{Breaker, BreakerState};
+pub use policy::{Requirement, RouteClass, classify, requirement};
+pub use rate_limit::{Decision, RateLimiter};
+pub use route_table::upstream_for;

@@ -1,0 +1,142 @@
+//! The edge's route policy: which routes are public and which roles the others need. Services
+//! check again (defence in depth); the gateway stops the obviously unauthorised early.
+
+use http::Method;
+use shopctl_kit::auth::{Principal, Role};
+
+/// What a route needs from its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requirement {
+    /// Anyone.
+    Public,
+    /// A signed-in person.
+    AnyUser,
+    /// Support staff or an administrator.
+    SupportOrAdmin,
+    /// An administrator.
+    Admin,
+}
+
+impl Requirement {
+    /// Whether `principal` meets the requirement.
+    pub fn allows(self, principal: Option<&Principal>) -> bool {
+        let has = |role| principal.is_some_and(|p| p.has_role(role));
+        match self {
+            Self::Public => true,
+            Self::AnyUser => has(Role::Customer) || has(Role::Support) || has(Role::Admin),
+            Self::SupportOrAdmin => has(Role::Support) || has(Role::Admin),
+            Self::Admin => has(Role::Admin),
+        }
+    }
+}
+
+/// The requirement of `method path`.
+// Arms are tried in order, specific routes before their prefixes, so equal bodies stay apart.
+#[allow(clippy::match_same_arms)]
+pub fn requirement(method: &Method, path: &str) -> Requirement {
+    let write = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+    match segments.as_slice() {
+        ["api", "products" | "categories", ..] if write => Requirement::Admin,
+        ["api", "users", "register" | "login" | "refresh" | "logout"] => Requirement::Public,
+        ["api", "users", "me", ..] => Requirement::AnyUser,
+        ["api", "users", ..] => Requirement::Admin,
+        ["api", "cart" | "orders", ..] => Requirement::AnyUser,
+        ["api", "inventory", _, "adjust"] => Requirement::Admin,
+        ["api", "payments", _, "refund"] => Requirement::SupportOrAdmin,
+        ["api", "payments", ..] => Requirement::AnyUser,
+        ["api", "notifications", ..] => Requirement::Admin,
+        _ => Requirement::Public,
+    }
+}
+
+/// Rate-limit class of a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RouteClass {
+    /// Sign-in routes: strict, to slow credential stuffing.
+    Auth,
+    /// Other API routes.
+    Api,
+    /// Storefront pages and assets.
+    Web,
+}
+
+impl RouteClass {
+    /// Label value for metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Auth => "auth",
+            Self::Api => "api",
+            Self::Web => "web",
+        }
+    }
+}
+
+/// The class of `path`.
+pub fn classify(path: &str) -> RouteClass {
+    if matches!(
+        path,
+        "/api/users/login" | "/api/users/register" | "/api/users/refresh"
+    ) {
+        RouteClass::Auth
+    } else if path.starts_with("/api/") {
+        RouteClass::Api
+    } else {
+        RouteClass::Web
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_and_private_routes_need_roles() {
+        assert_eq!(
+            requirement(&Method::GET, "/api/products"),
+            Requirement::Public
+        );
+        assert_eq!(
+            requirement(&Method::POST, "/api/products"),
+            Requirement::Admin
+        );
+        assert_eq!(
+            requirement(&Method::DELETE, "/api/categories/x"),
+            Requirement::Admin
+        );
+        assert_eq!(
+            requirement(&Method::POST, "/api/users/login"),
+            Requirement::Public
+        );
+        assert_eq!(
+            requirement(&Method::GET, "/api/users/me/export"),
+            Requirement::AnyUser
+        );
+        assert_eq!(requirement(&Method::GET, "/api/users"), Requirement::Admin);
+        assert_eq!(
+            requirement(&Method::PUT, "/api/users/1/roles"),
+            Requirement::Admin
+        );
+        assert_eq!(
+            requirement(&Method::POST, "/api/orders"),
+            Requirement::AnyUser
+        );
+        assert_eq!(
+            requirement(&Method::POST, "/api/payments/1/refund"),
+            Requirement::SupportOrAdmin
+        );
+        assert_eq!(requirement(&Method::GET, "/"), Requirement::Public);
+    }
+
+    #[test]
+    fn roles_meet_requirements() {
+        let customer = Principal {
+            subject: "u".into(),
+            roles: vec![Role::Customer],
+        };
+        assert!(Requirement::AnyUser.allows(Some(&customer)));
+        assert!(!Requirement::Admin.allows(Some(&customer)));
+        assert!(!Requirement::AnyUser.allows(None));
+        assert!(Requirement::Public.allows(None));
+    }
+}

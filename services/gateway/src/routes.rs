@@ -1,0 +1,120 @@
+//! The gateway has one route: everything goes through [`proxy::forward`]. Probes and metrics are
+//! kit's, as for every service.
+
+mod proxy;
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use axum::{Router, routing::any};
+use http_body_util::combinators::UnsyncBoxBody;
+use hyper_util::{client::legacy::Client, rt::TokioExecutor};
+use prometheus_client::metrics::{counter::Counter, family::Family, gauge::Gauge};
+use shopctl_kit::{auth::Auth, metrics::Metrics, trace::TraceContext};
+
+use crate::{
+    domain::{Breaker, RateLimiter},
+    settings::GatewaySettings,
+};
+
+pub use proxy::HttpClient;
+
+/// Labels of the gateway's own metrics.
+pub type UpstreamLabels = Vec<(&'static str, String)>;
+
+/// Shared state of the proxy.
+#[derive(Clone)]
+pub struct AppState {
+    /// Pooled HTTP/1.1 client to the upstreams.
+    pub client: HttpClient,
+    /// Edge authentication.
+    pub auth: Auth,
+    /// Rate limiter.
+    pub limiter: Arc<RateLimiter>,
+    /// One breaker per upstream.
+    pub breakers: Arc<HashMap<String, Breaker>>,
+    /// Settings.
+    pub settings: Arc<GatewaySettings>,
+    /// Largest accepted request body in bytes.
+    pub body_limit: usize,
+    /// `gateway_rate_limited_total{class}`.
+    pub rate_limited: Family<Vec<(&'static str, &'static str)>, Counter>,
+    /// `gateway_upstream_errors_total{upstream}`.
+    pub upstream_errors: Family<UpstreamLabels, Counter>,
+    /// `gateway_breaker_state{upstream}`: 0 closed, 1 open, 2 half-open.
+    pub breaker_state: Family<UpstreamLabels, Gauge>,
+}
+
+impl AppState {
+    /// State for `settings`, registering the gateway's metrics in `metrics`.
+    pub fn new(
+        settings: &GatewaySettings,
+        body_limit: usize,
+        auth: Auth,
+        metrics: &Metrics,
+    ) -> Self {
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(30))
+            .pool_max_idle_per_host(64)
+            .build_http::<UnsyncBoxBody<axum::body::Bytes, axum::Error>>();
+        let breakers = settings
+            .upstreams
+            .keys()
+            .map(|name| {
+                (
+                    name.clone(),
+                    Breaker::new(
+                        settings.breaker_failures,
+                        Duration::from_secs(settings.breaker_open_secs),
+                    ),
+                )
+            })
+            .collect();
+        let state = Self {
+            client,
+            auth,
+            limiter: Arc::new(RateLimiter::new(
+                settings.rate_limit_per_minute,
+                settings.rate_limit_burst,
+                settings.auth_rate_limit_per_minute,
+            )),
+            breakers: Arc::new(breakers),
+            settings: Arc::new(settings.clone()),
+            body_limit,
+            rate_limited: Family::default(),
+            upstream_errors: Family::default(),
+            breaker_state: Family::default(),
+        };
+        metrics.register(
+            "gateway_rate_limited",
+            "Requests refused by the rate limiter",
+            state.rate_limited.clone(),
+        );
+        metrics.register(
+            "gateway_upstream_errors",
+            "Upstream calls that failed or timed out",
+            state.upstream_errors.clone(),
+        );
+        metrics.register(
+            "gateway_breaker_state",
+            "Circuit breaker state per upstream: 0 closed, 1 open, 2 half-open",
+            state.breaker_state.clone(),
+        );
+        state
+    }
+}
+
+/// The gateway's router (without kit's middleware).
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", any(proxy::forward))
+        .route("/{*path}", any(proxy::forward))
+        .with_state(state)
+}
+
+/// The `traceparent` to send upstream.
+pub(crate) fn traceparent(trace: Option<&TraceContext>) -> String {
+    trace.map_or_else(
+        || TraceContext::new_root().child_traceparent(),
+        TraceContext::child_traceparent,
+    )
+}

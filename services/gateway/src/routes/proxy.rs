@@ -1,0 +1,298 @@
+//! Forwarding one request: route, authenticate, authorise, rate-limit, check the breaker, then
+//! stream the request to the upstream and the answer back, with hop-by-hop headers removed,
+//! `X-Forwarded-*` and `traceparent` added, and security headers on the way out.
+
+use std::{
+    net::SocketAddr,
+    time::{Duration, Instant},
+};
+
+use axum::{
+    body::Body,
+    extract::{ConnectInfo, Request, State},
+    http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header},
+    response::{IntoResponse, Response},
+};
+use http_body_util::{BodyExt, combinators::UnsyncBoxBody};
+use hyper_util::client::legacy::{Client, connect::HttpConnector};
+use shopctl_kit::{ApiError, auth::Principal, trace::TraceContext};
+
+use super::AppState;
+use crate::domain::{BreakerState, Requirement, classify, requirement, upstream_for};
+
+/// The pooled client type.
+pub type HttpClient = Client<HttpConnector, UnsyncBoxBody<axum::body::Bytes, axum::Error>>;
+
+/// Headers that belong to one connection and are never forwarded (RFC 9110 §7.6.1).
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let listed: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .filter_map(|name| HeaderName::try_from(name).ok())
+        .collect();
+    for name in listed {
+        headers.remove(name);
+    }
+    for name in HOP_BY_HOP {
+        headers.remove(name);
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+}
+
+fn secure(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    let html = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    let csp = if html {
+        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+    } else {
+        "frame-ancestors 'none'"
+    };
+    headers.insert("content-security-policy", HeaderValue::from_static(csp));
+    response
+}
+
+fn breaker_gauge(state: BreakerState) -> i64 {
+    match state {
+        BreakerState::Closed => 0,
+        BreakerState::Open => 1,
+        BreakerState::HalfOpen => 2,
+    }
+}
+
+/// Forwards one request.
+pub(super) async fn forward(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+) -> Response {
+    let response = match handle(&state, peer, req).await {
+        Ok(response) => response,
+        Err(err) => err.into_response(),
+    };
+    secure(response)
+}
+
+/// Checks the body size, the token (a bearer token must be valid whenever one is sent) and the
+/// route policy; returns the caller.
+async fn authorize(
+    state: &AppState,
+    method: &http::Method,
+    headers: &HeaderMap,
+    path: &str,
+) -> Result<Option<Principal>, ApiError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > state.body_limit) {
+        return Err(ApiError::PayloadTooLarge);
+    }
+
+    // Who is calling: a bearer token must be valid whenever one is sent.
+    let principal: Option<Principal> = match bearer(headers) {
+        Some(token) => Some(
+            state
+                .auth
+                .authenticate(token)
+                .await
+                .ok_or(ApiError::Unauthorized)?,
+        ),
+        None => None,
+    };
+    let needed = requirement(method, path);
+    if !needed.allows(principal.as_ref()) {
+        return Err(if principal.is_none() {
+            ApiError::Unauthorized
+        } else {
+            ApiError::Forbidden {
+                detail: "your role does not allow this action".to_owned(),
+            }
+        });
+    }
+    debug_assert!(needed == Requirement::Public || principal.is_some());
+
+    Ok(principal)
+}
+
+async fn handle(state: &AppState, peer: SocketAddr, req: Request) -> Result<Response, ApiError> {
+    let path = req.uri().path().to_owned();
+    let (parts, body) = req.into_parts();
+    let principal = authorize(state, &parts.method, &parts.headers, &path).await?;
+    let req = Request::from_parts(parts, body);
+
+    // Rate: per signed-in subject, else per client address.
+    let class = classify(&path);
+    let client = principal
+        .as_ref()
+        .map_or_else(|| peer.ip().to_string(), |p| format!("sub:{}", p.subject));
+    let decision = state.limiter.check(&client, class, Instant::now());
+    let rate_headers = [
+        ("ratelimit-limit", decision.limit.to_string()),
+        ("ratelimit-remaining", decision.remaining.to_string()),
+        ("ratelimit-reset", decision.reset_secs.to_string()),
+    ];
+    if !decision.allowed {
+        state
+            .rate_limited
+            .get_or_create(&vec![("class", class.as_str())])
+            .inc();
+        let mut response = ApiError::TooManyRequests.into_response();
+        let headers = response.headers_mut();
+        for (name, value) in &rate_headers {
+            headers.insert(
+                *name,
+                HeaderValue::from_str(value).unwrap_or(HeaderValue::from_static("0")),
+            );
+        }
+        headers.insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(decision.retry_after_secs),
+        );
+        return Ok(response);
+    }
+
+    // Where to: the owning service, if its breaker lets us.
+    let upstream = upstream_for(&path);
+    let base = state
+        .settings
+        .upstreams
+        .get(upstream)
+        .ok_or_else(|| ApiError::Unavailable {
+            detail: format!("the {upstream} service is not configured"),
+        })?;
+    let labels = vec![("upstream", upstream.to_owned())];
+    let breaker = state.breakers.get(upstream);
+    if breaker.is_some_and(|b| !b.allow(Instant::now())) {
+        state
+            .breaker_state
+            .get_or_create(&labels)
+            .set(breaker_gauge(BreakerState::Open));
+        return Err(ApiError::Unavailable {
+            detail: format!("the {upstream} service is failing; try again shortly"),
+        });
+    }
+
+    let mut response = call(state, peer, base, req).await.inspect_err(|_| {
+        state.upstream_errors.get_or_create(&labels).inc();
+    });
+    if let Some(breaker) = breaker {
+        let healthy = response
+            .as_ref()
+            .is_ok_and(|r| !r.status().is_server_error());
+        breaker.record(healthy, Instant::now());
+        state
+            .breaker_state
+            .get_or_create(&labels)
+            .set(breaker_gauge(breaker.state()));
+    }
+    if let Ok(response) = response.as_mut() {
+        for (name, value) in &rate_headers {
+            if let Ok(value) = HeaderValue::from_str(value) {
+                response.headers_mut().insert(*name, value);
+            }
+        }
+    }
+    response
+}
+
+async fn call(
+    state: &AppState,
+    peer: SocketAddr,
+    base: &str,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let (mut parts, body) = req.into_parts();
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |pq| pq.as_str())
+        .to_owned();
+    let uri: Uri = format!("{}{path_and_query}", base.trim_end_matches('/'))
+        .parse()
+        .map_err(|_| ApiError::Internal(anyhow::anyhow!("bad upstream URL {base}")))?;
+    let host = parts.headers.get(header::HOST).cloned();
+    let trace = parts.extensions.get::<TraceContext>().cloned();
+    strip_hop_by_hop(&mut parts.headers);
+    parts.headers.remove(header::HOST);
+    let forwarded_for = match parts
+        .headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(previous) => format!("{previous}, {}", peer.ip()),
+        None => peer.ip().to_string(),
+    };
+    if let Ok(value) = HeaderValue::from_str(&forwarded_for) {
+        parts.headers.insert("x-forwarded-for", value);
+    }
+    parts
+        .headers
+        .insert("x-forwarded-proto", HeaderValue::from_static("http"));
+    if let Some(host) = host {
+        parts.headers.insert("x-forwarded-host", host);
+    }
+    if let Ok(value) = HeaderValue::from_str(&super::traceparent(trace.as_ref())) {
+        parts.headers.insert("traceparent", value);
+    }
+    parts.uri = uri;
+    // Chunked bodies are cut off at the limit too.
+    let body = http_body_util::Limited::new(body, state.body_limit);
+    let upstream_req =
+        http::Request::from_parts(parts, body.map_err(axum::Error::new).boxed_unsync());
+    let deadline = Duration::from_millis(state.settings.upstream_timeout_ms);
+    let upstream = match tokio::time::timeout(deadline, state.client.request(upstream_req)).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(err)) => {
+            tracing::warn!(error = %err, "upstream call failed");
+            return Err(ApiError::Unavailable {
+                detail: "the upstream service did not answer".to_owned(),
+            });
+        }
+        Err(_) => return Err(ApiError::Timeout),
+    };
+    let (mut parts, body) = upstream.into_parts();
+    strip_hop_by_hop(&mut parts.headers);
+    if parts.status == StatusCode::SWITCHING_PROTOCOLS {
+        return Err(ApiError::Unavailable {
+            detail: "protocol upgrades are not proxied".to_owned(),
+        });
+    }
+    Ok(Response::from_parts(parts, Body::new(body)))
+}

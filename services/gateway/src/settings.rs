@@ -1,0 +1,67 @@
+//! Gateway settings: upstream addresses, timeouts, rate limits and breaker thresholds.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use shopctl_kit::settings::{self, CommonSettings, ConfigSource, SettingsError};
+
+/// Section in `shopctl.toml` and env prefix (`SHOPCTL_GATEWAY__…`).
+pub const SECTION: &str = "gateway";
+/// Default port.
+pub const DEFAULT_PORT: u16 = 8080;
+
+/// Keys of the gateway only.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GatewaySettings {
+    /// Base URL of each upstream service, by name.
+    pub upstreams: BTreeMap<String, String>,
+    /// Deadline of one upstream call, in milliseconds.
+    pub upstream_timeout_ms: u64,
+    /// Sustained requests per minute per client and route class.
+    pub rate_limit_per_minute: u32,
+    /// Burst size per client and route class.
+    pub rate_limit_burst: u32,
+    /// Requests per minute per client on sign-in routes (login, register, refresh).
+    pub auth_rate_limit_per_minute: u32,
+    /// Consecutive failures that open an upstream's breaker.
+    pub breaker_failures: u32,
+    /// Seconds an open breaker waits before letting one probe through.
+    pub breaker_open_secs: u64,
+}
+
+impl Default for GatewaySettings {
+    fn default() -> Self {
+        let upstreams = [
+            ("frontend", 8081),
+            ("user", 8082),
+            ("product", 8083),
+            ("order", 8084),
+            ("inventory", 8085),
+            ("payment", 8086),
+            ("notification", 8087),
+        ]
+        .into_iter()
+        .map(|(name, port)| (name.to_owned(), format!("http://127.0.0.1:{port}")))
+        .collect();
+        Self {
+            upstreams,
+            upstream_timeout_ms: 10_000,
+            rate_limit_per_minute: 1_000,
+            rate_limit_burst: 100,
+            auth_rate_limit_per_minute: 60,
+            breaker_failures: 5,
+            breaker_open_secs: 10,
+        }
+    }
+}
+
+/// The gateway's whole configuration.
+pub type Settings = settings::Settings<GatewaySettings>;
+
+/// Loads the settings from defaults, `shopctl.toml`, environment and flags.
+pub fn load(source: &ConfigSource) -> Result<Settings, SettingsError> {
+    let mut common = CommonSettings::defaults(DEFAULT_PORT);
+    // The gateway verifies the platform's tokens out of the box.
+    common.jwks_url = Some("http://127.0.0.1:8082/.well-known/jwks.json".to_owned());
+    settings::load(SECTION, &common, &GatewaySettings::default(), source)
+}

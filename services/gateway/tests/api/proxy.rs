@@ -1,0 +1,193 @@
+//! Forwarding, header hygiene, body limits, edge refusals and the circuit breaker.
+
+use std::{
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use axum::{Json, Router, extract::Request, routing::any};
+use serde_json::{Value, json};
+use shopctl_kit::{settings::ConfigSource, testing::TestServer};
+
+/// An upstream that answers with what it received, counting calls.
+async fn echo(calls: Arc<AtomicUsize>) -> TestServer {
+    let router = Router::new().fallback(any(move |req: Request| {
+        let calls = calls.clone();
+        async move {
+            calls.fetch_add(1, Ordering::SeqCst);
+            let headers: serde_json::Map<String, Value> = req
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.as_str().to_owned(), json!(v.to_str().unwrap_or(""))))
+                .collect();
+            let uri = req.uri().to_string();
+            let body = axum::body::to_bytes(req.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            (
+                [("connection", "x-secret-hop"), ("x-secret-hop", "leak")],
+                Json(json!({"uri": uri, "headers": headers, "body_len": body.len()})),
+            )
+        }
+    }));
+    TestServer::spawn("echo", router).await
+}
+
+fn gateway_with(upstream: &str, extra: &[(&str, &str)]) -> Router {
+    let mut source = ConfigSource::default()
+        .with("port", 0)
+        .with("log", "warn")
+        .with("body_limit_bytes", 4096)
+        .with("breaker_failures", 3)
+        .with("breaker_open_secs", 1)
+        .with("upstreams.product", upstream.to_owned())
+        .with("upstreams.user", upstream.to_owned());
+    for (key, value) in extra {
+        source = source.with(key, *value);
+    }
+    shopctl_gateway::app(&shopctl_gateway::load_settings(&source).unwrap())
+}
+
+#[tokio::test]
+async fn requests_are_forwarded_with_clean_headers() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let upstream = echo(calls.clone()).await;
+    let gateway = TestServer::spawn("gateway", gateway_with(&upstream.url, &[])).await;
+    let response = reqwest::Client::new()
+        .get(format!("{}/api/products?q=kettle&limit=2", gateway.url))
+        .header("connection", "keep-alive, x-private")
+        .header("x-private", "do-not-forward")
+        .header("x-forwarded-for", "203.0.113.9")
+        .header(
+            "traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers().get("x-secret-hop").is_none(),
+        "hop-by-hop response header stripped"
+    );
+    assert_eq!(response.headers()["x-frame-options"], "DENY");
+    assert!(response.headers().contains_key("ratelimit-remaining"));
+    let seen: Value = response.json().await.unwrap();
+    assert_eq!(
+        seen["uri"], "/api/products?q=kettle&limit=2",
+        "path and query unchanged"
+    );
+    let headers = &seen["headers"];
+    assert!(
+        headers.get("x-private").is_none(),
+        "headers named in Connection are not forwarded"
+    );
+    assert_eq!(headers["x-forwarded-for"], "203.0.113.9, 127.0.0.1");
+    assert!(
+        headers["x-forwarded-host"]
+            .as_str()
+            .unwrap()
+            .starts_with("127.0.0.1:")
+    );
+    let traceparent = headers["traceparent"].as_str().unwrap();
+    assert!(
+        traceparent.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"),
+        "{traceparent}"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn the_edge_refuses_before_the_upstream_is_called() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let upstream = echo(calls.clone()).await;
+    let gateway = TestServer::spawn("gateway", gateway_with(&upstream.url, &[])).await;
+    let client = reqwest::Client::new();
+    let anonymous = client
+        .post(format!("{}/api/products", gateway.url))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let forged = client
+        .get(format!("{}/api/users/me", gateway.url))
+        .bearer_auth("not.a.jwt")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+    assert_eq!(forged.headers()["content-type"], "application/problem+json");
+    let huge = client
+        .post(format!("{}/api/users/register", gateway.url))
+        .header("content-type", "application/json")
+        .body(vec![b' '; 10_000])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status(), 413);
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        0,
+        "nothing reached the upstream"
+    );
+}
+
+#[tokio::test]
+async fn a_dead_upstream_opens_the_breaker_and_a_recovered_one_closes_it() {
+    // Reserve a port, then free it: the upstream is down.
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr: SocketAddr = probe.local_addr().unwrap();
+    drop(probe);
+    let gateway = TestServer::spawn("gateway", gateway_with(&format!("http://{addr}"), &[])).await;
+    let client = reqwest::Client::new();
+    let get = || client.get(format!("{}/api/products", gateway.url)).send();
+    for _ in 0..3 {
+        let response = get().await.unwrap();
+        assert_eq!(response.status(), 503);
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+    }
+    let open: Value = get().await.unwrap().json().await.unwrap();
+    assert!(
+        open["detail"].as_str().unwrap().contains("failing"),
+        "breaker open: {open}"
+    );
+    let metrics = client
+        .get(format!("{}/metrics", gateway.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"gateway_breaker_state{upstream="product"} 1"#),
+        "{metrics}"
+    );
+
+    // The upstream comes back on the same port; after the open period one probe closes it.
+    let calls = Arc::new(AtomicUsize::new(0));
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let counter = calls.clone();
+    tokio::spawn(async move {
+        let router = Router::new().fallback(any(move || {
+            let counter = counter.clone();
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                "back"
+            }
+        }));
+        axum::serve(listener, router).await.unwrap();
+    });
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    assert_eq!(get().await.unwrap().status(), 200, "the probe passes");
+    assert_eq!(get().await.unwrap().status(), 200, "closed again");
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
