@@ -21,6 +21,8 @@ pub struct Spawned {
     pub server: TestServer,
     /// Its database (dropped with it).
     pub db: TestDatabase,
+    /// Its data directory, when it has one (removed with it).
+    pub data: Option<tempfile::TempDir>,
 }
 
 /// A service the platform runs.
@@ -58,20 +60,21 @@ fn spawn_product(db: TestDatabase) -> Pin<Box<dyn Future<Output = Spawned> + Sen
         Spawned {
             server: TestServer::spawn(shopctl_product::NAME, router).await,
             db,
+            data: None,
         }
     })
 }
 
 fn spawn_user(db: TestDatabase) -> Pin<Box<dyn Future<Output = Spawned> + Send>> {
     Box::pin(async move {
-        let data =
-            std::env::temp_dir().join(format!("shopctl-user-{}", uuid::Uuid::new_v4().simple()));
-        let source = test_source(&db).with("data_dir", data.display().to_string());
+        let data = tempfile::tempdir().expect("a temporary data directory");
+        let source = test_source(&db).with("data_dir", data.path().display().to_string());
         let settings = shopctl_user::load_settings(&source).expect("settings");
         let router = shopctl_user::app(&settings).await.expect("user service");
         Spawned {
             server: TestServer::spawn(shopctl_user::NAME, router).await,
             db,
+            data: Some(data),
         }
     })
 }

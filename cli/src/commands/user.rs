@@ -7,7 +7,10 @@ use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use clap::{Args, Subcommand};
 use rand::RngCore;
 use serde::Serialize;
-use shopctl_kit::auth::Role;
+use shopctl_kit::{
+    audit::{AuditEvent, AuditLog, Outcome},
+    auth::Role,
+};
 use shopctl_user::{
     domain::{Email, Password, PasswordHasher},
     store::{NewUser, SqlUserStore, UserStore},
@@ -60,6 +63,25 @@ fn generated_password() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// Records a command-line action in the identity service's audit log.
+async fn audit(
+    settings: &shopctl_user::Settings,
+    action: &str,
+    target: &str,
+) -> anyhow::Result<()> {
+    let path = settings.common.data_dir.join("audit").join("user.jsonl");
+    let log = AuditLog::open(&path, shopctl_user::NAME).await?;
+    log.append(AuditEvent {
+        actor: "cli".to_owned(),
+        action: action.to_owned(),
+        target: Some(target.to_owned()),
+        outcome: Outcome::Success,
+        details: serde_json::json!({}),
+    })
+    .await?;
+    Ok(())
+}
+
 impl User {
     pub(crate) async fn run(self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
         match self {
@@ -70,8 +92,9 @@ impl User {
                 let db = shopctl_user::connect(&settings).await?;
                 let kid = tokens::rotate(&SqlUserStore::new(db.clone())).await?;
                 db.close().await;
+                audit(&settings, "key_rotation", &kid).await?;
                 let text = format!(
-                    "new signing key `{kid}` is active; restart the user service to sign with it"
+                    "new signing key `{kid}` is active; running user services sign with it within 30 s"
                 );
                 global
                     .printer()
@@ -121,6 +144,7 @@ impl Create {
             })?;
         tokens::ensure_key(&store).await?;
         db.close().await;
+        audit(&settings, "user_create", &created.id.to_string()).await?;
         let report = Created {
             id: created.id.to_string(),
             email: created.email.clone(),
@@ -135,6 +159,12 @@ impl Create {
             report.email, report.role, report.id
         );
         global.printer().result(&text, &report)?;
+        // `-q` hides messages, never the one copy of a generated password.
+        if global.quiet
+            && let Some(password) = &report.generated_password
+        {
+            global.printer().raw(format!("{password}\n").as_bytes())?;
+        }
         Ok(ExitStatus::Success)
     }
 }

@@ -53,6 +53,38 @@ fn an_empty_stdin_generates_a_password_shown_once() {
 }
 
 #[test]
+fn quiet_still_prints_a_generated_password_and_the_cli_is_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = shopctl()
+        .current_dir(dir.path())
+        .args([
+            "-q",
+            "user",
+            "create",
+            "--email",
+            "quiet@example.com",
+            "--role",
+            "admin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdin.take());
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let printed = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(printed.trim().len(), 24, "only the password: {printed:?}");
+    let audit = std::fs::read_to_string(dir.path().join(".shopctl/audit/user.jsonl")).unwrap();
+    assert!(audit.contains("\"action\":\"user_create\""), "{audit}");
+    assert!(
+        !audit.contains(printed.trim()),
+        "the password is not audited"
+    );
+}
+
+#[test]
 fn rotate_keys_names_the_new_key() {
     let dir = tempfile::tempdir().unwrap();
     let first = run_in(dir.path(), &["user", "rotate-keys", "--output", "json"]);

@@ -59,7 +59,7 @@ pub enum Outcome {
 pub struct AuditEvent {
     /// Who acted: a user id, `service:<name>`, or `anonymous`.
     pub actor: String,
-    /// What was attempted, as a stable dotted name (`user.login`, `order.refund`).
+    /// What was attempted, as a stable snake_case name (`login`, `role_change`, `key_rotation`).
     pub action: String,
     /// What it was done to (usually an id), when there is one.
     pub target: Option<String>,

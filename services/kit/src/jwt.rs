@@ -32,12 +32,15 @@ pub struct Claims {
     /// Issuer.
     pub iss: String,
     /// Issued at (seconds since the epoch).
+    #[serde(default)]
     pub iat: i64,
-    /// Not before.
+    /// Not before (absent means "from issue").
+    #[serde(default)]
     pub nbf: i64,
     /// Expiry.
     pub exp: i64,
     /// Token id.
+    #[serde(default)]
     pub jti: String,
 }
 
@@ -63,9 +66,11 @@ impl Claims {
 pub struct Jwk {
     /// Key type: `OKP`.
     pub kty: String,
-    /// Curve: `Ed25519`.
+    /// Curve: `Ed25519` (absent on RSA keys, which a shared JWKS may also hold).
+    #[serde(default)]
     pub crv: String,
     /// Public key, base64url.
+    #[serde(default)]
     pub x: String,
     /// Key id.
     pub kid: String,
@@ -424,6 +429,15 @@ mod tests {
                 .is_none(),
             "other key, same kid"
         );
+    }
+
+    #[test]
+    fn a_jwks_with_rsa_keys_still_parses() {
+        let text = r#"{"keys":[{"kty":"RSA","kid":"r1","n":"sXch","e":"AQAB","alg":"RS256","use":"sig"},
+            {"kty":"OKP","crv":"Ed25519","kid":"e1","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+        let set: JwkSet = serde_json::from_str(text).unwrap();
+        assert_eq!(set.keys.len(), 2);
+        assert_eq!(set.keys[1].crv, "Ed25519");
     }
 
     #[tokio::test]

@@ -228,7 +228,14 @@ fn figment<T: Serialize>(
     let section_owned = section.to_owned();
     figment = figment.merge(
         Env::prefixed(&env_prefix)
-            .map(move |key| format!("{section_owned}.{}", key.as_str().to_lowercase()).into()),
+            // `SHOPCTL_GATEWAY__UPSTREAMS__USER` sets `[gateway] upstreams.user`.
+            .map(move |key| {
+                format!(
+                    "{section_owned}.{}",
+                    key.as_str().to_lowercase().replace("__", ".")
+                )
+                .into()
+            }),
     );
     for (key, value) in &source.overrides {
         figment = figment.merge((format!("{section}.{key}"), value.clone()));

@@ -54,6 +54,18 @@ pub async fn app(settings: &Settings) -> anyhow::Result<Router> {
     let db = connect(settings).await?;
     let store = Arc::new(SqlUserStore::new(db.clone()));
     let issuer = tokens::Issuer::load(store.as_ref(), &settings.service).await?;
+    // Pick up keys rotated by `shopctl user rotate-keys` or another replica.
+    let (reload_issuer, reload_store) = (issuer.clone(), store.clone());
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(30));
+        every.tick().await;
+        loop {
+            every.tick().await;
+            if let Err(err) = reload_issuer.reload(reload_store.as_ref()).await {
+                tracing::warn!(error = %err, "reloading signing keys failed");
+            }
+        }
+    });
     let audit = AuditLog::open(
         &settings.common.data_dir.join("audit").join("user.jsonl"),
         NAME,

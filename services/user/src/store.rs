@@ -103,7 +103,8 @@ pub trait UserStore: Send + Sync + 'static {
     async fn list_users(&self, after: Option<Uuid>, limit: u32) -> Result<Vec<User>, StoreError>;
     /// Pseudonymises an account: e-mail and name replaced, password unusable, sessions revoked.
     async fn erase(&self, id: Uuid, now: DateTime<Utc>) -> Result<(), StoreError>;
-    /// Stores a refresh token's hash.
+    /// Stores a refresh token's hash, unless its family has been revoked meanwhile (a
+    /// concurrent reuse); returns whether it was stored.
     async fn insert_refresh(
         &self,
         hash: &str,
@@ -111,7 +112,7 @@ pub trait UserStore: Send + Sync + 'static {
         family_id: Uuid,
         issued_at: DateTime<Utc>,
         expires_at: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<bool, StoreError>;
     /// Uses a refresh token (atomically: two concurrent uses cannot both succeed).
     async fn consume_refresh(
         &self,
@@ -414,21 +415,25 @@ impl UserStore for SqlUserStore {
         family_id: Uuid,
         issued_at: DateTime<Utc>,
         expires_at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        self.db
+    ) -> Result<bool, StoreError> {
+        // One statement: a family revoked by a concurrent reuse gets no new token.
+        let inserted = self
+            .db
             .execute(
                 "INSERT INTO refresh_tokens (token_hash, user_id, family_id, issued_at, expires_at) \
-                 VALUES (?, ?, ?, ?, ?)",
+                 SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS \
+                 (SELECT 1 FROM refresh_tokens WHERE family_id = ? AND revoked_at IS NOT NULL)",
                 &[
                     hash.into(),
                     Param::Uuid(user_id),
                     Param::Uuid(family_id),
                     Param::Time(issued_at),
                     Param::Time(expires_at),
+                    Param::Uuid(family_id),
                 ],
             )
-            .await
-            .map(drop)
+            .await?;
+        Ok(inserted == 1)
     }
 
     async fn consume_refresh(

@@ -158,13 +158,14 @@ impl Issuer {
         Ok(self.active.read().await.sign(&claims)?)
     }
 
-    /// Issues an access token and a new refresh token in `family` (a new family at login).
+    /// Issues an access token and a new refresh token in `family` (a new family at login);
+    /// `None` when the family was revoked meanwhile.
     pub async fn issue(
         &self,
         store: &dyn UserStore,
         user: &User,
         family: Option<Uuid>,
-    ) -> anyhow::Result<TokenPair> {
+    ) -> anyhow::Result<Option<TokenPair>> {
         let mut raw = [0u8; 32];
         rand::rng().fill_bytes(&mut raw);
         let refresh_token = URL_SAFE_NO_PAD.encode(raw);
@@ -173,7 +174,7 @@ impl Issuer {
             + chrono::Duration::seconds(
                 i64::try_from(self.settings.refresh_ttl_secs).unwrap_or(86_400),
             );
-        store
+        let stored = store
             .insert_refresh(
                 &refresh_hash(&refresh_token),
                 user.id,
@@ -182,11 +183,14 @@ impl Issuer {
                 expires,
             )
             .await?;
-        Ok(TokenPair {
+        if !stored {
+            return Ok(None);
+        }
+        Ok(Some(TokenPair {
             access_token: self.access_token(user).await?,
             refresh_token,
             token_type: "Bearer",
             expires_in: self.settings.access_ttl_secs,
-        })
+        }))
     }
 }

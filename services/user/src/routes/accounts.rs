@@ -76,8 +76,17 @@ async fn hash(state: &AppState, password: Password) -> Result<String, ApiError> 
         .map_err(ApiError::Internal)
 }
 
+/// Re-checks the caller's password before a sensitive change. Failures count towards the same
+/// lockout as sign-in, so a stolen access token cannot be used to guess the password.
 async fn check_password(state: &AppState, id: Uuid, candidate: String) -> Result<(), ApiError> {
     let account = state.store.user(id).await.map_err(error::account)?;
+    let now = now();
+    if account.locked_until.is_some_and(|until| until > now) {
+        return Err(ApiError::validation(
+            "password",
+            "cannot be checked now: the account is locked; try again later",
+        ));
+    }
     let hasher = state.hasher.clone();
     let ok = tokio::task::spawn_blocking(move || {
         hasher.verify(&candidate, Some(&account.password_hash))
@@ -85,13 +94,43 @@ async fn check_password(state: &AppState, id: Uuid, candidate: String) -> Result
     .await
     .map_err(|e| ApiError::Internal(e.into()))?;
     if ok {
-        Ok(())
-    } else {
-        Err(ApiError::validation(
-            "password",
-            "is not the current password",
-        ))
+        return Ok(());
     }
+    let settings = &state.settings;
+    let locked = state
+        .store
+        .record_failed_login(
+            id,
+            now,
+            chrono::Duration::seconds(i64::try_from(settings.lockout_window_secs).unwrap_or(900)),
+            settings.lockout_threshold,
+            chrono::Duration::seconds(i64::try_from(settings.lockout_secs).unwrap_or(900)),
+        )
+        .await?;
+    audit(
+        state,
+        &id.to_string(),
+        "reauthenticate",
+        Some(id.to_string()),
+        Outcome::Failure,
+        json!({"reason": "wrong password"}),
+    )
+    .await;
+    if let Some(until) = locked {
+        audit(
+            state,
+            "system",
+            "lockout",
+            Some(id.to_string()),
+            Outcome::Success,
+            json!({"until": until}),
+        )
+        .await;
+    }
+    Err(ApiError::validation(
+        "password",
+        "is not the current password",
+    ))
 }
 
 /// Create a customer account.

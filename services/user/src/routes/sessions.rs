@@ -151,7 +151,8 @@ async fn login(
     let tokens = state
         .issuer
         .issue(state.store.as_ref(), &account.user, None)
-        .await?;
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
     audit(
         &state,
         &user_id.to_string(),
@@ -194,7 +195,9 @@ async fn refresh(
                 state
                     .issuer
                     .issue(state.store.as_ref(), &account.user, Some(family_id))
-                    .await?,
+                    .await?
+                    // Revoked by a concurrent reuse of the same token.
+                    .ok_or(ApiError::Unauthorized)?,
             ))
         }
         RefreshOutcome::Reused { family_id } => {

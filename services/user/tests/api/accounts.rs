@@ -250,3 +250,48 @@ async fn the_audit_log_is_a_valid_chain_without_secrets() {
             && !text.contains("argon2")
     );
 }
+
+#[tokio::test]
+async fn password_rechecks_count_towards_the_lockout() {
+    let app = spawn_app(&[]).await;
+    app.register("ana@example.com").await;
+    let access = app.tokens("ana@example.com").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let change = |current: &str| json!({"current_password": current, "new_password": "amber-lantern-river-77"});
+    for _ in 0..5 {
+        let response = app
+            .authed(
+                Method::POST,
+                "/api/users/me/password",
+                &access,
+                Some(&change("guess-guess-guess")),
+            )
+            .await;
+        assert_eq!(response.status(), 422);
+    }
+    let locked = app
+        .authed(
+            Method::POST,
+            "/api/users/me/password",
+            &access,
+            Some(&change(PASSWORD)),
+        )
+        .await;
+    assert_eq!(
+        locked.status(),
+        422,
+        "even the right password is refused while locked"
+    );
+    assert_eq!(
+        app.login("ana@example.com", PASSWORD).await.status(),
+        401,
+        "and sign-in is locked too"
+    );
+    assert!(
+        app.audit_lines()
+            .iter()
+            .any(|l| l["action"] == "reauthenticate")
+    );
+}

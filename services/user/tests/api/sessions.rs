@@ -272,3 +272,37 @@ fn jwsonwebtoken_segment(token: &str) -> Vec<u8> {
 fn jsonwebtoken_header(token: &str) -> Value {
     serde_json::from_slice(&jwsonwebtoken_segment(token)).unwrap()
 }
+
+#[tokio::test]
+async fn concurrent_refreshes_of_one_token_leave_no_live_token_behind() {
+    let app = spawn_app(&[]).await;
+    app.register("ana@example.com").await;
+    let first = app.tokens("ana@example.com").await;
+    let body = json!({"refresh_token": first["refresh_token"]});
+    let mut attempts = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (client, url, body) = (
+            app.client.clone(),
+            format!("{}/api/users/refresh", app.url),
+            body.clone(),
+        );
+        attempts.spawn(async move { client.post(url).json(&body).send().await.unwrap() });
+    }
+    let mut issued = Vec::new();
+    while let Some(response) = attempts.join_next().await {
+        let response = response.unwrap();
+        if response.status() == 200 {
+            let tokens: Value = response.json().await.unwrap();
+            issued.push(tokens["refresh_token"].as_str().unwrap().to_owned());
+        }
+    }
+    assert!(issued.len() <= 1, "at most one refresh wins: {issued:?}");
+    // Every loser presented a used token, so the family is revoked — including the winner's.
+    for token in issued {
+        let status = app
+            .post("/api/users/refresh", &json!({"refresh_token": token}))
+            .await
+            .status();
+        assert_eq!(status, 401, "a token of a revoked session must not work");
+    }
+}
