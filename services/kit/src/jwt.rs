@@ -225,7 +225,10 @@ pub struct RemoteJwks {
     url: String,
     client: reqwest::Client,
     min_refetch: Duration,
-    cache: tokio::sync::Mutex<(Vec<Jwk>, Option<Instant>)>,
+    /// Known keys: read on every request, written only on a refetch.
+    keys: RwLock<Vec<Jwk>>,
+    /// When the last fetch started; one refetch at a time.
+    fetched: tokio::sync::Mutex<Option<Instant>>,
 }
 
 impl RemoteJwks {
@@ -238,7 +241,8 @@ impl RemoteJwks {
                 .build()
                 .unwrap_or_default(),
             min_refetch,
-            cache: tokio::sync::Mutex::new((Vec::new(), None)),
+            keys: RwLock::new(Vec::new()),
+            fetched: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -264,23 +268,40 @@ impl RemoteJwks {
     }
 }
 
+impl RemoteJwks {
+    fn cached(&self, kid: &str) -> Option<Jwk> {
+        self.keys
+            .read()
+            .ok()
+            .and_then(|keys| keys.iter().find(|k| k.kid == kid).cloned())
+    }
+}
+
 impl KeySource for RemoteJwks {
     fn key<'a>(&'a self, kid: &'a str) -> KeyFuture<'a> {
         Box::pin(async move {
-            let mut cache = self.cache.lock().await;
-            if let Some(key) = cache.0.iter().find(|k| k.kid == kid) {
-                return Some(key.clone());
+            // Hot path: a shared read lock, no await.
+            if let Some(key) = self.cached(kid) {
+                return Some(key);
             }
-            let may_refetch = cache.1.is_none_or(|at| at.elapsed() >= self.min_refetch);
-            if !may_refetch {
+            let mut fetched = self.fetched.lock().await;
+            // Another request may have refetched while this one waited.
+            if let Some(key) = self.cached(kid) {
+                return Some(key);
+            }
+            if fetched.is_some_and(|at| at.elapsed() < self.min_refetch) {
                 return None;
             }
-            cache.1 = Some(Instant::now());
+            *fetched = Some(Instant::now());
             match self.fetch().await {
-                Ok(set) => cache.0 = set.keys,
+                Ok(set) => {
+                    if let Ok(mut keys) = self.keys.write() {
+                        *keys = set.keys;
+                    }
+                }
                 Err(err) => tracing::warn!(error = %err, "JWKS refresh failed"),
             }
-            cache.0.iter().find(|k| k.kid == kid).cloned()
+            self.cached(kid)
         })
     }
 }
@@ -296,18 +317,55 @@ pub struct TrustedIssuer {
 }
 
 /// Verifies bearer JWTs from one or more trusted issuers.
+///
+/// Successful verifications are remembered for up to a minute (never past `exp`), so a client
+/// sending the same token on every request costs one signature check a minute, not one per
+/// request. Access tokens cannot be revoked before `exp` anyway, so this changes no answer.
 pub struct JwtAuthenticator {
     issuers: Vec<TrustedIssuer>,
+    verified: RwLock<std::collections::HashMap<String, (Claims, i64)>>,
 }
+
+/// Tokens remembered before the cache is emptied.
+const VERIFIED_CACHE: usize = 10_000;
+/// Longest a verification is remembered, in seconds.
+const VERIFIED_FOR: i64 = 60;
 
 impl JwtAuthenticator {
     /// Trusts `issuers`.
     pub fn new(issuers: Vec<TrustedIssuer>) -> Self {
-        Self { issuers }
+        Self {
+            issuers,
+            verified: RwLock::new(std::collections::HashMap::new()),
+        }
     }
 
     /// The verified claims of `token`, or `None`.
     pub async fn verify(&self, token: &str) -> Option<Claims> {
+        let now = chrono::Utc::now().timestamp();
+        let remembered = self.verified.read().ok().and_then(|cache| {
+            cache
+                .get(token)
+                .filter(|(_, until)| *until > now)
+                .map(|(claims, _)| claims.clone())
+        });
+        if remembered.is_some() {
+            return remembered;
+        }
+        let claims = self.verify_signature(token).await?;
+        if let Ok(mut cache) = self.verified.write() {
+            if cache.len() >= VERIFIED_CACHE {
+                cache.clear();
+            }
+            cache.insert(
+                token.to_owned(),
+                (claims.clone(), claims.exp.min(now + VERIFIED_FOR)),
+            );
+        }
+        Some(claims)
+    }
+
+    async fn verify_signature(&self, token: &str) -> Option<Claims> {
         let header = jsonwebtoken::decode_header(token).ok()?;
         if header.alg != Algorithm::EdDSA {
             return None;

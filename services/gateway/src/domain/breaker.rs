@@ -54,13 +54,26 @@ impl Breaker {
         };
         match inner.state {
             BreakerState::Closed => true,
-            BreakerState::HalfOpen => false,
+            // A probe that never reported back (its request was cancelled) must not wedge the
+            // breaker: after another open period a new probe goes out.
+            BreakerState::HalfOpen => {
+                if inner
+                    .opened_at
+                    .is_some_and(|at| now.duration_since(at) >= self.open_for)
+                {
+                    inner.opened_at = Some(now);
+                    true
+                } else {
+                    false
+                }
+            }
             BreakerState::Open => {
                 if inner
                     .opened_at
                     .is_some_and(|at| now.duration_since(at) >= self.open_for)
                 {
                     inner.state = BreakerState::HalfOpen;
+                    inner.opened_at = Some(now);
                     true
                 } else {
                     false
@@ -123,5 +136,22 @@ mod tests {
         breaker.record(true, again);
         assert_eq!(breaker.state(), BreakerState::Closed);
         assert!(breaker.allow(again));
+    }
+
+    #[test]
+    fn a_probe_that_never_reports_does_not_wedge_the_breaker() {
+        let breaker = Breaker::new(1, Duration::from_secs(10));
+        let t0 = Instant::now();
+        breaker.record(false, t0);
+        let probe = t0 + Duration::from_secs(11);
+        assert!(
+            breaker.allow(probe),
+            "probe goes out and is cancelled: no record()"
+        );
+        assert!(!breaker.allow(probe + Duration::from_secs(5)));
+        assert!(
+            breaker.allow(probe + Duration::from_secs(11)),
+            "a new probe after another period"
+        );
     }
 }

@@ -96,6 +96,21 @@ fn breaker_gauge(state: BreakerState) -> i64 {
     }
 }
 
+/// Whether a failed call failed because the client's body passed the limit.
+fn body_too_large(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(err);
+    while let Some(current) = cause {
+        if current
+            .downcast_ref::<http_body_util::LengthLimitError>()
+            .is_some()
+        {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
+}
+
 /// Forwards one request.
 pub(super) async fn forward(
     State(state): State<AppState>,
@@ -213,9 +228,12 @@ async fn handle(state: &AppState, peer: SocketAddr, req: Request) -> Result<Resp
         state.upstream_errors.get_or_create(&labels).inc();
     });
     if let Some(breaker) = breaker {
-        let healthy = response
-            .as_ref()
-            .is_ok_and(|r| !r.status().is_server_error());
+        // A client's oversized body says nothing about the upstream's health.
+        let healthy = match &response {
+            Ok(r) => !r.status().is_server_error(),
+            Err(ApiError::PayloadTooLarge) => true,
+            Err(_) => false,
+        };
         breaker.record(healthy, Instant::now());
         state
             .breaker_state
@@ -279,6 +297,7 @@ async fn call(
     let deadline = Duration::from_millis(state.settings.upstream_timeout_ms);
     let upstream = match tokio::time::timeout(deadline, state.client.request(upstream_req)).await {
         Ok(Ok(response)) => response,
+        Ok(Err(err)) if body_too_large(&err) => return Err(ApiError::PayloadTooLarge),
         Ok(Err(err)) => {
             tracing::warn!(error = %err, "upstream call failed");
             return Err(ApiError::Unavailable {

@@ -191,3 +191,46 @@ async fn a_dead_upstream_opens_the_breaker_and_a_recovered_one_closes_it() {
     assert_eq!(get().await.unwrap().status(), 200, "closed again");
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
+
+#[tokio::test]
+async fn an_oversized_chunked_body_is_413_and_does_not_trip_the_breaker() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let calls = Arc::new(AtomicUsize::new(0));
+    let upstream = echo(calls.clone()).await;
+    let gateway = TestServer::spawn("gateway", gateway_with(&upstream.url, &[])).await;
+    for _ in 0..4 {
+        // No Content-Length: the limit can only act while the body streams through.
+        let mut stream = tokio::net::TcpStream::connect(gateway.addr).await.unwrap();
+        let chunk = "x".repeat(2_000);
+        let chunks = format!("{:x}\r\n{chunk}\r\n", chunk.len()).repeat(4);
+        let request = format!(
+            "POST /api/users/register HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{chunks}0\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await.unwrap();
+        assert!(
+            answer.starts_with("HTTP/1.1 413"),
+            "{}",
+            answer.lines().next().unwrap_or("")
+        );
+    }
+    let metrics = reqwest::get(format!("{}/metrics", gateway.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !metrics.contains(r#"gateway_breaker_state{upstream="user"} 1"#),
+        "breaker stayed closed: {metrics}"
+    );
+    assert_eq!(
+        reqwest::get(format!("{}/api/users/login", gateway.url))
+            .await
+            .unwrap()
+            .status(),
+        200,
+        "the upstream is still reachable"
+    );
+}
