@@ -189,6 +189,20 @@ impl Db {
         Ok(db)
     }
 
+    /// Opens and migrates the database of `service` as its settings name it, with the pool
+    /// sized from them: the one way every service connects.
+    pub async fn for_service(
+        settings: &crate::settings::CommonSettings,
+        service: &str,
+        migrations: &Migrations,
+    ) -> Result<Self, DbError> {
+        let options = PoolOptions {
+            max_connections: settings.db_max_connections,
+            ..PoolOptions::default()
+        };
+        Self::connect_and_migrate(&settings.database_url(service), options, migrations).await
+    }
+
     /// Runs the pending migrations of this backend.
     ///
     /// Migrations run on a connection of their own that is closed afterwards: the migrator reads

@@ -16,6 +16,7 @@ pub mod http;
 pub mod json;
 pub mod jwt;
 pub mod metrics;
+pub mod openapi;
 pub mod service;
 pub mod settings;
 pub mod sql;

@@ -19,7 +19,7 @@ use axum::Router;
 use shopctl_kit::{
     ServiceContext,
     auth::Auth,
-    db::{Db, Migrations, PoolOptions},
+    db::{Db, Migrations},
     http::finish,
     metrics::Metrics,
     service::Server,
@@ -41,13 +41,7 @@ pub static MIGRATIONS: Migrations = Migrations {
 
 /// Opens (and migrates) the catalog database named by the settings.
 pub async fn connect(settings: &Settings) -> anyhow::Result<Db> {
-    let options = PoolOptions {
-        max_connections: settings.common.db_max_connections,
-        ..PoolOptions::default()
-    };
-    let db =
-        Db::connect_and_migrate(&settings.common.database_url(NAME), options, &MIGRATIONS).await?;
-    Ok(db)
+    Ok(Db::for_service(&settings.common, NAME, &MIGRATIONS).await?)
 }
 
 /// Builds the whole service: database, demo seed (dev only, empty database only), routes and

@@ -3,13 +3,11 @@
 mod categories;
 mod products;
 
-use axum::{Json, Router, extract::FromRef, routing::get};
+use axum::{Router, extract::FromRef};
 use shopctl_kit::auth::Auth;
+use shopctl_kit::openapi::BearerAuth;
 use std::sync::Arc;
-use utoipa::{
-    Modify, OpenApi,
-    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
-};
+use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::store::ProductStore;
@@ -42,19 +40,6 @@ impl FromRef<AppState> for Auth {
 )]
 struct ApiDoc;
 
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        if let Some(components) = openapi.components.as_mut() {
-            components.add_security_scheme(
-                "bearer",
-                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-            );
-        }
-    }
-}
-
 fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(products::router())
@@ -68,12 +53,5 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The catalog routes with `state` applied (without kit's middleware).
 pub fn router(state: AppState) -> Router {
-    let (router, doc) = api().split_for_parts();
-    let doc = Arc::new(doc);
-    router
-        .route(
-            "/openapi.json",
-            get(move || async move { Json(doc.as_ref().clone()) }),
-        )
-        .with_state(state)
+    shopctl_kit::openapi::router_with_document(api(), state)
 }

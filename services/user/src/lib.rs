@@ -20,7 +20,7 @@ use shopctl_kit::{
     ServiceContext,
     audit::AuditLog,
     auth::Auth,
-    db::{Db, Migrations, PoolOptions},
+    db::{Db, Migrations},
     http::finish,
     jwt::TrustedIssuer,
     metrics::Metrics,
@@ -42,11 +42,7 @@ pub static MIGRATIONS: Migrations = Migrations {
 
 /// Opens (and migrates) the identity database named by the settings.
 pub async fn connect(settings: &Settings) -> anyhow::Result<Db> {
-    let options = PoolOptions {
-        max_connections: settings.common.db_max_connections,
-        ..PoolOptions::default()
-    };
-    Ok(Db::connect_and_migrate(&settings.common.database_url(NAME), options, &MIGRATIONS).await?)
+    Ok(Db::for_service(&settings.common, NAME, &MIGRATIONS).await?)
 }
 
 /// Builds the whole service: database, signing keys, audit log, routes and kit's middleware.

@@ -7,12 +7,10 @@ mod sessions;
 
 use std::sync::Arc;
 
-use axum::{Json, Router, extract::FromRef, routing::get};
+use axum::{Router, extract::FromRef};
+use shopctl_kit::openapi::BearerAuth;
 use shopctl_kit::{audit::AuditLog, auth::Auth};
-use utoipa::{
-    Modify, OpenApi,
-    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
-};
+use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::{domain::PasswordHasher, settings::UserSettings, store::UserStore, tokens::Issuer};
@@ -53,19 +51,6 @@ impl FromRef<AppState> for Auth {
 )]
 struct ApiDoc;
 
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        if let Some(components) = openapi.components.as_mut() {
-            components.add_security_scheme(
-                "bearer",
-                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-            );
-        }
-    }
-}
-
 fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(sessions::router())
@@ -81,12 +66,5 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The identity routes with `state` applied (without kit's middleware).
 pub fn router(state: AppState) -> Router {
-    let (router, doc) = api().split_for_parts();
-    let doc = Arc::new(doc);
-    router
-        .route(
-            "/openapi.json",
-            get(move || async move { Json(doc.as_ref().clone()) }),
-        )
-        .with_state(state)
+    shopctl_kit::openapi::router_with_document(api(), state)
 }
