@@ -24,7 +24,7 @@ pub const NAME: &str = "gateway";
 /// Builds the gateway with kit's middleware.
 pub fn app(settings: &Settings) -> Router {
     let metrics = Metrics::new(NAME);
-    let auth = Auth::from_settings(&settings.common, Vec::new());
+    let auth = Auth::from_settings(&settings.common, NAME, Vec::new());
     let state = AppState::new(
         &settings.service,
         settings.common.body_limit_bytes,

@@ -90,13 +90,20 @@ impl Auth {
     /// The authenticator every service uses: the bootstrap admin token, plus JWTs from the
     /// platform's issuer (its JWKS at `jwks_url`) and from an external OIDC issuer when
     /// configured, plus `extra` issuers (the user service trusts its own keys directly).
+    ///
+    /// `service` is this service's name: service tokens minted for it (`aud` = the name, signed
+    /// with the platform `service_key`) are accepted too.
     pub fn from_settings(
         settings: &crate::settings::CommonSettings,
+        service: &str,
         extra: Vec<crate::jwt::TrustedIssuer>,
     ) -> Self {
-        use crate::jwt::{JwtAuthenticator, RemoteJwks, TrustedIssuer};
+        use crate::jwt::{JwtAuthenticator, RemoteJwks, ServiceTokens, TrustedIssuer};
         let refetch = std::time::Duration::from_secs(30);
         let mut issuers = extra;
+        if let Some(tokens) = ServiceTokens::from_settings(service, settings) {
+            issuers.push(tokens.trusted_by(service));
+        }
         if let Some(url) = &settings.jwks_url {
             issuers.push(TrustedIssuer {
                 issuer: settings.jwt_issuer.clone(),
@@ -156,6 +163,14 @@ pub struct AnyUser;
 
 impl RoleRequirement for AnyUser {
     const ROLES: &'static [Role] = &[Role::Customer, Role::Support, Role::Admin];
+}
+
+/// Routes only other shopctl services may call (with a service token minted for this service).
+#[derive(Debug)]
+pub struct ServiceOnly;
+
+impl RoleRequirement for ServiceOnly {
+    const ROLES: &'static [Role] = &[Role::Service];
 }
 
 /// Tries several authenticators in order; the first that recognises the token wins.
@@ -241,5 +256,77 @@ mod tests {
         };
         assert!(admin.has_role(Role::Support));
         assert!(!admin.has_role(Role::Service));
+    }
+}
+
+#[cfg(test)]
+mod service_token_tests {
+    use secrecy::SecretString;
+
+    use super::*;
+    use crate::{jwt::ServiceTokens, settings::CommonSettings};
+
+    fn settings(key: &str) -> CommonSettings {
+        let mut settings = CommonSettings::defaults(0);
+        settings.service_key = Some(SecretString::from(key));
+        settings
+    }
+
+    const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+
+    #[tokio::test]
+    async fn a_service_token_is_accepted_only_by_its_audience() {
+        let order = ServiceTokens::from_settings("order", &settings(KEY)).unwrap();
+        let token = order.mint("inventory").unwrap();
+        let inventory = Auth::from_settings(&settings(KEY), "inventory", Vec::new());
+        let principal = inventory
+            .authenticate(&token)
+            .await
+            .expect("accepted by inventory");
+        assert_eq!(principal.subject, "service:order");
+        assert!(principal.has_role(Role::Service));
+        let payment = Auth::from_settings(&settings(KEY), "payment", Vec::new());
+        assert!(
+            payment.authenticate(&token).await.is_none(),
+            "minted for inventory only"
+        );
+        let other = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8";
+        let stranger = Auth::from_settings(&settings(other), "inventory", Vec::new());
+        assert!(
+            stranger.authenticate(&token).await.is_none(),
+            "another platform's key"
+        );
+    }
+
+    #[test]
+    fn people_never_hold_the_service_role() {
+        let admin = Principal {
+            subject: "a".into(),
+            roles: vec![Role::Admin],
+        };
+        assert!(!ServiceOnly::ROLES.iter().any(|r| admin.has_role(*r)));
+    }
+
+    #[test]
+    fn a_malformed_service_key_is_a_settings_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shopctl.toml");
+        std::fs::write(&path, "[kitkey]\nservice_key = \"too-short\"\n").unwrap();
+        let source = crate::settings::ConfigSource {
+            file: Some(path),
+            overrides: Vec::new(),
+        };
+        let err = crate::settings::load(
+            "kitkey",
+            &CommonSettings::defaults(0),
+            &serde_json::json!({}),
+            &source,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("kitkey.service_key") && err.contains("base64url"),
+            "{err}"
+        );
     }
 }

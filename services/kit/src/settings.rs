@@ -109,6 +109,10 @@ pub struct CommonSettings {
     /// The audience that issuer's tokens must carry (default: `jwt_audience`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub oidc_audience: Option<String>,
+    /// The platform's service-to-service signing key: 32 random bytes, base64url, the same in
+    /// every service. Without it services accept no service tokens.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "redact")]
+    pub service_key: Option<SecretString>,
 }
 
 impl CommonSettings {
@@ -131,6 +135,7 @@ impl CommonSettings {
             oidc_issuer: None,
             oidc_jwks_url: None,
             oidc_audience: None,
+            service_key: None,
         }
     }
 
@@ -204,6 +209,10 @@ where
         .extract_inner::<CommonSettings>(section)
         .map_err(one_line)?;
     let service = figment.extract_inner::<T>(section).map_err(one_line)?;
+    if let Some(key) = &common.service_key {
+        crate::jwt::service_signing_key(key)
+            .map_err(|e| SettingsError::Invalid(format!("{section}.service_key: {e}")))?;
+    }
     Ok(Settings { common, service })
 }
 
@@ -292,6 +301,7 @@ fn check_unknown_keys<T: Serialize>(
             "oidc_issuer",
             "oidc_jwks_url",
             "oidc_audience",
+            "service_key",
         ]
         .map(str::to_owned),
     );

@@ -59,7 +59,7 @@ pub async fn app(settings: &Settings) -> anyhow::Result<Router> {
     };
     let state = AppState {
         store,
-        auth: Auth::from_settings(&settings.common, Vec::new()),
+        auth: Auth::from_settings(&settings.common, NAME, Vec::new()),
     };
     Ok(finish(router(state), &ctx))
 }

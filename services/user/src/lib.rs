@@ -74,7 +74,7 @@ pub async fn app(settings: &Settings) -> anyhow::Result<Router> {
     };
     let state = AppState {
         store,
-        auth: Auth::from_settings(&settings.common, vec![own]),
+        auth: Auth::from_settings(&settings.common, NAME, vec![own]),
         issuer,
         hasher: domain::PasswordHasher::new(),
         audit,
