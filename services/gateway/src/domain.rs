@@ -2,11 +2,13 @@
 //! client is over its rate, and whether an upstream is healthy enough to call.
 
 mod breaker;
+mod cache;
 mod policy;
 mod rate_limit;
 mod route_table;
 
 pub use breaker::{Breaker, BreakerState};
+pub use cache::{Entry as CacheEntry, MAX_BODY, ResponseCache, cacheable, matches as etag_matches};
 pub use policy::{Requirement, RouteClass, classify, requirement};
 pub use rate_limit::{Decision, RateLimiter};
 pub use route_table::upstream_for;

@@ -12,7 +12,7 @@ use prometheus_client::metrics::{counter::Counter, family::Family, gauge::Gauge}
 use shopctl_kit::{auth::Auth, metrics::Metrics, trace::TraceContext};
 
 use crate::{
-    domain::{Breaker, RateLimiter},
+    domain::{Breaker, RateLimiter, ResponseCache},
     settings::GatewaySettings,
 };
 
@@ -42,6 +42,10 @@ pub struct AppState {
     pub upstream_errors: Family<UpstreamLabels, Counter>,
     /// `gateway_breaker_state{upstream}`: 0 closed, 1 open, 2 half-open.
     pub breaker_state: Family<UpstreamLabels, Gauge>,
+    /// Cache of anonymous catalog reads.
+    pub cache: Arc<ResponseCache>,
+    /// `gateway_cache_requests_total{result}`: hit or miss.
+    pub cache_requests: Family<Vec<(&'static str, &'static str)>, Counter>,
 }
 
 impl AppState {
@@ -83,6 +87,11 @@ impl AppState {
             rate_limited: Family::default(),
             upstream_errors: Family::default(),
             breaker_state: Family::default(),
+            cache: Arc::new(ResponseCache::new(
+                Duration::from_millis(settings.cache_ttl_ms),
+                settings.cache_max_entries,
+            )),
+            cache_requests: Family::default(),
         };
         metrics.register(
             "gateway_rate_limited",
@@ -93,6 +102,11 @@ impl AppState {
             "gateway_upstream_errors",
             "Upstream calls that failed or timed out",
             state.upstream_errors.clone(),
+        );
+        metrics.register(
+            "gateway_cache_requests",
+            "Cacheable catalog reads, by result (hit or miss)",
+            state.cache_requests.clone(),
         );
         metrics.register(
             "gateway_breaker_state",

@@ -27,6 +27,10 @@ pub struct GatewaySettings {
     pub breaker_failures: u32,
     /// Seconds an open breaker waits before letting one probe through.
     pub breaker_open_secs: u64,
+    /// How long anonymous catalog reads are cached, in milliseconds (0 turns the cache off).
+    pub cache_ttl_ms: u64,
+    /// Most cached answers.
+    pub cache_max_entries: usize,
 }
 
 impl Default for GatewaySettings {
@@ -51,6 +55,8 @@ impl Default for GatewaySettings {
             auth_rate_limit_per_minute: 60,
             breaker_failures: 5,
             breaker_open_secs: 10,
+            cache_ttl_ms: 5_000,
+            cache_max_entries: 1_000,
         }
     }
 }

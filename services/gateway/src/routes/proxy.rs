@@ -18,7 +18,10 @@ use hyper_util::client::legacy::{Client, connect::HttpConnector};
 use shopctl_kit::{ApiError, auth::Principal, trace::TraceContext};
 
 use super::AppState;
-use crate::domain::{BreakerState, Requirement, classify, requirement, upstream_for};
+use crate::domain::{
+    BreakerState, MAX_BODY, Requirement, cacheable, classify, etag_matches, requirement,
+    upstream_for,
+};
 
 /// The pooled client type.
 pub type HttpClient = Client<HttpConnector, UnsyncBoxBody<axum::body::Bytes, axum::Error>>;
@@ -203,6 +206,27 @@ async fn handle(state: &AppState, peer: SocketAddr, req: Request) -> Result<Resp
         return Ok(response);
     }
 
+    // Anonymous catalog reads may be answered from the cache.
+    let cache_key =
+        (state.cache.enabled() && cacheable(req.method(), &path, req.headers())).then(|| {
+            req.uri()
+                .path_and_query()
+                .map_or_else(|| path.clone(), ToString::to_string)
+        });
+    let if_none_match = req.headers().get(header::IF_NONE_MATCH).cloned();
+    if let Some(key) = &cache_key
+        && let Some(entry) = state.cache.get(key, Instant::now())
+    {
+        state
+            .cache_requests
+            .get_or_create(&vec![("result", "hit")])
+            .inc();
+        return Ok(with_headers(
+            cached(state, &entry, if_none_match.as_ref(), "HIT"),
+            &rate_headers,
+        ));
+    }
+
     // Where to: the owning service, if its breaker lets us.
     let upstream = upstream_for(&path);
     let base = state
@@ -224,7 +248,7 @@ async fn handle(state: &AppState, peer: SocketAddr, req: Request) -> Result<Resp
         });
     }
 
-    let mut response = call(state, peer, base, req).await.inspect_err(|_| {
+    let response = call(state, peer, base, req).await.inspect_err(|_| {
         state.upstream_errors.get_or_create(&labels).inc();
     });
     if let Some(breaker) = breaker {
@@ -240,13 +264,92 @@ async fn handle(state: &AppState, peer: SocketAddr, req: Request) -> Result<Resp
             .get_or_create(&labels)
             .set(breaker_gauge(breaker.state()));
     }
-    if let Ok(response) = response.as_mut() {
-        for (name, value) in &rate_headers {
-            if let Ok(value) = HeaderValue::from_str(value) {
-                response.headers_mut().insert(*name, value);
-            }
+    let response = match (&cache_key, response) {
+        (Some(key), Ok(answer)) if storable(&answer) => {
+            state
+                .cache_requests
+                .get_or_create(&vec![("result", "miss")])
+                .inc();
+            store(state, key, answer, if_none_match.as_ref()).await
+        }
+        (_, other) => other,
+    };
+    response.map(|answer| with_headers(answer, &rate_headers))
+}
+
+/// Keeps a fresh upstream answer in the cache and answers from the stored copy.
+async fn store(
+    state: &AppState,
+    key: &str,
+    answer: Response,
+    if_none_match: Option<&HeaderValue>,
+) -> Result<Response, ApiError> {
+    let (parts, body) = answer.into_parts();
+    let bytes = body
+        .collect()
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("reading the upstream answer: {e}")))?
+        .to_bytes();
+    let content_type = parts.headers.get(header::CONTENT_TYPE).cloned();
+    state
+        .cache
+        .put(key, content_type.clone(), bytes.clone(), Instant::now());
+    let entry = crate::domain::CacheEntry::new(content_type, bytes);
+    Ok(cached(state, &entry, if_none_match, "MISS"))
+}
+
+fn with_headers(mut response: Response, extra: &[(&'static str, String)]) -> Response {
+    for (name, value) in extra {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            response.headers_mut().insert(*name, value);
         }
     }
+    response
+}
+
+/// A 200 answer the cache may keep: small, with a length, not marked private or no-store.
+fn storable(response: &Response) -> bool {
+    let headers = response.headers();
+    let small = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .is_some_and(|len| len <= MAX_BODY);
+    let private = headers
+        .get(header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("no-store") || v.contains("private"));
+    response.status() == StatusCode::OK && small && !private
+}
+
+/// The answer for a cached entry: 304 when the client already has it, else the body.
+fn cached(
+    state: &AppState,
+    entry: &crate::domain::CacheEntry,
+    if_none_match: Option<&HeaderValue>,
+    result: &'static str,
+) -> Response {
+    let mut response = if etag_matches(if_none_match, &entry.etag) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let mut response = Response::new(Body::from(entry.body.clone()));
+        if let Some(content_type) = &entry.content_type {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, content_type.clone());
+        }
+        response
+    };
+    let headers = response.headers_mut();
+    if let Ok(etag) = HeaderValue::from_str(&entry.etag) {
+        headers.insert(header::ETAG, etag);
+    }
+    if let Ok(cache_control) =
+        HeaderValue::from_str(&format!("public, max-age={}", state.cache.max_age()))
+    {
+        headers.insert(header::CACHE_CONTROL, cache_control);
+    }
+    headers.insert("x-cache", HeaderValue::from_static(result));
     response
 }
 

@@ -47,7 +47,10 @@ fn gateway_with(upstream: &str, extra: &[(&str, &str)]) -> Router {
         .with("upstreams.product", upstream.to_owned())
         .with("upstreams.user", upstream.to_owned());
     for (key, value) in extra {
-        source = source.with(key, *value);
+        source = match value.parse::<u64>() {
+            Ok(number) => source.with(key, number),
+            Err(_) => source.with(key, *value),
+        };
     }
     shopctl_gateway::app(&shopctl_gateway::load_settings(&source).unwrap())
 }
@@ -143,7 +146,12 @@ async fn a_dead_upstream_opens_the_breaker_and_a_recovered_one_closes_it() {
     let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr: SocketAddr = probe.local_addr().unwrap();
     drop(probe);
-    let gateway = TestServer::spawn("gateway", gateway_with(&format!("http://{addr}"), &[])).await;
+    // The cache would answer the second read after recovery; this test is about the breaker.
+    let gateway = TestServer::spawn(
+        "gateway",
+        gateway_with(&format!("http://{addr}"), &[("cache_ttl_ms", "0")]),
+    )
+    .await;
     let client = reqwest::Client::new();
     let get = || client.get(format!("{}/api/products", gateway.url)).send();
     for _ in 0..3 {
@@ -232,5 +240,78 @@ async fn an_oversized_chunked_body_is_413_and_does_not_trip_the_breaker() {
             .status(),
         200,
         "the upstream is still reachable"
+    );
+}
+
+#[tokio::test]
+async fn anonymous_catalog_reads_are_cached_with_etags_and_revalidated() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let upstream = echo(calls.clone()).await;
+    let gateway = TestServer::spawn(
+        "gateway",
+        gateway_with(
+            &upstream.url,
+            &[
+                ("cache_ttl_ms", "400"),
+                ("admin_token", "cache-admin-token-0123"),
+            ],
+        ),
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let url = format!("{}/api/products?category=kitchen", gateway.url);
+
+    let first = client.get(&url).send().await.unwrap();
+    assert_eq!(first.headers()["x-cache"], "MISS");
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    let body = first.text().await.unwrap();
+    let second = client.get(&url).send().await.unwrap();
+    assert_eq!(second.headers()["x-cache"], "HIT");
+    assert_eq!(second.headers()["etag"], etag.as_str());
+    assert_eq!(second.text().await.unwrap(), body, "the same answer");
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "served from the cache");
+
+    let revalidated = client
+        .get(&url)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revalidated.status(), 304);
+    assert!(revalidated.bytes().await.unwrap().is_empty());
+
+    for _ in 0..2 {
+        let authed = client
+            .get(&url)
+            .bearer_auth("cache-admin-token-0123")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(authed.status(), 200);
+        assert!(
+            authed.headers().get("x-cache").is_none(),
+            "credentials bypass the cache"
+        );
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    let expired = client.get(&url).send().await.unwrap();
+    assert_eq!(expired.headers()["x-cache"], "MISS", "entries expire");
+    let metrics = client
+        .get(format!("{}/metrics", gateway.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"gateway_cache_requests_total{result="hit"} 2"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"gateway_cache_requests_total{result="miss"} 2"#),
+        "{metrics}"
     );
 }
