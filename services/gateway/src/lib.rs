@@ -37,7 +37,59 @@ pub fn app(settings: &Settings) -> Router {
         metrics,
         settings: settings.common.clone(),
     };
-    finish(router(state), &ctx)
+    let app = finish(router(state), &ctx);
+    match cors(&settings.service) {
+        // Outermost, so that refusals (401, 429, 503) carry the CORS headers browsers need to
+        // read them, and preflights are answered without touching the upstreams.
+        Some(layer) => app.layer(layer),
+        None => app,
+    }
+}
+
+/// The CORS policy, when any origin is allowed.
+fn cors(settings: &settings::GatewaySettings) -> Option<tower_http::cors::CorsLayer> {
+    use axum::http::{HeaderName, HeaderValue, Method, header};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    if settings.cors_allowed_origins.is_empty() {
+        return None;
+    }
+    let origins = if settings.cors_allowed_origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            settings
+                .cors_allowed_origins
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o).ok()),
+        )
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(origins)
+            .allow_methods([
+                Method::GET,
+                Method::HEAD,
+                Method::POST,
+                Method::PUT,
+                Method::PATCH,
+                Method::DELETE,
+            ])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::IF_NONE_MATCH,
+                HeaderName::from_static("idempotency-key"),
+            ])
+            .expose_headers([
+                header::ETAG,
+                header::RETRY_AFTER,
+                HeaderName::from_static("ratelimit-limit"),
+                HeaderName::from_static("ratelimit-remaining"),
+                HeaderName::from_static("ratelimit-reset"),
+                HeaderName::from_static("x-request-id"),
+            ])
+            .max_age(std::time::Duration::from_secs(settings.cors_max_age_secs)),
+    )
 }
 
 /// Runs the gateway until `shutdown` resolves, then drains in-flight requests.

@@ -31,6 +31,11 @@ pub struct GatewaySettings {
     pub cache_ttl_ms: u64,
     /// Most cached answers.
     pub cache_max_entries: usize,
+    /// Browser origins allowed to call the API cross-origin (`https://shop.example.com`, or `*`);
+    /// empty sends no CORS headers.
+    pub cors_allowed_origins: Vec<String>,
+    /// How long browsers may cache a preflight answer, in seconds.
+    pub cors_max_age_secs: u64,
 }
 
 impl Default for GatewaySettings {
@@ -57,6 +62,8 @@ impl Default for GatewaySettings {
             breaker_open_secs: 10,
             cache_ttl_ms: 5_000,
             cache_max_entries: 1_000,
+            cors_allowed_origins: Vec::new(),
+            cors_max_age_secs: 600,
         }
     }
 }
@@ -69,5 +76,17 @@ pub fn load(source: &ConfigSource) -> Result<Settings, SettingsError> {
     let mut common = CommonSettings::defaults(DEFAULT_PORT);
     // The gateway verifies the platform's tokens out of the box.
     common.jwks_url = Some("http://127.0.0.1:8082/.well-known/jwks.json".to_owned());
-    settings::load(SECTION, &common, &GatewaySettings::default(), source)
+    let settings = settings::load(SECTION, &common, &GatewaySettings::default(), source)?;
+    for origin in &settings.service.cors_allowed_origins {
+        let valid = origin == "*"
+            || ((origin.starts_with("https://") || origin.starts_with("http://"))
+                && !origin.ends_with('/')
+                && http::HeaderValue::from_str(origin).is_ok());
+        if !valid {
+            return Err(SettingsError::Invalid(format!(
+                "gateway.cors_allowed_origins: `{origin}` is not an origin; use scheme://host[:port] without a path, or *"
+            )));
+        }
+    }
+    Ok(settings)
 }

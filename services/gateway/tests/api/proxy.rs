@@ -315,3 +315,115 @@ async fn anonymous_catalog_reads_are_cached_with_etags_and_revalidated() {
         "{metrics}"
     );
 }
+
+fn gateway_with_cors(upstream: &str, origins: &[&str]) -> Router {
+    let source = ConfigSource::default()
+        .with("port", 0)
+        .with("log", "warn")
+        .with("upstreams.product", upstream.to_owned());
+    let mut settings = shopctl_gateway::load_settings(&source).unwrap();
+    settings.service.cors_allowed_origins = origins.iter().map(|o| (*o).to_owned()).collect();
+    shopctl_gateway::app(&settings)
+}
+
+#[tokio::test]
+async fn cors_follows_the_configured_origins() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let upstream = echo(calls.clone()).await;
+    let gateway = TestServer::spawn(
+        "gateway",
+        gateway_with_cors(&upstream.url, &["https://shop.example.com"]),
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let preflight = |origin: &'static str| {
+        client
+            .request(
+                reqwest::Method::OPTIONS,
+                format!("{}/api/products", gateway.url),
+            )
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type",
+            )
+            .send()
+    };
+    let allowed = preflight("https://shop.example.com").await.unwrap();
+    assert!(allowed.status().is_success());
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://shop.example.com"
+    );
+    assert!(
+        allowed.headers()["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .contains("authorization")
+    );
+    let refused = preflight("https://evil.example").await.unwrap();
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        0,
+        "preflights never reach the upstream"
+    );
+
+    // Even a refusal carries the header, so the browser can show the problem.
+    let denied = client
+        .post(format!("{}/api/products", gateway.url))
+        .header("origin", "https://shop.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(denied.status(), 401);
+    assert_eq!(
+        denied.headers()["access-control-allow-origin"],
+        "https://shop.example.com"
+    );
+
+    // Without configured origins no CORS header is sent.
+    let plain = TestServer::spawn("gateway", gateway_with_cors(&upstream.url, &[])).await;
+    let response = client
+        .get(format!("{}/api/products", plain.url))
+        .header("origin", "https://shop.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+}
+
+#[test]
+fn a_bad_cors_origin_is_a_settings_error() {
+    let dir = std::env::temp_dir().join(format!("gw-cors-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("shopctl.toml");
+    std::fs::write(
+        &file,
+        "[gateway]\ncors_allowed_origins = [\"shop.example.com/\"]\n",
+    )
+    .unwrap();
+    let source = ConfigSource {
+        file: Some(file),
+        overrides: Vec::new(),
+    };
+    let err = shopctl_gateway::load_settings(&source)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("cors_allowed_origins") && err.contains("shop.example.com/"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
