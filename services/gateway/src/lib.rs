@@ -7,6 +7,7 @@
 //! no database of its own.
 
 pub mod domain;
+pub mod limiter;
 pub mod routes;
 pub mod settings;
 

@@ -13,6 +13,7 @@ use shopctl_kit::{auth::Auth, metrics::Metrics, trace::TraceContext};
 
 use crate::{
     domain::{Breaker, RateLimiter, ResponseCache},
+    limiter::Limiter,
     settings::GatewaySettings,
 };
 
@@ -29,7 +30,7 @@ pub struct AppState {
     /// Edge authentication.
     pub auth: Auth,
     /// Rate limiter.
-    pub limiter: Arc<RateLimiter>,
+    pub limiter: Arc<Limiter>,
     /// One breaker per upstream.
     pub breakers: Arc<HashMap<String, Breaker>>,
     /// Settings.
@@ -76,11 +77,7 @@ impl AppState {
         let state = Self {
             client,
             auth,
-            limiter: Arc::new(RateLimiter::new(
-                settings.rate_limit_per_minute,
-                settings.rate_limit_burst,
-                settings.auth_rate_limit_per_minute,
-            )),
+            limiter: Arc::new(limiter(settings)),
             breakers: Arc::new(breakers),
             settings: Arc::new(settings.clone()),
             body_limit,
@@ -114,6 +111,20 @@ impl AppState {
             state.breaker_state.clone(),
         );
         state
+    }
+}
+
+fn limiter(settings: &GatewaySettings) -> Limiter {
+    let shape = RateLimiter::new(
+        settings.rate_limit_per_minute,
+        settings.rate_limit_burst,
+        settings.auth_rate_limit_per_minute,
+    );
+    match &settings.redis_url {
+        // The URL was checked when the settings were loaded.
+        Some(url) => Limiter::redis(shape, url, &settings.redis_prefix)
+            .unwrap_or_else(|_| Limiter::Memory(RateLimiter::new(1, 1, 1))),
+        None => Limiter::Memory(shape),
     }
 }
 

@@ -36,6 +36,11 @@ pub struct GatewaySettings {
     pub cors_allowed_origins: Vec<String>,
     /// How long browsers may cache a preflight answer, in seconds.
     pub cors_max_age_secs: u64,
+    /// Redis shared by all gateway replicas for rate limits (`redis://127.0.0.1:6379`); without
+    /// it each replica limits on its own, in memory.
+    pub redis_url: Option<String>,
+    /// Prefix of the gateway's Redis keys.
+    pub redis_prefix: String,
 }
 
 impl Default for GatewaySettings {
@@ -64,6 +69,8 @@ impl Default for GatewaySettings {
             cache_max_entries: 1_000,
             cors_allowed_origins: Vec::new(),
             cors_max_age_secs: 600,
+            redis_url: None,
+            redis_prefix: "shopctl:gateway:".to_owned(),
         }
     }
 }
@@ -87,6 +94,13 @@ pub fn load(source: &ConfigSource) -> Result<Settings, SettingsError> {
                 "gateway.cors_allowed_origins: `{origin}` is not an origin; use scheme://host[:port] without a path, or *"
             )));
         }
+    }
+    if let Some(url) = &settings.service.redis_url
+        && redis::Client::open(url.as_str()).is_err()
+    {
+        return Err(SettingsError::Invalid(format!(
+            "gateway.redis_url: `{url}` is not a Redis URL; use redis://HOST:PORT"
+        )));
     }
     Ok(settings)
 }

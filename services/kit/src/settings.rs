@@ -322,9 +322,10 @@ fn check_unknown_keys<T: Serialize>(
     Ok(())
 }
 
+/// The top-level keys of a settings struct, optional (`null`) ones included.
 fn keys_of<T: Serialize>(value: &T) -> BTreeSet<String> {
-    match Value::serialize(value) {
-        Ok(Value::Dict(_, dict)) => dict.keys().cloned().collect(),
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
         _ => BTreeSet::new(),
     }
 }

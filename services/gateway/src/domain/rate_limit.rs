@@ -29,6 +29,22 @@ struct Bucket {
     at: Instant,
 }
 
+/// The decision for a bucket that now holds `tokens` (after taking one, if `allowed`).
+pub fn decision(allowed: bool, tokens: f64, per_second: f64, burst: u32) -> Decision {
+    let capacity = f64::from(burst);
+    Decision {
+        allowed,
+        limit: burst,
+        remaining: u32::try_from(whole(tokens.floor())).unwrap_or(burst),
+        reset_secs: whole((capacity - tokens) / per_second),
+        retry_after_secs: if allowed {
+            0
+        } else {
+            whole((1.0 - tokens) / per_second).max(1)
+        },
+    }
+}
+
 /// Rounds a small non-negative quantity (tokens, seconds; bounded by the bucket size and rate)
 /// up to a whole number.
 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
@@ -64,7 +80,8 @@ impl RateLimiter {
         }
     }
 
-    fn shape(&self, class: RouteClass) -> (f64, u32) {
+    /// Tokens per second and bucket size of `class`.
+    pub fn shape(&self, class: RouteClass) -> (f64, u32) {
         match class {
             RouteClass::Auth => (
                 f64::from(self.auth_per_minute) / 60.0,
@@ -102,17 +119,7 @@ impl RateLimiter {
         if allowed {
             bucket.tokens -= 1.0;
         }
-        Decision {
-            allowed,
-            limit: burst,
-            remaining: u32::try_from(whole(bucket.tokens.floor())).unwrap_or(burst),
-            reset_secs: whole((capacity - bucket.tokens) / per_second),
-            retry_after_secs: if allowed {
-                0
-            } else {
-                whole((1.0 - bucket.tokens) / per_second).max(1)
-            },
-        }
+        decision(allowed, bucket.tokens, per_second, burst)
     }
 }
 

@@ -180,7 +180,7 @@ async fn handle(state: &AppState, peer: SocketAddr, req: Request) -> Result<Resp
     let client = principal
         .as_ref()
         .map_or_else(|| peer.ip().to_string(), |p| format!("sub:{}", p.subject));
-    let decision = state.limiter.check(&client, class, Instant::now());
+    let decision = state.limiter.check(&client, class).await;
     let rate_headers = [
         ("ratelimit-limit", decision.limit.to_string()),
         ("ratelimit-remaining", decision.remaining.to_string()),

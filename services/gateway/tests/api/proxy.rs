@@ -427,3 +427,75 @@ fn a_bad_cors_origin_is_a_settings_error() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+fn gateway_with_redis(upstream: &str, redis_url: &str, prefix: &str) -> Router {
+    let source = ConfigSource::default()
+        .with("port", 0)
+        .with("log", "warn")
+        .with("rate_limit_burst", 4)
+        .with("rate_limit_per_minute", 1)
+        .with("cache_ttl_ms", 0)
+        .with("redis_url", redis_url.to_owned())
+        .with("redis_prefix", prefix.to_owned())
+        .with("upstreams.product", upstream.to_owned());
+    shopctl_gateway::app(&shopctl_gateway::load_settings(&source).unwrap())
+}
+
+/// Uses the real Redis at 127.0.0.1:6379 (running on every machine of this project).
+#[tokio::test]
+async fn replicas_share_one_limit_through_redis() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let upstream = echo(calls.clone()).await;
+    let prefix = format!("test:{}:", std::process::id());
+    let a = TestServer::spawn(
+        "gateway-a",
+        gateway_with_redis(&upstream.url, "redis://127.0.0.1:6379", &prefix),
+    )
+    .await;
+    let b = TestServer::spawn(
+        "gateway-b",
+        gateway_with_redis(&upstream.url, "redis://127.0.0.1:6379", &prefix),
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for gateway in [&a, &b, &a, &b, &a, &b] {
+        statuses.push(
+            client
+                .get(format!("{}/api/products", gateway.url))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(
+        statuses,
+        [200, 200, 200, 200, 429, 429],
+        "one burst of 4 across both replicas"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 4);
+}
+
+#[tokio::test]
+async fn an_unreachable_redis_lets_requests_through() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let upstream = echo(calls.clone()).await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let gateway = TestServer::spawn(
+        "gateway",
+        gateway_with_redis(&upstream.url, &format!("redis://{closed}"), "x:"),
+    )
+    .await;
+    for _ in 0..6 {
+        let status = reqwest::get(format!("{}/api/products", gateway.url))
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 200, "the limiter fails open");
+    }
+}

@@ -1,0 +1,125 @@
+//! Where rate-limit buckets live: in this process, or in Redis shared by every gateway replica.
+//!
+//! The Redis bucket is one Lua script (atomic per key) on Redis's own clock, so replicas with
+//! skewed clocks still share one limit. If Redis cannot be reached the request is let through
+//! and a warning logged: an outage of the limiter must not become an outage of the shop.
+
+use std::time::Instant;
+
+use std::time::Duration;
+
+use redis::{
+    Script,
+    aio::{ConnectionManager, ConnectionManagerConfig},
+};
+use tokio::sync::OnceCell;
+
+use crate::domain::{Decision, RateLimiter, RouteClass, decision};
+
+/// Longest a request waits for the shared limiter before it is let through.
+const DEADLINE: Duration = Duration::from_millis(100);
+
+/// Token bucket: refill by elapsed time, take one if there is one, keep the key while it matters.
+const BUCKET: &str = r"
+local rate = tonumber(ARGV[1])
+local capacity = tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(state[1]) or capacity
+local ts = tonumber(state[2]) or now
+tokens = math.min(capacity, tokens + math.max(0, now - ts) * rate / 1000)
+local allowed = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  allowed = 1
+end
+redis.call('HSET', KEYS[1], 'tokens', tokens, 'ts', now)
+redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate * 1000) + 1000)
+return {allowed, tostring(tokens)}
+";
+
+/// Buckets in Redis.
+pub struct RedisLimiter {
+    shape: RateLimiter,
+    client: redis::Client,
+    /// Opened on first use; the manager re-establishes it after failures.
+    connection: OnceCell<ConnectionManager>,
+    prefix: String,
+    script: Script,
+}
+
+/// Rate-limit buckets.
+pub enum Limiter {
+    /// Per replica, in memory.
+    Memory(RateLimiter),
+    /// Shared by all replicas through Redis.
+    Redis(Box<RedisLimiter>),
+}
+
+impl Limiter {
+    /// A Redis-backed limiter; an error when the URL is not a Redis URL.
+    pub fn redis(shape: RateLimiter, url: &str, prefix: &str) -> Result<Self, redis::RedisError> {
+        Ok(Self::Redis(Box::new(RedisLimiter {
+            shape,
+            client: redis::Client::open(url)?,
+            connection: OnceCell::new(),
+            prefix: prefix.to_owned(),
+            script: Script::new(BUCKET),
+        })))
+    }
+
+    /// Takes one token for `client` in `class`, if there is one.
+    pub async fn check(&self, client_id: &str, class: RouteClass) -> Decision {
+        match self {
+            Self::Memory(limiter) => limiter.check(client_id, class, Instant::now()),
+            Self::Redis(redis) => {
+                let RedisLimiter {
+                    shape,
+                    client,
+                    connection,
+                    prefix,
+                    script,
+                } = redis.as_ref();
+                let (per_second, burst) = shape.shape(class);
+                let key = format!("{prefix}rl:{}:{client_id}", class.as_str());
+                let attempt = tokio::time::timeout(DEADLINE, async {
+                    let config = ConnectionManagerConfig::new()
+                        .set_number_of_retries(1)
+                        .set_connection_timeout(Some(DEADLINE))
+                        .set_response_timeout(Some(DEADLINE));
+                    let connection = connection
+                        .get_or_try_init(|| {
+                            ConnectionManager::new_with_config(client.clone(), config)
+                        })
+                        .await?;
+                    let mut connection = connection.clone();
+                    script
+                        .key(&key)
+                        .arg(per_second)
+                        .arg(burst)
+                        .invoke_async::<(i64, String)>(&mut connection)
+                        .await
+                })
+                .await;
+                let outcome = match attempt {
+                    Ok(Ok(answer)) => Ok(answer),
+                    Ok(Err(err)) => Err(err.to_string()),
+                    Err(_) => Err("no answer within 100 ms".to_owned()),
+                };
+                match outcome {
+                    Ok((allowed, tokens)) => decision(
+                        allowed == 1,
+                        tokens.parse().unwrap_or(0.0),
+                        per_second,
+                        burst,
+                    ),
+                    Err(err) => {
+                        tracing::warn!(error = %err, "rate limiter unavailable: letting the request through");
+                        decision(true, f64::from(burst), per_second, burst)
+                    }
+                }
+            }
+        }
+    }
+}
