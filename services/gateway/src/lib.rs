@@ -11,10 +11,10 @@ pub mod limiter;
 pub mod routes;
 pub mod settings;
 
-use std::{future::Future, net::SocketAddr};
+use std::future::Future;
 
 use axum::Router;
-use shopctl_kit::{ServiceContext, auth::Auth, http::finish, metrics::Metrics, service::Server};
+use shopctl_kit::{ServiceContext, auth::Auth, http::finish, metrics::Metrics};
 
 pub use routes::{AppState, router};
 pub use settings::{Settings, load as load_settings};
@@ -98,10 +98,7 @@ pub async fn serve(
     settings: &Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let addr = SocketAddr::new(settings.common.host, settings.common.port);
-    Server::bind(NAME, addr, app(settings))
-        .await?
-        .run(shutdown)
-        .await?;
+    let router = app(settings);
+    shopctl_kit::service::serve(NAME, &settings.common, router, shutdown).await?;
     Ok(())
 }

@@ -113,6 +113,18 @@ impl Server {
     }
 }
 
+/// Binds the address `settings` name and serves `router` until `shutdown` resolves, then drains:
+/// the one way every service runs.
+pub async fn serve(
+    name: &'static str,
+    settings: &crate::settings::CommonSettings,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let addr = SocketAddr::new(settings.host, settings.port);
+    Server::bind(name, addr, router).await?.run(shutdown).await
+}
+
 /// Resolves on Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {

@@ -12,7 +12,7 @@ pub mod seed;
 pub mod settings;
 pub mod store;
 
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::{future::Future, sync::Arc};
 
 use anyhow::Context as _;
 use axum::Router;
@@ -22,7 +22,6 @@ use shopctl_kit::{
     db::{Db, Migrations},
     http::finish,
     metrics::Metrics,
-    service::Server,
     settings::Environment,
 };
 
@@ -85,8 +84,6 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let router = app(settings).await?;
-    let addr = SocketAddr::new(settings.common.host, settings.common.port);
-    let server = Server::bind(NAME, addr, router).await?;
-    server.run(shutdown).await?;
+    shopctl_kit::service::serve(NAME, &settings.common, router, shutdown).await?;
     Ok(())
 }

@@ -13,7 +13,7 @@ pub mod settings;
 pub mod store;
 pub mod tokens;
 
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::{future::Future, sync::Arc};
 
 use axum::Router;
 use shopctl_kit::{
@@ -24,7 +24,6 @@ use shopctl_kit::{
     http::finish,
     jwt::TrustedIssuer,
     metrics::Metrics,
-    service::Server,
 };
 
 pub use routes::{AppState, openapi, router};
@@ -95,10 +94,6 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let router = app(settings).await?;
-    let addr = SocketAddr::new(settings.common.host, settings.common.port);
-    Server::bind(NAME, addr, router)
-        .await?
-        .run(shutdown)
-        .await?;
+    shopctl_kit::service::serve(NAME, &settings.common, router, shutdown).await?;
     Ok(())
 }
