@@ -113,6 +113,17 @@ pub struct CommonSettings {
     /// every service. Without it services accept no service tokens.
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "redact")]
     pub service_key: Option<SecretString>,
+    /// PEM certificate chain: with `tls_key_file`, the service speaks HTTPS (HTTP/2 and 1.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key of `tls_cert_file`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key_file: Option<PathBuf>,
+    /// How long a client may take to send a request's headers (and the TLS handshake), in
+    /// milliseconds; slower connections are closed. Also closes idle keep-alive connections.
+    pub header_read_timeout_ms: u64,
+    /// Largest request head (request line and headers) in bytes; larger ones get 431.
+    pub max_header_bytes: usize,
 }
 
 impl CommonSettings {
@@ -136,6 +147,10 @@ impl CommonSettings {
             oidc_jwks_url: None,
             oidc_audience: None,
             service_key: None,
+            tls_cert_file: None,
+            tls_key_file: None,
+            header_read_timeout_ms: 10_000,
+            max_header_bytes: 16 * 1024,
         }
     }
 
@@ -144,6 +159,11 @@ impl CommonSettings {
         self.database_url.clone().unwrap_or_else(|| {
             SecretString::from(sqlite_url(&self.data_dir.join(format!("{service}.db"))))
         })
+    }
+
+    /// Whether the service terminates TLS itself.
+    pub fn tls(&self) -> bool {
+        self.tls_cert_file.is_some() && self.tls_key_file.is_some()
     }
 
     /// The per-request deadline.
@@ -213,6 +233,7 @@ where
         crate::jwt::service_signing_key(key)
             .map_err(|e| SettingsError::Invalid(format!("{section}.service_key: {e}")))?;
     }
+    check_serving(section, &common)?;
     Ok(Settings { common, service })
 }
 
@@ -284,6 +305,43 @@ fn one_line(err: figment::Error) -> SettingsError {
     SettingsError::Invalid(parts.join("; "))
 }
 
+/// Serving keys that would only fail later, at bind time, fail here with the key's name.
+fn check_serving(section: &str, common: &CommonSettings) -> Result<(), SettingsError> {
+    match (&common.tls_cert_file, &common.tls_key_file) {
+        (Some(_), None) | (None, Some(_)) => {
+            return Err(SettingsError::Invalid(format!(
+                "{section}.tls_cert_file and {section}.tls_key_file go together: set both for HTTPS, or neither"
+            )));
+        }
+        (Some(cert), Some(key)) => {
+            for (name, path) in [("tls_cert_file", cert), ("tls_key_file", key)] {
+                if let Err(e) = std::fs::metadata(path) {
+                    return Err(SettingsError::Invalid(format!(
+                        "{section}.{name}: cannot read {}: {e}",
+                        path.display()
+                    )));
+                }
+            }
+        }
+        (None, None) => {}
+    }
+    if common.max_header_bytes < MIN_HEADER_BYTES {
+        return Err(SettingsError::Invalid(format!(
+            "{section}.max_header_bytes: {} is too small; use at least {MIN_HEADER_BYTES}",
+            common.max_header_bytes
+        )));
+    }
+    if common.header_read_timeout_ms == 0 {
+        return Err(SettingsError::Invalid(format!(
+            "{section}.header_read_timeout_ms: must be more than 0"
+        )));
+    }
+    Ok(())
+}
+
+/// Smallest request-head limit the HTTP/1 parser accepts.
+pub const MIN_HEADER_BYTES: usize = 8 * 1024;
+
 fn check_unknown_keys<T: Serialize>(
     figment: &Figment,
     section: &str,
@@ -302,6 +360,8 @@ fn check_unknown_keys<T: Serialize>(
             "oidc_jwks_url",
             "oidc_audience",
             "service_key",
+            "tls_cert_file",
+            "tls_key_file",
         ]
         .map(str::to_owned),
     );

@@ -139,9 +139,20 @@ pub struct TestServer {
 impl TestServer {
     /// Binds port 0 on loopback and serves `router` in the background.
     pub async fn spawn(name: &'static str, router: Router) -> Self {
+        Self::spawn_with(name, router, crate::service::Transport::default()).await
+    }
+
+    /// As [`TestServer::spawn`], serving with `transport` (TLS, limits). `url` stays `http://`;
+    /// TLS clients connect to `addr`.
+    pub async fn spawn_with(
+        name: &'static str,
+        router: Router,
+        transport: crate::service::Transport,
+    ) -> Self {
         let server = Server::bind(name, SocketAddr::from(([127, 0, 0, 1], 0)), router)
             .await
-            .expect("bind a test port");
+            .expect("bind a test port")
+            .with_transport(transport);
         let addr = server.local_addr();
         let (tx, rx) = oneshot::channel::<()>();
         let handle = tokio::spawn(server.run(async move {
@@ -179,6 +190,62 @@ impl TestServer {
             Some(handle) => handle.await.expect("server task panicked"),
             None => Ok(()),
         }
+    }
+}
+
+/// A self-signed certificate for `localhost`, written as PEM files in a temporary directory.
+pub struct TestCertificate {
+    /// Directory holding the files (removed on drop).
+    pub dir: tempfile::TempDir,
+    /// PEM certificate.
+    pub cert_file: std::path::PathBuf,
+    /// PEM private key.
+    pub key_file: std::path::PathBuf,
+    /// The certificate, for a client's root store.
+    pub der: rustls_pki_types::CertificateDer<'static>,
+}
+
+impl TestCertificate {
+    /// Generates one.
+    pub fn generate() -> Self {
+        let generated = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])
+            .expect("generate a certificate");
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let cert_file = dir.path().join("cert.pem");
+        let key_file = dir.path().join("key.pem");
+        std::fs::write(&cert_file, generated.cert.pem()).expect("write the certificate");
+        std::fs::write(&key_file, generated.signing_key.serialize_pem()).expect("write the key");
+        Self {
+            dir,
+            cert_file,
+            key_file,
+            der: generated.cert.der().clone(),
+        }
+    }
+
+    /// Sends the raw HTTP/1.1 `request` to `addr` over TLS, trusting only this certificate, and
+    /// returns the raw response (the request should say `connection: close`).
+    pub async fn request(&self, addr: SocketAddr, request: &str) -> String {
+        use std::sync::Arc;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        use tokio_rustls::rustls;
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(self.der.clone()).expect("a valid certificate");
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+        let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let name = rustls_pki_types::ServerName::try_from("localhost").expect("a DNS name");
+        let mut tls = connector.connect(name, tcp).await.expect("TLS handshake");
+        tls.write_all(request.as_bytes()).await.expect("send");
+        let mut response = String::new();
+        tls.read_to_string(&mut response).await.expect("receive");
+        response
     }
 }
 

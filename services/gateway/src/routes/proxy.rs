@@ -15,7 +15,7 @@ use axum::{
 };
 use http_body_util::{BodyExt, combinators::UnsyncBoxBody};
 use hyper_util::client::legacy::{Client, connect::HttpConnector};
-use shopctl_kit::{ApiError, auth::Principal, trace::TraceContext};
+use shopctl_kit::{ApiError, auth::Principal, service::Tls, trace::TraceContext};
 
 use super::AppState;
 use crate::domain::{
@@ -70,8 +70,16 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
-fn secure(mut response: Response) -> Response {
+/// Security headers on every answer; HSTS only over TLS (browsers ignore it on plain HTTP, and
+/// it must never pin a site to HTTPS that does not serve it).
+fn secure(mut response: Response, tls: bool) -> Response {
     let headers = response.headers_mut();
+    if tls {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
     headers.insert(
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),
@@ -120,11 +128,12 @@ pub(super) async fn forward(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     req: Request,
 ) -> Response {
+    let tls = req.extensions().get::<Tls>().is_some();
     let response = match handle(&state, peer, req).await {
         Ok(response) => response,
         Err(err) => err.into_response(),
     };
-    secure(response)
+    secure(response, tls)
 }
 
 /// Checks the body size, the token (a bearer token must be valid whenever one is sent) and the
@@ -370,6 +379,11 @@ async fn call(
         .map_err(|_| ApiError::Internal(anyhow::anyhow!("bad upstream URL {base}")))?;
     let host = parts.headers.get(header::HOST).cloned();
     let trace = parts.extensions.get::<TraceContext>().cloned();
+    let proto = if parts.extensions.get::<Tls>().is_some() {
+        "https"
+    } else {
+        "http"
+    };
     strip_hop_by_hop(&mut parts.headers);
     parts.headers.remove(header::HOST);
     let forwarded_for = match parts
@@ -385,7 +399,7 @@ async fn call(
     }
     parts
         .headers
-        .insert("x-forwarded-proto", HeaderValue::from_static("http"));
+        .insert("x-forwarded-proto", HeaderValue::from_static(proto));
     if let Some(host) = host {
         parts.headers.insert("x-forwarded-host", host);
     }

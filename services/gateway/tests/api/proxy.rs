@@ -499,3 +499,46 @@ async fn an_unreachable_redis_lets_requests_through() {
         assert_eq!(status, 200, "the limiter fails open");
     }
 }
+
+#[tokio::test]
+async fn over_tls_the_gateway_sends_hsts_and_tells_upstreams_the_scheme() {
+    use shopctl_kit::{service::Transport, settings::CommonSettings, testing::TestCertificate};
+    let upstream = echo(Arc::new(AtomicUsize::new(0))).await;
+    let cert = TestCertificate::generate();
+    let mut settings = CommonSettings::defaults(0);
+    settings.tls_cert_file = Some(cert.cert_file.clone());
+    settings.tls_key_file = Some(cert.key_file.clone());
+    let transport = Transport::from_settings("gateway", &settings).unwrap();
+    let gateway =
+        TestServer::spawn_with("gateway", gateway_with(&upstream.url, &[]), transport).await;
+    let response = cert
+        .request(
+            gateway.addr,
+            "GET /api/products HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n",
+        )
+        .await
+        .to_lowercase();
+    assert!(response.starts_with("http/1.1 200"), "{response}");
+    assert!(
+        response.contains("strict-transport-security: max-age=31536000; includesubdomains"),
+        "{response}"
+    );
+    assert!(
+        response.contains(r#""x-forwarded-proto":"https""#),
+        "{response}"
+    );
+
+    // Plain HTTP never sends HSTS, and says so upstream.
+    let plain = TestServer::spawn("gateway", gateway_with(&upstream.url, &[])).await;
+    let response = reqwest::get(format!("{}/api/products", plain.url))
+        .await
+        .unwrap();
+    assert!(
+        response
+            .headers()
+            .get("strict-transport-security")
+            .is_none()
+    );
+    let seen: Value = response.json().await.unwrap();
+    assert_eq!(seen["headers"]["x-forwarded-proto"], "http");
+}
