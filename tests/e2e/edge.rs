@@ -1,15 +1,14 @@
 //! The platform's edge: user + product + gateway, everything through the gateway's port.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
-use axum::{Json, Router, routing::get};
 use reqwest::Client;
 use serde_json::{Value, json};
 use shopctl_kit::{
     auth::Role,
-    jwt::{Claims, JwkSet, SigningKey},
+    jwt::Claims,
     settings::ConfigSource,
-    testing::{TestBackend, TestDatabase, TestServer},
+    testing::{TestBackend, TestDatabase, TestIdp, TestServer},
 };
 use shopctl_tests::{ADMIN_TOKEN, test_source};
 
@@ -22,30 +21,18 @@ struct Platform {
     _product: TestServer,
     _dbs: Vec<TestDatabase>,
     _data: tempfile::TempDir,
-    idp_key: SigningKey,
-    _idp: TestServer,
+    idp: TestIdp,
+    _idp_server: TestServer,
 }
 
 async fn platform(burst: u32) -> Platform {
-    let idp_key = SigningKey::generate();
-    let set = Arc::new(JwkSet {
-        keys: vec![idp_key.public_jwk()],
-    });
-    let idp = TestServer::spawn(
-        "idp",
-        Router::new().route(
-            "/keys",
-            get(move || {
-                let set = set.clone();
-                async move { Json(set.as_ref().clone()) }
-            }),
-        ),
-    )
-    .await;
+    // The organisation's identity provider signs RS256, as Azure AD B2C does.
+    let idp = TestIdp::rs256();
+    let idp_server = idp.serve().await;
     let oidc = |source: ConfigSource| {
         source
             .with("oidc_issuer", ISSUER)
-            .with("oidc_jwks_url", format!("{}/keys", idp.url))
+            .with("oidc_jwks_url", format!("{}/keys", idp_server.url))
             .with("oidc_audience", "shopctl-api")
     };
 
@@ -87,8 +74,8 @@ async fn platform(burst: u32) -> Platform {
         _product: product,
         _dbs: vec![user_db, product_db],
         _data: data,
-        idp_key,
-        _idp: idp,
+        idp,
+        _idp_server: idp_server,
     }
 }
 
@@ -193,16 +180,13 @@ async fn a_customer_signs_in_and_is_promoted_all_through_the_gateway() {
     assert_eq!(created.headers()["x-content-type-options"], "nosniff");
 
     // A token from the external issuer is verified by JWKS at the edge and in the service.
-    let external = p
-        .idp_key
-        .sign(&Claims::new(
-            "b2c-7",
-            vec![Role::Admin],
-            ISSUER,
-            "shopctl-api",
-            Duration::from_secs(300),
-        ))
-        .unwrap();
+    let external = p.idp.sign(&Claims::new(
+        "b2c-7",
+        vec![Role::Admin],
+        ISSUER,
+        "shopctl-api",
+        Duration::from_secs(300),
+    ));
     let mut other = product.clone();
     other["sku"] = json!("GW-2");
     let by_idp = client

@@ -1,15 +1,14 @@
 //! Identity across services: tokens from the user service (or from an external OIDC issuer)
 //! are verified by the product service through JWKS, and roles decide what they may do.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
-use axum::{Json, Router, routing::get};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use shopctl_kit::{
     auth::Role,
-    jwt::{Claims, JwkSet, SigningKey},
-    testing::{TestBackend, TestDatabase, TestServer},
+    jwt::Claims,
+    testing::{TestBackend, TestDatabase, TestIdp, TestServer},
 };
 use shopctl_tests::{ADMIN_TOKEN, test_source};
 
@@ -117,26 +116,14 @@ async fn product_writes_follow_roles_granted_by_the_user_service() {
 
 #[tokio::test]
 async fn an_external_oidc_issuer_can_stand_in_for_the_built_in_one() {
-    // The "organisation's identity provider": a key set of its own, published as a JWKS.
-    let idp_key = SigningKey::generate();
-    let set = Arc::new(JwkSet {
-        keys: vec![idp_key.public_jwk()],
-    });
-    let idp = TestServer::spawn(
-        "idp",
-        Router::new().route(
-            "/discovery/keys",
-            get(move || {
-                let set = set.clone();
-                async move { Json(set.as_ref().clone()) }
-            }),
-        ),
-    )
-    .await;
+    // The organisation's identity provider: an RS256 key of its own (as Azure AD B2C signs),
+    // published as a JWKS.
+    let idp = TestIdp::rs256();
+    let idp_server = idp.serve().await;
     let issuer = "https://login.example-b2c.test/tenant/v2.0";
     let (product, _db) = spawn_product(&[
         ("oidc_issuer", issuer.to_owned()),
-        ("oidc_jwks_url", format!("{}/discovery/keys", idp.url)),
+        ("oidc_jwks_url", format!("{}/keys", idp_server.url)),
         ("oidc_audience", "shopctl-api".to_owned()),
     ])
     .await;
@@ -149,15 +136,13 @@ async fn an_external_oidc_issuer_can_stand_in_for_the_built_in_one() {
         .await
         .unwrap();
     let token = |aud: &str, roles: Vec<Role>| {
-        idp_key
-            .sign(&Claims::new(
-                "b2c-user-7",
-                roles,
-                issuer,
-                aud,
-                Duration::from_secs(300),
-            ))
-            .unwrap()
+        idp.sign(&Claims::new(
+            "b2c-user-7",
+            roles,
+            issuer,
+            aud,
+            Duration::from_secs(300),
+        ))
     };
     assert_eq!(
         create_product(
@@ -190,19 +175,80 @@ async fn an_external_oidc_issuer_can_stand_in_for_the_built_in_one() {
         401,
         "wrong audience"
     );
-    let stranger = SigningKey::generate();
-    let forged = stranger
-        .sign(&Claims::new(
-            "x",
-            vec![Role::Admin],
-            issuer,
-            "shopctl-api",
-            Duration::from_secs(300),
-        ))
-        .unwrap();
+    let forged = TestIdp::es256().sign(&Claims::new(
+        "x",
+        vec![Role::Admin],
+        issuer,
+        "shopctl-api",
+        Duration::from_secs(300),
+    ));
     assert_eq!(
         create_product(&client, &product.url, &forged, "IDP-4").await,
         401,
         "key the issuer never published"
     );
+}
+
+#[tokio::test]
+async fn an_external_subject_never_reaches_a_local_account() {
+    // The provider's subject ids are GUIDs, like ours: a token naming a local account's id must
+    // still not act on that account, because only the user service's own tokens name accounts.
+    let idp = TestIdp::es256();
+    let idp_server = idp.serve().await;
+    let issuer = "https://idp.example.test/";
+    let db = TestDatabase::new(TestBackend::from_env()).await;
+    let data = tempfile::tempdir().unwrap();
+    let settings = shopctl_user::load_settings(
+        &test_source(&db)
+            .with("data_dir", data.path().display().to_string())
+            .with("oidc_issuer", issuer)
+            .with("oidc_jwks_url", format!("{}/keys", idp_server.url))
+            .with("oidc_audience", "shopctl"),
+    )
+    .unwrap();
+    let user = TestServer::spawn("user", shopctl_user::app(&settings).await.unwrap()).await;
+    let client = Client::new();
+    let registered: Value = client
+        .post(format!("{}/api/users/register", user.url))
+        .json(&json!({"email": "ana@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = registered["id"].as_str().unwrap();
+    let impostor = idp.sign(&Claims::new(
+        id,
+        vec![Role::Customer],
+        issuer,
+        "shopctl",
+        Duration::from_secs(300),
+    ));
+    let me = client
+        .get(format!("{}/api/users/me", user.url))
+        .bearer_auth(&impostor)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 404);
+    let export = client
+        .get(format!("{}/api/users/me/export", user.url))
+        .bearer_auth(&impostor)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(export.status(), 404);
+    // The account's own token still works.
+    let own = login(&client, &user.url).await;
+    let me: Value = client
+        .get(format!("{}/api/users/me", user.url))
+        .bearer_auth(&own)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["id"], id);
 }

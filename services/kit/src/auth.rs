@@ -37,7 +37,13 @@ pub struct Principal {
     pub subject: String,
     /// Granted roles.
     pub roles: Vec<Role>,
+    /// Who vouched for the caller: the `iss` of its token, [`BOOTSTRAP_ISSUER`] for the
+    /// bootstrap admin token. Subjects are only unique per issuer.
+    pub issuer: String,
 }
+
+/// The issuer of the bootstrap admin token's principal.
+pub const BOOTSTRAP_ISSUER: &str = "shopctl-bootstrap";
 
 impl Principal {
     /// Whether this caller may act in `role` (admins may act in every human role).
@@ -67,6 +73,7 @@ impl Authenticator for BootstrapToken {
             .map(|_| Principal {
                 subject: "bootstrap-admin".to_owned(),
                 roles: vec![Role::Admin],
+                issuer: BOOTSTRAP_ISSUER.to_owned(),
             });
         Box::pin(std::future::ready(principal))
     }
@@ -105,21 +112,21 @@ impl Auth {
             issuers.push(tokens.trusted_by(service));
         }
         if let Some(url) = &settings.jwks_url {
-            issuers.push(TrustedIssuer {
-                issuer: settings.jwt_issuer.clone(),
-                audience: settings.jwt_audience.clone(),
-                keys: Arc::new(RemoteJwks::new(url, refetch)),
-            });
+            issuers.push(TrustedIssuer::platform(
+                &settings.jwt_issuer,
+                &settings.jwt_audience,
+                Arc::new(RemoteJwks::new(url, refetch)),
+            ));
         }
         if let (Some(issuer), Some(url)) = (&settings.oidc_issuer, &settings.oidc_jwks_url) {
-            issuers.push(TrustedIssuer {
-                issuer: issuer.clone(),
-                audience: settings
+            issuers.push(TrustedIssuer::external(
+                issuer,
+                settings
                     .oidc_audience
-                    .clone()
-                    .unwrap_or_else(|| settings.jwt_audience.clone()),
-                keys: Arc::new(RemoteJwks::new(url, refetch)),
-            });
+                    .as_deref()
+                    .unwrap_or(&settings.jwt_audience),
+                Arc::new(RemoteJwks::new(url, refetch)),
+            ));
         }
         let bootstrap: Arc<dyn Authenticator> =
             Arc::new(BootstrapToken(settings.admin_token.clone()));
@@ -253,6 +260,7 @@ mod tests {
         let admin = Principal {
             subject: "a".into(),
             roles: vec![Role::Admin],
+            issuer: "test".into(),
         };
         assert!(admin.has_role(Role::Support));
         assert!(!admin.has_role(Role::Service));
@@ -303,6 +311,7 @@ mod service_token_tests {
         let admin = Principal {
             subject: "a".into(),
             roles: vec![Role::Admin],
+            issuer: "test".into(),
         };
         assert!(!ServiceOnly::ROLES.iter().any(|r| admin.has_role(*r)));
     }

@@ -1,8 +1,9 @@
 //! Signed access tokens: Ed25519 JWTs (`alg: EdDSA`), their JWKS form, and the
 //! [`JwtAuthenticator`] every service and the gateway verify them with.
 //!
-//! Verification accepts only `EdDSA` (so `alg: none` and HS256-with-the-public-key confusion fail
-//! before any signature check), requires `exp`, `iss`, `aud` and `sub`, checks `nbf`, and takes
+//! Verification accepts only `EdDSA` from the platform's issuers and `RS256`/`ES256`/`EdDSA`
+//! from an external OIDC issuer, each only with a key of the matching type (so `alg: none` and
+//! HS256-with-the-public-key confusion fail before any signature check), requires `exp`, `iss`, `aud` and `sub`, checks `nbf`, and takes
 //! keys from a [`KeySource`] by `kid`: the issuer's own keys, or a remote JWKS fetched and cached,
 //! refetched (at most once per interval) when an unknown `kid` appears. Several issuers can be
 //! trusted at once, e.g. the built-in user service and an organisation's OIDC provider.
@@ -24,10 +25,13 @@ use crate::auth::{AuthFuture, Authenticator, Principal, Role};
 pub struct Claims {
     /// Subject: user id, or `service:<name>` for service tokens.
     pub sub: String,
-    /// Granted roles.
-    #[serde(default)]
+    /// Granted roles (names this platform does not know are ignored, as other issuers use
+    /// their own).
+    #[serde(default, deserialize_with = "known_roles")]
     pub roles: Vec<Role>,
-    /// Audience.
+    /// Audience (an issuer may send a list; verification checks every entry, this keeps the
+    /// first).
+    #[serde(deserialize_with = "one_or_first")]
     pub aud: String,
     /// Issuer.
     pub iss: String,
@@ -61,17 +65,60 @@ impl Claims {
     }
 }
 
-/// One public key in JWKS form (RFC 8037 `OKP`/`Ed25519`).
+fn known_roles<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<Role>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Roles {
+        One(String),
+        Many(Vec<serde_json::Value>),
+    }
+    let names = match Roles::deserialize(deserializer)? {
+        Roles::One(name) => vec![serde_json::Value::String(name)],
+        Roles::Many(names) => names,
+    };
+    Ok(names
+        .into_iter()
+        .filter_map(|name| serde_json::from_value(name).ok())
+        .collect())
+}
+
+fn one_or_first<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Audience {
+        One(String),
+        Many(Vec<String>),
+    }
+    match Audience::deserialize(deserializer)? {
+        Audience::One(aud) => Ok(aud),
+        Audience::Many(list) => list
+            .into_iter()
+            .next()
+            .ok_or_else(|| serde::de::Error::custom("empty audience")),
+    }
+}
+
+/// One public key in JWKS form: `OKP`/`Ed25519` (RFC 8037) for the platform's own keys;
+/// external issuers may also publish `RSA` (`n`, `e`) and `EC` P-256 (`x`, `y`) keys.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Jwk {
     /// Key type: `OKP`.
     pub kty: String,
-    /// Curve: `Ed25519` (absent on RSA keys, which a shared JWKS may also hold).
-    #[serde(default)]
+    /// Curve: `Ed25519` or `P-256` (absent on RSA keys).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub crv: String,
-    /// Public key, base64url.
-    #[serde(default)]
+    /// Public key (OKP) or x coordinate (EC), base64url.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub x: String,
+    /// y coordinate (EC), base64url.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub y: String,
+    /// Modulus (RSA), base64url.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub n: String,
+    /// Public exponent (RSA), base64url.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub e: String,
     /// Key id.
     pub kid: String,
     /// Algorithm: `EdDSA`.
@@ -144,11 +191,11 @@ impl ServiceTokens {
 
     /// The issuer entry that makes `me` (a service name) accept tokens minted for it.
     pub fn trusted_by(&self, me: &str) -> TrustedIssuer {
-        TrustedIssuer {
-            issuer: SERVICE_ISSUER.to_owned(),
-            audience: me.to_owned(),
-            keys: Arc::new(StaticKeys::new(vec![self.key.public_jwk()])),
-        }
+        TrustedIssuer::platform(
+            SERVICE_ISSUER,
+            me,
+            Arc::new(StaticKeys::new(vec![self.key.public_jwk()])),
+        )
     }
 }
 
@@ -230,6 +277,9 @@ impl SigningKey {
             kty: "OKP".to_owned(),
             crv: "Ed25519".to_owned(),
             x: URL_SAFE_NO_PAD.encode(self.public),
+            y: String::new(),
+            n: String::new(),
+            e: String::new(),
             kid: self.kid.clone(),
             alg: Some("EdDSA".to_owned()),
             use_: Some("sig".to_owned()),
@@ -382,6 +432,61 @@ pub struct TrustedIssuer {
     pub audience: String,
     /// Where its keys come from.
     pub keys: Arc<dyn KeySource>,
+    /// Signature algorithms accepted from it; a key is only ever used with the algorithm its
+    /// type implies.
+    pub algorithms: &'static [Algorithm],
+    /// An organisation's identity provider rather than the platform: its tokens can never
+    /// carry the `service` role, and carry `customer` when they name no role of ours.
+    pub external: bool,
+}
+
+/// What the platform's own issuers sign with.
+pub const PLATFORM_ALGORITHMS: &[Algorithm] = &[Algorithm::EdDSA];
+/// What external OIDC issuers may sign with (Azure AD B2C, Entra ID, Keycloak, Auth0 use RS256).
+pub const EXTERNAL_ALGORITHMS: &[Algorithm] =
+    &[Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA];
+
+impl TrustedIssuer {
+    /// One of the platform's own issuers (Ed25519 only).
+    pub fn platform(issuer: &str, audience: &str, keys: Arc<dyn KeySource>) -> Self {
+        Self {
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+            keys,
+            algorithms: PLATFORM_ALGORITHMS,
+            external: false,
+        }
+    }
+
+    /// An organisation's OIDC provider.
+    pub fn external(issuer: &str, audience: &str, keys: Arc<dyn KeySource>) -> Self {
+        Self {
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+            keys,
+            algorithms: EXTERNAL_ALGORITHMS,
+            external: true,
+        }
+    }
+}
+
+/// The verification key `jwk` gives for `alg`, if its type fits: no key serves two algorithms,
+/// so an RSA or Ed25519 public key can never be used as an HMAC secret, or vice versa.
+fn decoding_key(jwk: &Jwk, alg: Algorithm) -> Option<DecodingKey> {
+    let declared = jwk.alg.as_deref();
+    let fits = |name: &str| declared.is_none_or(|d| d == name);
+    match alg {
+        Algorithm::EdDSA if jwk.kty == "OKP" && jwk.crv == "Ed25519" && fits("EdDSA") => {
+            DecodingKey::from_ed_components(&jwk.x).ok()
+        }
+        Algorithm::RS256 if jwk.kty == "RSA" && fits("RS256") => {
+            DecodingKey::from_rsa_components(&jwk.n, &jwk.e).ok()
+        }
+        Algorithm::ES256 if jwk.kty == "EC" && jwk.crv == "P-256" && fits("ES256") => {
+            DecodingKey::from_ec_components(&jwk.x, &jwk.y).ok()
+        }
+        _ => None,
+    }
 }
 
 /// Verifies bearer JWTs from one or more trusted issuers.
@@ -435,28 +540,30 @@ impl JwtAuthenticator {
 
     async fn verify_signature(&self, token: &str) -> Option<Claims> {
         let header = jsonwebtoken::decode_header(token).ok()?;
-        if header.alg != Algorithm::EdDSA {
-            return None;
-        }
+        let alg = header.alg;
         let kid = header.kid?;
-        for issuer in &self.issuers {
+        for issuer in self.issuers.iter().filter(|i| i.algorithms.contains(&alg)) {
             let Some(jwk) = issuer.keys.key(&kid).await else {
                 continue;
             };
-            if jwk.kty != "OKP" || jwk.crv != "Ed25519" {
-                continue;
-            }
-            let Ok(key) = DecodingKey::from_ed_components(&jwk.x) else {
+            let Some(key) = decoding_key(&jwk, alg) else {
                 continue;
             };
-            let mut validation = Validation::new(Algorithm::EdDSA);
+            let mut validation = Validation::new(alg);
             validation.set_issuer(&[&issuer.issuer]);
             validation.set_audience(&[&issuer.audience]);
             validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
             validation.validate_nbf = true;
             validation.leeway = 5;
             if let Ok(data) = jsonwebtoken::decode::<Claims>(token, &key, &validation) {
-                return Some(data.claims);
+                let mut claims = data.claims;
+                if issuer.external {
+                    claims.roles.retain(|role| *role != Role::Service);
+                    if claims.roles.is_empty() {
+                        claims.roles.push(Role::Customer);
+                    }
+                }
+                return Some(claims);
             }
         }
         None
@@ -469,6 +576,7 @@ impl Authenticator for JwtAuthenticator {
             self.verify(bearer).await.map(|claims| Principal {
                 subject: claims.sub,
                 roles: claims.roles,
+                issuer: claims.iss,
             })
         })
     }
@@ -479,11 +587,11 @@ mod tests {
     use super::*;
 
     fn authenticator(key: &SigningKey) -> JwtAuthenticator {
-        JwtAuthenticator::new(vec![TrustedIssuer {
-            issuer: "https://id.shopctl.test".into(),
-            audience: "shopctl".into(),
-            keys: Arc::new(StaticKeys::new(vec![key.public_jwk()])),
-        }])
+        JwtAuthenticator::new(vec![TrustedIssuer::platform(
+            "https://id.shopctl.test",
+            "shopctl",
+            Arc::new(StaticKeys::new(vec![key.public_jwk()])),
+        )])
     }
 
     fn claims() -> Claims {

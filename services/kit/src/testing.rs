@@ -249,6 +249,84 @@ impl TestCertificate {
     }
 }
 
+/// An organisation's identity provider, for tests: its own key pair, signing tokens the way
+/// Azure AD B2C (RS256) or an ES256 provider would, and publishing them as a JWKS.
+pub struct TestIdp {
+    alg: jsonwebtoken::Algorithm,
+    key: jsonwebtoken::EncodingKey,
+    jwk: crate::jwt::Jwk,
+}
+
+impl TestIdp {
+    /// An RS256 provider. The 2048-bit key is a fixture (generating RSA keys is slow and needs
+    /// another crate); it is a test key and protects nothing.
+    pub fn rs256() -> Self {
+        let pem = include_str!("../fixtures/test-idp-rsa.pem");
+        let jwk = serde_json::from_str(include_str!("../fixtures/test-idp-rsa.jwk.json"))
+            .expect("the fixture JWK parses");
+        Self {
+            alg: jsonwebtoken::Algorithm::RS256,
+            key: jsonwebtoken::EncodingKey::from_rsa_pem(pem.as_bytes())
+                .expect("the fixture key parses"),
+            jwk,
+        }
+    }
+
+    /// An ES256 (P-256) provider with a fresh key.
+    pub fn es256() -> Self {
+        use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+        let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+            .expect("generate a P-256 key");
+        // Uncompressed point: 0x04 || x || y.
+        let point = pair.public_key_raw();
+        let jwk = crate::jwt::Jwk {
+            kty: "EC".to_owned(),
+            crv: "P-256".to_owned(),
+            x: URL_SAFE_NO_PAD.encode(&point[1..33]),
+            y: URL_SAFE_NO_PAD.encode(&point[33..65]),
+            n: String::new(),
+            e: String::new(),
+            kid: uuid::Uuid::new_v4().simple().to_string(),
+            alg: Some("ES256".to_owned()),
+            use_: Some("sig".to_owned()),
+        };
+        Self {
+            alg: jsonwebtoken::Algorithm::ES256,
+            key: jsonwebtoken::EncodingKey::from_ec_pem(pair.serialize_pem().as_bytes())
+                .expect("a PKCS#8 P-256 key"),
+            jwk,
+        }
+    }
+
+    /// The public key.
+    pub fn jwk(&self) -> crate::jwt::Jwk {
+        self.jwk.clone()
+    }
+
+    /// Signs any claims (so tests can send what real providers send: audience lists, roles
+    /// of their own).
+    pub fn sign(&self, claims: &impl serde::Serialize) -> String {
+        let mut header = jsonwebtoken::Header::new(self.alg);
+        header.kid = Some(self.jwk.kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.key).expect("sign")
+    }
+
+    /// Serves the JWKS at `/keys` on a random port.
+    pub async fn serve(&self) -> TestServer {
+        let set = std::sync::Arc::new(crate::jwt::JwkSet {
+            keys: vec![self.jwk()],
+        });
+        let router = Router::new().route(
+            "/keys",
+            axum::routing::get(move || {
+                let set = set.clone();
+                async move { axum::Json(set.as_ref().clone()) }
+            }),
+        );
+        TestServer::spawn("idp", router).await
+    }
+}
+
 /// Installs JSON logging for tests when `TEST_LOG` is set; silent otherwise.
 pub fn init_logs() {
     if std::env::var_os("TEST_LOG").is_some() {

@@ -66,11 +66,11 @@ pub async fn app(settings: &Settings) -> anyhow::Result<Router> {
         NAME,
     )
     .await?;
-    let own = TrustedIssuer {
-        issuer: settings.service.issuer.clone(),
-        audience: settings.service.audience.clone(),
-        keys: issuer.key_source(),
-    };
+    let own = TrustedIssuer::platform(
+        &settings.service.issuer,
+        &settings.service.audience,
+        issuer.key_source(),
+    );
     let state = AppState {
         store,
         auth: Auth::from_settings(&settings.common, NAME, vec![own]),

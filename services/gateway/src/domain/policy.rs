@@ -133,6 +133,7 @@ mod tests {
         let customer = Principal {
             subject: "u".into(),
             roles: vec![Role::Customer],
+            issuer: "test".into(),
         };
         assert!(Requirement::AnyUser.allows(Some(&customer)));
         assert!(!Requirement::Admin.allows(Some(&customer)));

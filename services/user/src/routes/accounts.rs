@@ -60,8 +60,15 @@ pub(crate) struct EraseInput {
     password: String,
 }
 
-/// The caller's own account id; 404 for callers that are not accounts (the bootstrap token).
-fn own_id(principal: &Principal) -> Result<Uuid, ApiError> {
+/// The caller's own account id; 404 for callers that are not accounts here: the bootstrap
+/// token, services, and people signed in through an external identity provider (whose subject
+/// ids may look like ours, so only this service's own tokens name an account).
+fn own_id(state: &AppState, principal: &Principal) -> Result<Uuid, ApiError> {
+    if principal.issuer != state.settings.issuer {
+        return Err(ApiError::not_found(
+            "this caller has no account here: it signed in elsewhere",
+        ));
+    }
     principal
         .subject
         .parse()
@@ -180,7 +187,7 @@ async fn get_me(
 ) -> Result<AppJson<User>, ApiError> {
     let account = state
         .store
-        .user(own_id(&principal)?)
+        .user(own_id(&state, &principal)?)
         .await
         .map_err(error::account)?;
     if account.erased {
@@ -200,7 +207,7 @@ async fn update_me(
     let name = DisplayName::parse(&input.name)?;
     let user = state
         .store
-        .set_name(own_id(&principal)?, name.as_ref())
+        .set_name(own_id(&state, &principal)?, name.as_ref())
         .await
         .map_err(error::account)?;
     Ok(AppJson(user))
@@ -215,7 +222,7 @@ async fn change_password(
     State(state): State<AppState>,
     AppJson(input): AppJson<PasswordInput>,
 ) -> Result<StatusCode, ApiError> {
-    let id = own_id(&principal)?;
+    let id = own_id(&state, &principal)?;
     let new_password = Password::parse("new_password", &input.new_password)?;
     check_password(&state, id, input.current_password)
         .await
@@ -246,7 +253,7 @@ async fn export_me(
     Authorized(principal, ..): Authorized<AnyUser>,
     State(state): State<AppState>,
 ) -> Result<AppJson<UserExport>, ApiError> {
-    let id = own_id(&principal)?;
+    let id = own_id(&state, &principal)?;
     let account = state.store.user(id).await.map_err(error::account)?;
     if account.erased {
         return Err(ApiError::not_found("no such account"));
@@ -278,7 +285,7 @@ async fn erase_me(
     State(state): State<AppState>,
     AppJson(input): AppJson<EraseInput>,
 ) -> Result<StatusCode, ApiError> {
-    let id = own_id(&principal)?;
+    let id = own_id(&state, &principal)?;
     check_password(&state, id, input.password).await?;
     state.store.erase(id, now()).await.map_err(error::account)?;
     audit(

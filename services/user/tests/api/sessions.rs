@@ -24,11 +24,11 @@ async fn login_returns_tokens_that_verify_against_the_published_jwks() {
         .json()
         .await
         .unwrap();
-    let verifier = JwtAuthenticator::new(vec![TrustedIssuer {
-        issuer: "shopctl".into(),
-        audience: "shopctl".into(),
-        keys: Arc::new(StaticKeys::new(jwks.keys)),
-    }]);
+    let verifier = JwtAuthenticator::new(vec![TrustedIssuer::platform(
+        "shopctl",
+        "shopctl",
+        Arc::new(StaticKeys::new(jwks.keys)),
+    )]);
     let claims = verifier
         .verify(tokens["access_token"].as_str().unwrap())
         .await
