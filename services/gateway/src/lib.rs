@@ -6,10 +6,12 @@
 //! class, opens a circuit breaker on a failing upstream, and adds security headers. Stateless:
 //! no database of its own.
 
+pub mod cache;
 pub mod domain;
 pub mod limiter;
 pub mod routes;
 pub mod settings;
+pub mod shared;
 
 use std::future::Future;
 

@@ -2,22 +2,16 @@
 //!
 //! The Redis bucket is one Lua script (atomic per key) on Redis's own clock, so replicas with
 //! skewed clocks still share one limit. If Redis cannot be reached the request is let through
-//! and a warning logged: an outage of the limiter must not become an outage of the shop.
+//! and a warning logged (see [`crate::shared`]).
 
-use std::time::Instant;
+use std::{sync::Arc, time::Instant};
 
-use std::time::Duration;
+use redis::Script;
 
-use redis::{
-    Script,
-    aio::{ConnectionManager, ConnectionManagerConfig},
+use crate::{
+    domain::{Decision, RateLimiter, RouteClass, decision},
+    shared::Shared,
 };
-use tokio::sync::OnceCell;
-
-use crate::domain::{Decision, RateLimiter, RouteClass, decision};
-
-/// Longest a request waits for the shared limiter before it is let through.
-const DEADLINE: Duration = Duration::from_millis(100);
 
 /// Token bucket: refill by elapsed time, take one if there is one, keep the key while it matters.
 const BUCKET: &str = r"
@@ -42,10 +36,7 @@ return {allowed, tostring(tokens)}
 /// Buckets in Redis.
 pub struct RedisLimiter {
     shape: RateLimiter,
-    client: redis::Client,
-    /// Opened on first use; the manager re-establishes it after failures.
-    connection: OnceCell<ConnectionManager>,
-    prefix: String,
+    shared: Arc<Shared>,
     script: Script,
 }
 
@@ -58,15 +49,13 @@ pub enum Limiter {
 }
 
 impl Limiter {
-    /// A Redis-backed limiter; an error when the URL is not a Redis URL.
-    pub fn redis(shape: RateLimiter, url: &str, prefix: &str) -> Result<Self, redis::RedisError> {
-        Ok(Self::Redis(Box::new(RedisLimiter {
+    /// A limiter keeping its buckets in `shared`.
+    pub fn redis(shape: RateLimiter, shared: Arc<Shared>) -> Self {
+        Self::Redis(Box::new(RedisLimiter {
             shape,
-            client: redis::Client::open(url)?,
-            connection: OnceCell::new(),
-            prefix: prefix.to_owned(),
+            shared,
             script: Script::new(BUCKET),
-        })))
+        }))
     }
 
     /// Takes one token for `client` in `class`, if there is one.
@@ -74,39 +63,22 @@ impl Limiter {
         match self {
             Self::Memory(limiter) => limiter.check(client_id, class, Instant::now()),
             Self::Redis(redis) => {
-                let RedisLimiter {
-                    shape,
-                    client,
-                    connection,
-                    prefix,
-                    script,
-                } = redis.as_ref();
-                let (per_second, burst) = shape.shape(class);
-                let key = format!("{prefix}rl:{}:{client_id}", class.as_str());
-                let attempt = tokio::time::timeout(DEADLINE, async {
-                    let config = ConnectionManagerConfig::new()
-                        .set_number_of_retries(1)
-                        .set_connection_timeout(Some(DEADLINE))
-                        .set_response_timeout(Some(DEADLINE));
-                    let connection = connection
-                        .get_or_try_init(|| {
-                            ConnectionManager::new_with_config(client.clone(), config)
-                        })
-                        .await?;
-                    let mut connection = connection.clone();
-                    script
-                        .key(&key)
-                        .arg(per_second)
-                        .arg(burst)
-                        .invoke_async::<(i64, String)>(&mut connection)
-                        .await
-                })
-                .await;
-                let outcome = match attempt {
-                    Ok(Ok(answer)) => Ok(answer),
-                    Ok(Err(err)) => Err(err.to_string()),
-                    Err(_) => Err("no answer within 100 ms".to_owned()),
-                };
+                let (per_second, burst) = redis.shape.shape(class);
+                let key = redis
+                    .shared
+                    .key("rl", &format!("{}:{client_id}", class.as_str()));
+                let outcome = redis
+                    .shared
+                    .run(|mut connection| async move {
+                        redis
+                            .script
+                            .key(&key)
+                            .arg(per_second)
+                            .arg(burst)
+                            .invoke_async::<(i64, String)>(&mut connection)
+                            .await
+                    })
+                    .await;
                 match outcome {
                     Ok((allowed, tokens)) => decision(
                         allowed == 1,

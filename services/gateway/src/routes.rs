@@ -12,9 +12,11 @@ use prometheus_client::metrics::{counter::Counter, family::Family, gauge::Gauge}
 use shopctl_kit::{auth::Auth, metrics::Metrics, trace::TraceContext};
 
 use crate::{
+    cache::Cache,
     domain::{Breaker, RateLimiter, ResponseCache},
     limiter::Limiter,
     settings::GatewaySettings,
+    shared::Shared,
 };
 
 pub use proxy::HttpClient;
@@ -44,7 +46,7 @@ pub struct AppState {
     /// `gateway_breaker_state{upstream}`: 0 closed, 1 open, 2 half-open.
     pub breaker_state: Family<UpstreamLabels, Gauge>,
     /// Cache of anonymous catalog reads.
-    pub cache: Arc<ResponseCache>,
+    pub cache: Arc<Cache>,
     /// `gateway_cache_requests_total{result}`: hit or miss.
     pub cache_requests: Family<Vec<(&'static str, &'static str)>, Counter>,
 }
@@ -74,20 +76,31 @@ impl AppState {
                 )
             })
             .collect();
+        // The URL was checked when the settings were loaded.
+        let shared = settings
+            .redis_url
+            .as_deref()
+            .and_then(|url| Shared::open(url, &settings.redis_prefix).ok())
+            .map(Arc::new);
+        let ttl = Duration::from_millis(settings.cache_ttl_ms);
+        let cache = match &shared {
+            Some(shared) => Cache::Redis {
+                ttl,
+                shared: Arc::clone(shared),
+            },
+            None => Cache::Memory(ResponseCache::new(ttl, settings.cache_max_entries)),
+        };
         let state = Self {
             client,
             auth,
-            limiter: Arc::new(limiter(settings)),
+            limiter: Arc::new(limiter(settings, shared)),
             breakers: Arc::new(breakers),
             settings: Arc::new(settings.clone()),
             body_limit,
             rate_limited: Family::default(),
             upstream_errors: Family::default(),
             breaker_state: Family::default(),
-            cache: Arc::new(ResponseCache::new(
-                Duration::from_millis(settings.cache_ttl_ms),
-                settings.cache_max_entries,
-            )),
+            cache: Arc::new(cache),
             cache_requests: Family::default(),
         };
         metrics.register(
@@ -114,16 +127,14 @@ impl AppState {
     }
 }
 
-fn limiter(settings: &GatewaySettings) -> Limiter {
+fn limiter(settings: &GatewaySettings, shared: Option<Arc<Shared>>) -> Limiter {
     let shape = RateLimiter::new(
         settings.rate_limit_per_minute,
         settings.rate_limit_burst,
         settings.auth_rate_limit_per_minute,
     );
-    match &settings.redis_url {
-        // The URL was checked when the settings were loaded.
-        Some(url) => Limiter::redis(shape, url, &settings.redis_prefix)
-            .unwrap_or_else(|_| Limiter::Memory(RateLimiter::new(1, 1, 1))),
+    match shared {
+        Some(shared) => Limiter::redis(shape, shared),
         None => Limiter::Memory(shape),
     }
 }

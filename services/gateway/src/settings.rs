@@ -29,15 +29,15 @@ pub struct GatewaySettings {
     pub breaker_open_secs: u64,
     /// How long anonymous catalog reads are cached, in milliseconds (0 turns the cache off).
     pub cache_ttl_ms: u64,
-    /// Most cached answers.
+    /// Most cached answers (in memory; with Redis, the TTL and Redis's memory policy bound it).
     pub cache_max_entries: usize,
     /// Browser origins allowed to call the API cross-origin (`https://shop.example.com`, or `*`);
     /// empty sends no CORS headers.
     pub cors_allowed_origins: Vec<String>,
     /// How long browsers may cache a preflight answer, in seconds.
     pub cors_max_age_secs: u64,
-    /// Redis shared by all gateway replicas for rate limits (`redis://127.0.0.1:6379`); without
-    /// it each replica limits on its own, in memory.
+    /// Redis shared by all gateway replicas for rate limits and cached catalog reads
+    /// (`redis://127.0.0.1:6379`); without it each replica keeps both in its own memory.
     pub redis_url: Option<String>,
     /// Prefix of the gateway's Redis keys.
     pub redis_prefix: String,

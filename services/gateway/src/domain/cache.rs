@@ -37,6 +37,16 @@ impl Entry {
             stored: Instant::now(),
         }
     }
+
+    /// An entry read back from shared storage, with the ETag it was stored with.
+    pub fn restored(content_type: Option<http::HeaderValue>, body: Bytes, etag: String) -> Self {
+        Self {
+            content_type,
+            body,
+            etag,
+            stored: Instant::now(),
+        }
+    }
 }
 
 /// The cache.
@@ -89,14 +99,9 @@ impl ResponseCache {
         }
     }
 
-    /// Whether caching is on (a zero TTL turns it off).
-    pub fn enabled(&self) -> bool {
-        !self.ttl.is_zero()
-    }
-
-    /// Seconds an answer is kept, for `Cache-Control: max-age`.
-    pub fn max_age(&self) -> u64 {
-        self.ttl.as_secs()
+    /// How long an answer is kept (zero: caching is off).
+    pub fn ttl(&self) -> Duration {
+        self.ttl
     }
 
     /// A fresh answer for `key`.

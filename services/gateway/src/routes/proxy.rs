@@ -224,7 +224,7 @@ async fn handle(state: &AppState, peer: SocketAddr, req: Request) -> Result<Resp
         });
     let if_none_match = req.headers().get(header::IF_NONE_MATCH).cloned();
     if let Some(key) = &cache_key
-        && let Some(entry) = state.cache.get(key, Instant::now())
+        && let Some(entry) = state.cache.get(key).await
     {
         state
             .cache_requests
@@ -302,7 +302,8 @@ async fn store(
     let content_type = parts.headers.get(header::CONTENT_TYPE).cloned();
     state
         .cache
-        .put(key, content_type.clone(), bytes.clone(), Instant::now());
+        .put(key, content_type.clone(), bytes.clone())
+        .await;
     let entry = crate::domain::CacheEntry::new(content_type, bytes);
     Ok(cached(state, &entry, if_none_match, "MISS"))
 }

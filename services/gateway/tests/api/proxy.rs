@@ -429,12 +429,21 @@ fn a_bad_cors_origin_is_a_settings_error() {
 }
 
 fn gateway_with_redis(upstream: &str, redis_url: &str, prefix: &str) -> Router {
+    gateway_with_redis_cache(upstream, redis_url, prefix, 0)
+}
+
+fn gateway_with_redis_cache(
+    upstream: &str,
+    redis_url: &str,
+    prefix: &str,
+    cache_ttl_ms: u64,
+) -> Router {
     let source = ConfigSource::default()
         .with("port", 0)
         .with("log", "warn")
         .with("rate_limit_burst", 4)
         .with("rate_limit_per_minute", 1)
-        .with("cache_ttl_ms", 0)
+        .with("cache_ttl_ms", cache_ttl_ms)
         .with("redis_url", redis_url.to_owned())
         .with("redis_prefix", prefix.to_owned())
         .with("upstreams.product", upstream.to_owned());
@@ -478,6 +487,65 @@ async fn replicas_share_one_limit_through_redis() {
     assert_eq!(calls.load(Ordering::SeqCst), 4);
 }
 
+/// Uses the real Redis at 127.0.0.1:6379.
+#[tokio::test]
+async fn replicas_share_cached_reads_through_redis() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let upstream = echo(calls.clone()).await;
+    let prefix = format!("test-cache:{}:", uuid_like());
+    let redis = "redis://127.0.0.1:6379";
+    let a = TestServer::spawn(
+        "gateway-a",
+        gateway_with_redis_cache(&upstream.url, redis, &prefix, 1_500),
+    )
+    .await;
+    let b = TestServer::spawn(
+        "gateway-b",
+        gateway_with_redis_cache(&upstream.url, redis, &prefix, 1_500),
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let get = |gateway: &TestServer| client.get(format!("{}/api/categories", gateway.url)).send();
+    let first = get(&a).await.unwrap();
+    assert_eq!(first.headers()["x-cache"], "MISS");
+    let etag = first.headers()["etag"].clone();
+    let first_body = first.bytes().await.unwrap();
+    let second = get(&b).await.unwrap();
+    assert_eq!(
+        second.headers()["x-cache"],
+        "HIT",
+        "cached by the other replica"
+    );
+    assert_eq!(second.headers()["etag"], etag);
+    assert_eq!(second.bytes().await.unwrap(), first_body);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+    // Revalidation works against the shared copy too.
+    let not_modified = client
+        .get(format!("{}/api/categories", b.url))
+        .header("if-none-match", etag.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_modified.status(), 304);
+
+    // Both replicas see it expire.
+    tokio::time::sleep(Duration::from_millis(1_700)).await;
+    assert_eq!(get(&b).await.unwrap().headers()["x-cache"], "MISS");
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+fn uuid_like() -> String {
+    format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}
+
 #[tokio::test]
 async fn an_unreachable_redis_lets_requests_through() {
     let calls = Arc::new(AtomicUsize::new(0));
@@ -488,7 +556,7 @@ async fn an_unreachable_redis_lets_requests_through() {
         .unwrap();
     let gateway = TestServer::spawn(
         "gateway",
-        gateway_with_redis(&upstream.url, &format!("redis://{closed}"), "x:"),
+        gateway_with_redis_cache(&upstream.url, &format!("redis://{closed}"), "x:", 60_000),
     )
     .await;
     for _ in 0..6 {
@@ -498,6 +566,11 @@ async fn an_unreachable_redis_lets_requests_through() {
             .status();
         assert_eq!(status, 200, "the limiter fails open");
     }
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        6,
+        "the cache misses, reading through to the upstream"
+    );
 }
 
 #[tokio::test]
