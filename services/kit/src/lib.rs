@@ -11,6 +11,7 @@ pub mod audit;
 pub mod auth;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod health;
 pub mod http;
 pub mod json;

@@ -270,6 +270,17 @@ impl Db {
             Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
+
+    /// Starts a transaction that will write. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so a transaction that reads before it writes cannot fail with
+    /// `SQLITE_BUSY` when it upgrades, and concurrent writers queue on the busy timeout instead.
+    /// On PostgreSQL it is an ordinary transaction: row locks and conditional updates serialize.
+    pub async fn begin_write(&self) -> Result<Tx, StoreError> {
+        Ok(match self {
+            Self::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
 }
 
 /// Returns a SQLite connection to the pool only when its statement succeeded.
@@ -334,6 +345,27 @@ impl Tx {
                 let sql = to_postgres(sql);
                 bind_pg_as(sqlx::query_as(AssertSqlSafe(sql)), params)
                     .fetch_optional(&mut **tx)
+                    .await?
+            }
+        })
+    }
+
+    /// Fetches every row inside the transaction.
+    pub async fn fetch_all<T: AnyRow>(
+        &mut self,
+        sql: &str,
+        params: &[Param],
+    ) -> Result<Vec<T>, StoreError> {
+        Ok(match self {
+            Self::Sqlite(tx) => {
+                bind_sqlite_as(sqlx::query_as(AssertSqlSafe(sql)), params)
+                    .fetch_all(&mut **tx)
+                    .await?
+            }
+            Self::Postgres(tx) => {
+                let sql = to_postgres(sql);
+                bind_pg_as(sqlx::query_as(AssertSqlSafe(sql)), params)
+                    .fetch_all(&mut **tx)
                     .await?
             }
         })

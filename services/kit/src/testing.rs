@@ -327,6 +327,47 @@ impl TestIdp {
     }
 }
 
+/// Checks that a service's committed `openapi.json` (in `manifest_dir`) matches the document its
+/// code generates, rewriting it first when `SHOPCTL_BLESS` is set; returns the document.
+pub fn check_openapi(
+    doc: &utoipa::openapi::OpenApi,
+    manifest_dir: &str,
+    package: &str,
+) -> serde_json::Value {
+    let generated = serde_json::to_string_pretty(doc).expect("the document serializes") + "\n";
+    let path = std::path::Path::new(manifest_dir).join("openapi.json");
+    if std::env::var_os("SHOPCTL_BLESS").is_some() {
+        std::fs::write(&path, &generated).expect("write openapi.json");
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "{} is out of date: run `SHOPCTL_BLESS=1 cargo test -p {package} --test api openapi` and commit it",
+        path.display()
+    );
+    let value: serde_json::Value = serde_json::from_str(&generated).expect("valid JSON");
+    assert!(
+        value["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1")),
+        "OpenAPI 3.1"
+    );
+    value
+}
+
+/// The platform service key services share in tests (32 bytes, base64url).
+pub const SERVICE_KEY: &str = "c2hvcGN0bC10ZXN0LXNlcnZpY2Uta2V5LTMyYnl0ZXM";
+
+/// A service token from `caller` for `audience`, signed with [`SERVICE_KEY`].
+pub fn service_token(caller: &str, audience: &str) -> String {
+    let mut settings = crate::settings::CommonSettings::defaults(0);
+    settings.service_key = Some(SecretString::from(SERVICE_KEY));
+    crate::jwt::ServiceTokens::from_settings(caller, &settings)
+        .expect("the test service key is valid")
+        .mint(audience)
+        .expect("sign a service token")
+}
+
 /// Installs JSON logging for tests when `TEST_LOG` is set; silent otherwise.
 pub fn init_logs() {
     if std::env::var_os("TEST_LOG").is_some() {
