@@ -114,6 +114,8 @@ pub enum ServiceName {
     Product,
     /// Identity: accounts, tokens, roles (port 8082).
     User,
+    /// Inventory: stock and reservations (port 8085).
+    Inventory,
 }
 
 /// Flags that locate a service's data, shared by `serve`, `migrate` and `seed`.

@@ -29,6 +29,7 @@ fn concrete(path: &str) -> String {
         .replace("{sku}", "NO-SUCH-SKU")
         .replace("{slug}", "no-such-slug")
         .replace("{kid}", "no-such-kid")
+        .replace("{order_id}", "0190b3a4-0000-7000-8000-000000000000")
 }
 
 #[tokio::test]
@@ -181,12 +182,18 @@ async fn every_json_route_answers_malformed_bodies_with_400() {
                     continue;
                 }
                 let method: Method = method.to_uppercase().parse().unwrap();
+                // Internal routes take service tokens, public ones a user's.
+                let token = if path.starts_with("/internal/") {
+                    shopctl_kit::testing::service_token("conformance", service.name)
+                } else {
+                    ADMIN_TOKEN.to_owned()
+                };
                 let response = client
                     .request(
                         method.clone(),
                         format!("{}{}", app.server.url, concrete(path)),
                     )
-                    .bearer_auth(ADMIN_TOKEN)
+                    .bearer_auth(token)
                     .header("content-type", "application/json")
                     .body("{\"truncated\": ")
                     .send()

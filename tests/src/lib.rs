@@ -47,6 +47,7 @@ pub fn test_source(db: &TestDatabase) -> ConfigSource {
         .with("port", 0)
         .with("database_url", db.url.expose_secret().to_owned())
         .with("admin_token", ADMIN_TOKEN)
+        .with("service_key", shopctl_kit::testing::SERVICE_KEY)
         .with("environment", "test")
         .with("log", "warn")
 }
@@ -79,6 +80,22 @@ fn spawn_user(db: TestDatabase) -> Pin<Box<dyn Future<Output = Spawned> + Send>>
     })
 }
 
+fn spawn_inventory(db: TestDatabase) -> Pin<Box<dyn Future<Output = Spawned> + Send>> {
+    Box::pin(async move {
+        let data = tempfile::tempdir().expect("a temporary data directory");
+        let source = test_source(&db).with("data_dir", data.path().display().to_string());
+        let settings = shopctl_inventory::load_settings(&source).expect("settings");
+        let service = shopctl_inventory::build(&settings)
+            .await
+            .expect("inventory service");
+        Spawned {
+            server: TestServer::spawn(shopctl_inventory::NAME, service.router).await,
+            db,
+            data: Some(data),
+        }
+    })
+}
+
 /// Every service of the platform.
 pub fn services() -> Vec<Service> {
     vec![
@@ -91,6 +108,11 @@ pub fn services() -> Vec<Service> {
             name: shopctl_user::NAME,
             openapi_file: "services/user/openapi.json",
             spawn: spawn_user,
+        },
+        Service {
+            name: shopctl_inventory::NAME,
+            openapi_file: "services/inventory/openapi.json",
+            spawn: spawn_inventory,
         },
     ]
 }

@@ -9,8 +9,8 @@ use crate::ExitStatus;
 /// Apply database migrations.
 #[derive(Debug, Args)]
 pub(crate) struct Migrate {
-    /// `product`, `user` or `all`.
-    #[arg(value_parser = ["product", "user", "all"])]
+    /// `product`, `user`, `inventory` or `all`.
+    #[arg(value_parser = ["product", "user", "inventory", "all"])]
     target: String,
     #[command(flatten)]
     data: DataArgs,
@@ -32,13 +32,20 @@ impl Migrate {
         }
         let source = self.data.apply(global.config_source());
         let mut report = Vec::new();
-        for service in [shopctl_product::NAME, shopctl_user::NAME] {
+        for service in [
+            shopctl_product::NAME,
+            shopctl_user::NAME,
+            shopctl_inventory::NAME,
+        ] {
             if self.target != "all" && self.target != service {
                 continue;
             }
             let db = match service {
                 "product" => {
                     shopctl_product::connect(&shopctl_product::load_settings(&source)?).await?
+                }
+                "inventory" => {
+                    shopctl_inventory::connect(&shopctl_inventory::load_settings(&source)?).await?
                 }
                 _ => shopctl_user::connect(&shopctl_user::load_settings(&source)?).await?,
             };

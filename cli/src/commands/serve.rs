@@ -6,6 +6,20 @@ use shopctl_kit::{shutdown_signal, telemetry};
 use super::{DataArgs, GlobalArgs, ServiceName};
 use crate::ExitStatus;
 
+/// Loads a service's settings, starts its logs and serves it until shutdown: the same four steps
+/// for every service crate (each has `load_settings`, `NAME` and `serve`).
+macro_rules! serve {
+    ($service:ident, $source:expr, $global:expr) => {{
+        let settings = $service::load_settings(&$source)?;
+        let filter = $global
+            .log_filter()
+            .unwrap_or(&settings.common.log)
+            .to_owned();
+        telemetry::init($service::NAME, &filter, telemetry::LogTarget::Stdout);
+        $service::serve(&settings, shutdown_signal()).await?;
+    }};
+}
+
 /// Run one service in the foreground.
 #[derive(Debug, Args)]
 pub(crate) struct Serve {
@@ -26,33 +40,10 @@ impl Serve {
             source = source.with("port", port);
         }
         match self.service {
-            ServiceName::Gateway => {
-                let settings = shopctl_gateway::load_settings(&source)?;
-                let filter = global
-                    .log_filter()
-                    .unwrap_or(&settings.common.log)
-                    .to_owned();
-                telemetry::init(shopctl_gateway::NAME, &filter, telemetry::LogTarget::Stdout);
-                shopctl_gateway::serve(&settings, shutdown_signal()).await?;
-            }
-            ServiceName::Product => {
-                let settings = shopctl_product::load_settings(&source)?;
-                let filter = global
-                    .log_filter()
-                    .unwrap_or(&settings.common.log)
-                    .to_owned();
-                telemetry::init(shopctl_product::NAME, &filter, telemetry::LogTarget::Stdout);
-                shopctl_product::serve(&settings, shutdown_signal()).await?;
-            }
-            ServiceName::User => {
-                let settings = shopctl_user::load_settings(&source)?;
-                let filter = global
-                    .log_filter()
-                    .unwrap_or(&settings.common.log)
-                    .to_owned();
-                telemetry::init(shopctl_user::NAME, &filter, telemetry::LogTarget::Stdout);
-                shopctl_user::serve(&settings, shutdown_signal()).await?;
-            }
+            ServiceName::Gateway => serve!(shopctl_gateway, source, global),
+            ServiceName::Product => serve!(shopctl_product, source, global),
+            ServiceName::User => serve!(shopctl_user, source, global),
+            ServiceName::Inventory => serve!(shopctl_inventory, source, global),
         }
         Ok(ExitStatus::Success)
     }

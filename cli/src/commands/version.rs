@@ -28,6 +28,7 @@ impl Version {
                 shopctl_gateway::NAME,
                 shopctl_product::NAME,
                 shopctl_user::NAME,
+                shopctl_inventory::NAME,
             ],
             target_os: std::env::consts::OS,
             target_arch: std::env::consts::ARCH,

@@ -1,0 +1,198 @@
+//! `shopctl-inventory`: stock per SKU and atomic reservations (`shopctl serve inventory`,
+//! port 8085).
+//!
+//! The order service reserves all lines of an order or none, with a TTL; confirming takes the
+//! units out of the warehouse, releasing returns them, and a sweeper releases reservations that
+//! expired. Same inner shape as every shopctl service: [`settings`], [`routes`], [`domain`],
+//! [`store`], migrations per backend, and `tests/api`.
+
+pub mod domain;
+mod error;
+pub mod routes;
+pub mod settings;
+pub mod store;
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use axum::Router;
+use prometheus_client::metrics::{family::Family, gauge::Gauge};
+use shopctl_kit::{
+    ServiceContext,
+    audit::AuditLog,
+    auth::Auth,
+    db::{Db, Migrations},
+    http::finish,
+    metrics::Metrics,
+    settings::Environment,
+};
+
+pub use routes::{AppState, openapi, router};
+pub use settings::{Settings, load as load_settings};
+use store::{InventoryStore, SqlInventoryStore};
+
+/// Service name, used in logs, metrics and the data file (`inventory.db`).
+pub const NAME: &str = "inventory";
+
+/// Units each demo SKU starts with.
+pub const DEMO_STOCK: i64 = 50;
+
+/// The inventory's migrations for both backends.
+pub static MIGRATIONS: Migrations = Migrations {
+    sqlite: sqlx::migrate!("./migrations/sqlite"),
+    postgres: sqlx::migrate!("./migrations/postgres"),
+};
+
+/// Opens (and migrates) the inventory database named by the settings.
+pub async fn connect(settings: &Settings) -> anyhow::Result<Db> {
+    Ok(Db::for_service(&settings.common, NAME, &MIGRATIONS).await?)
+}
+
+/// Stock for the demo catalog's SKUs: [`DEMO_STOCK`] units each, except every tenth SKU, which
+/// starts low (3 units) so the storefront and the low-stock metric have something to show.
+pub fn demo_levels(count: usize, seed: u64) -> Vec<(String, i64)> {
+    shopctl_product::seed::products(count, seed)
+        .enumerate()
+        .map(|(i, row)| {
+            let units = if i % 10 == 9 { 3 } else { DEMO_STOCK };
+            (row.product.sku.as_ref().to_owned(), units)
+        })
+        .collect()
+}
+
+/// A running inventory service: its router and the sweeper to run beside it.
+pub struct Service {
+    /// Routes with kit's middleware.
+    pub router: Router,
+    /// Releases expired reservations and refreshes the gauges, until shutdown.
+    pub sweeper: Sweeper,
+}
+
+/// The background loop of the service.
+pub struct Sweeper {
+    store: Arc<dyn InventoryStore>,
+    interval: Duration,
+    threshold: i64,
+    low_stock: Gauge,
+    reserved_units: Gauge,
+    expired:
+        Family<Vec<(&'static str, &'static str)>, prometheus_client::metrics::counter::Counter>,
+}
+
+impl Sweeper {
+    /// One pass: release what expired, refresh the gauges; returns how many were released.
+    pub async fn run_once(&self) -> Result<u64, shopctl_kit::db::StoreError> {
+        let released = self.store.release_expired(chrono::Utc::now()).await?;
+        if released > 0 {
+            tracing::info!(released, "released expired reservations");
+            self.expired
+                .get_or_create(&vec![("result", "expired")])
+                .inc_by(released);
+        }
+        let (low, held) = self.store.gauges(self.threshold).await?;
+        self.low_stock.set(low);
+        self.reserved_units.set(held);
+        Ok(released)
+    }
+
+    /// Runs passes every interval until `shutdown` resolves.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send) {
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            if let Err(err) = self.run_once().await {
+                tracing::warn!(error = %err, "reservation sweep failed");
+            }
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = tokio::time::sleep(self.interval) => {}
+            }
+        }
+    }
+}
+
+/// Builds the whole service: database, demo stock (dev only, empty database only), routes,
+/// kit's middleware and the sweeper.
+pub async fn build(settings: &Settings) -> anyhow::Result<Service> {
+    let db = connect(settings).await?;
+    let store: Arc<dyn InventoryStore> = Arc::new(SqlInventoryStore::new(db.clone()));
+    let wanted = settings.common.environment == Environment::Dev && settings.service.seed_demo;
+    if wanted && store.gauges(i64::MAX).await?.0 == 0 {
+        let added = store
+            .seed(
+                &demo_levels(settings.service.seed_count, settings.service.seed),
+                chrono::Utc::now(),
+            )
+            .await?;
+        tracing::info!(skus = added, "gave the demo catalog stock");
+    }
+    let metrics = Metrics::new(NAME);
+    let reservations = Family::default();
+    metrics.register(
+        "inventory_reservations",
+        "Reservation requests and transitions, by result (held, refused, confirmed, released, expired)",
+        reservations.clone(),
+    );
+    let low_stock = Gauge::default();
+    metrics.register(
+        "inventory_low_stock_skus",
+        "SKUs at or below the low-stock threshold of available units",
+        low_stock.clone(),
+    );
+    let reserved_units = Gauge::default();
+    metrics.register(
+        "inventory_reserved_units",
+        "Units held by reservations",
+        reserved_units.clone(),
+    );
+    let audit = AuditLog::open(
+        &settings
+            .common
+            .data_dir
+            .join("audit")
+            .join("inventory.jsonl"),
+        NAME,
+    )
+    .await?;
+    let state = AppState {
+        store: Arc::clone(&store),
+        auth: Auth::from_settings(&settings.common, NAME, Vec::new()),
+        audit,
+        settings: Arc::new(settings.service.clone()),
+        reservations: reservations.clone(),
+    };
+    let ctx = ServiceContext {
+        name: NAME,
+        db: Some(db),
+        metrics,
+        settings: settings.common.clone(),
+    };
+    Ok(Service {
+        router: finish(router(state), &ctx),
+        sweeper: Sweeper {
+            store,
+            interval: Duration::from_millis(settings.service.sweep_interval_ms),
+            threshold: settings.service.low_stock_threshold,
+            low_stock,
+            reserved_units,
+            expired: reservations,
+        },
+    })
+}
+
+/// Runs the service and its sweeper until `shutdown` resolves, then drains in-flight requests.
+pub async fn serve(
+    settings: &Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let service = build(settings).await?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let sweeper = tokio::spawn(service.sweeper.run(async move {
+        let mut stop_rx = stop_rx;
+        let _ = stop_rx.wait_for(|stop| *stop).await;
+    }));
+    let result =
+        shopctl_kit::service::serve(NAME, &settings.common, service.router, shutdown).await;
+    let _ = stop_tx.send(true);
+    let _ = sweeper.await;
+    result?;
+    Ok(())
+}

@@ -1,0 +1,100 @@
+//! `spawn_app`: the inventory service on a random port with a fresh database.
+
+use reqwest::{Client, Response};
+use serde_json::{Value, json};
+use shopctl_kit::{
+    settings::ConfigSource,
+    testing::{SERVICE_KEY, TestBackend, TestDatabase, TestServer, init_logs, service_token},
+};
+
+pub(crate) const ADMIN_TOKEN: &str = "inventory-test-admin-token-0123456789";
+
+pub(crate) struct TestApp {
+    pub(crate) url: String,
+    pub(crate) client: Client,
+    pub(crate) service: String,
+    pub(crate) sweeper: shopctl_inventory::Sweeper,
+    pub(crate) _db: TestDatabase,
+    pub(crate) data: tempfile::TempDir,
+    pub(crate) _server: TestServer,
+}
+
+pub(crate) async fn spawn_app(overrides: &[(&str, u64)]) -> TestApp {
+    use secrecy::ExposeSecret;
+    init_logs();
+    let db = TestDatabase::new(TestBackend::from_env()).await;
+    let data = tempfile::tempdir().unwrap();
+    let mut source = ConfigSource::default()
+        .with("port", 0)
+        .with("database_url", db.url.expose_secret().to_owned())
+        .with("data_dir", data.path().display().to_string())
+        .with("admin_token", ADMIN_TOKEN)
+        .with("service_key", SERVICE_KEY)
+        .with("environment", "test")
+        .with("log", "warn")
+        .with("db_max_connections", 20);
+    for (key, value) in overrides {
+        source = source.with(key, *value);
+    }
+    let settings = shopctl_inventory::load_settings(&source).unwrap();
+    let service = shopctl_inventory::build(&settings).await.unwrap();
+    let server = TestServer::spawn("inventory", service.router).await;
+    TestApp {
+        url: server.url.clone(),
+        client: Client::new(),
+        service: service_token("order", "inventory"),
+        sweeper: service.sweeper,
+        _db: db,
+        data,
+        _server: server,
+    }
+}
+
+impl TestApp {
+    pub(crate) async fn adjust(&self, sku: &str, delta: i64) -> Response {
+        self.client
+            .post(format!("{}/api/inventory/{sku}/adjust", self.url))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&json!({"delta": delta, "reason": "stock count"}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub(crate) async fn stock(&self, sku: &str) -> Value {
+        self.client
+            .get(format!("{}/api/inventory/{sku}", self.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    pub(crate) async fn reserve(&self, order: uuid::Uuid, lines: &[(&str, i64)]) -> Response {
+        let lines: Vec<Value> = lines
+            .iter()
+            .map(|(sku, quantity)| json!({"sku": sku, "quantity": quantity}))
+            .collect();
+        self.client
+            .post(format!("{}/internal/reservations", self.url))
+            .bearer_auth(&self.service)
+            .json(&json!({"order_id": order, "lines": lines}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub(crate) async fn transition(&self, order: uuid::Uuid, action: &str) -> Response {
+        self.client
+            .post(format!(
+                "{}/internal/reservations/{order}/{action}",
+                self.url
+            ))
+            .bearer_auth(&self.service)
+            .send()
+            .await
+            .unwrap()
+    }
+}

@@ -1,0 +1,8 @@
+//! The inventory service over real HTTP, on SQLite (default) or PostgreSQL
+//! (`SHOPCTL_TEST_DATABASE=postgres`).
+#![allow(clippy::unwrap_used)]
+
+mod helpers;
+mod openapi;
+mod reservations;
+mod stock;
