@@ -1,6 +1,7 @@
 //! The command tree. Each subcommand is one file in `commands/`.
 
 mod completions;
+mod events;
 mod migrate;
 mod seed;
 mod serve;
@@ -84,6 +85,9 @@ enum Command {
     /// Manage accounts and signing keys of the identity service.
     #[command(subcommand)]
     User(user::User),
+    /// Inspect and redrive dead-lettered events.
+    #[command(subcommand)]
+    Events(events::Events),
     /// Print version and build information.
     Version(version::Version),
     /// Print a shell completion script.
@@ -99,6 +103,7 @@ impl Cli {
             Command::Migrate(cmd) => cmd.run(global).await,
             Command::Seed(cmd) => cmd.run(global).await,
             Command::User(cmd) => cmd.run(global).await,
+            Command::Events(cmd) => cmd.run(global).await,
             Command::Version(cmd) => cmd.run(global),
             Command::Completions(cmd) => cmd.run(global),
         }

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod config;
+mod events;
 mod helpers;
 mod seed;
 mod serve;
