@@ -121,6 +121,8 @@ pub enum ServiceName {
     User,
     /// Inventory: stock and reservations (port 8085).
     Inventory,
+    /// Payments: a simulated card processor with payment intents (port 8086).
+    Payment,
 }
 
 /// Flags that locate a service's data, shared by `serve`, `migrate` and `seed`.

@@ -96,6 +96,22 @@ fn spawn_inventory(db: TestDatabase) -> Pin<Box<dyn Future<Output = Spawned> + S
     })
 }
 
+fn spawn_payment(db: TestDatabase) -> Pin<Box<dyn Future<Output = Spawned> + Send>> {
+    Box::pin(async move {
+        let data = tempfile::tempdir().expect("a temporary data directory");
+        let source = test_source(&db).with("data_dir", data.path().display().to_string());
+        let settings = shopctl_payment::load_settings(&source).expect("settings");
+        let router = shopctl_payment::app(&settings)
+            .await
+            .expect("payment service");
+        Spawned {
+            server: TestServer::spawn(shopctl_payment::NAME, router).await,
+            db,
+            data: Some(data),
+        }
+    })
+}
+
 /// Every service of the platform.
 pub fn services() -> Vec<Service> {
     vec![
@@ -113,6 +129,11 @@ pub fn services() -> Vec<Service> {
             name: shopctl_inventory::NAME,
             openapi_file: "services/inventory/openapi.json",
             spawn: spawn_inventory,
+        },
+        Service {
+            name: shopctl_payment::NAME,
+            openapi_file: "services/payment/openapi.json",
+            spawn: spawn_payment,
         },
     ]
 }

@@ -9,8 +9,8 @@ use crate::ExitStatus;
 /// Apply database migrations.
 #[derive(Debug, Args)]
 pub(crate) struct Migrate {
-    /// `product`, `user`, `inventory` or `all`.
-    #[arg(value_parser = ["product", "user", "inventory", "all"])]
+    /// `product`, `user`, `inventory`, `payment` or `all`.
+    #[arg(value_parser = ["product", "user", "inventory", "payment", "all"])]
     target: String,
     #[command(flatten)]
     data: DataArgs,
@@ -36,6 +36,7 @@ impl Migrate {
             shopctl_product::NAME,
             shopctl_user::NAME,
             shopctl_inventory::NAME,
+            shopctl_payment::NAME,
         ] {
             if self.target != "all" && self.target != service {
                 continue;
@@ -43,6 +44,9 @@ impl Migrate {
             let db = match service {
                 "product" => {
                     shopctl_product::connect(&shopctl_product::load_settings(&source)?).await?
+                }
+                "payment" => {
+                    shopctl_payment::connect(&shopctl_payment::load_settings(&source)?).await?
                 }
                 "inventory" => {
                     shopctl_inventory::connect(&shopctl_inventory::load_settings(&source)?).await?

@@ -44,6 +44,7 @@ impl Serve {
             ServiceName::Product => serve!(shopctl_product, source, global),
             ServiceName::User => serve!(shopctl_user, source, global),
             ServiceName::Inventory => serve!(shopctl_inventory, source, global),
+            ServiceName::Payment => serve!(shopctl_payment, source, global),
         }
         Ok(ExitStatus::Success)
     }

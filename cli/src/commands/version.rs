@@ -29,6 +29,7 @@ impl Version {
                 shopctl_product::NAME,
                 shopctl_user::NAME,
                 shopctl_inventory::NAME,
+                shopctl_payment::NAME,
             ],
             target_os: std::env::consts::OS,
             target_arch: std::env::consts::ARCH,

@@ -1,0 +1,45 @@
+//! Payment domain types: parsed once at the edge, valid afterwards. A failure is a
+//! [`FieldError`] naming the field (`card.card_number`, `amount.currency`), which becomes a 422.
+//!
+//! Card data is the one thing this service must never keep: [`CardNumber`] and [`Cvc`] live
+//! only as long as an authorization request, and only [`Brand`], the last four digits, the
+//! expiry and a random token are stored.
+
+mod card;
+mod charge;
+mod money;
+mod payment;
+mod processor;
+
+pub use card::{
+    Brand, CardError, CardNumber, Cvc, Expiry, Outcome, SLOW_RESPONSE, test_card_outcome,
+};
+pub use charge::{CardDetails, Charge, today};
+pub use money::Money;
+pub use payment::{CardSummary, Payment, Status, Transition};
+pub use processor::{Simulator, with_failure_rate};
+
+/// A rejected value: which field, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// Field path as the client sent it (`card.exp_year`).
+    pub field: String,
+    /// What is wrong. Never contains card data.
+    pub detail: String,
+}
+
+impl FieldError {
+    /// A new error for `field`.
+    pub fn new(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
+impl From<FieldError> for shopctl_kit::ApiError {
+    fn from(err: FieldError) -> Self {
+        Self::validation(err.field, err.detail)
+    }
+}

@@ -1,0 +1,87 @@
+//! `shopctl-payment`: the payment service (`shopctl serve payment`).
+//!
+//! A simulated card processor behind payment intents: the order service authorizes a card for
+//! an order (idempotently, per `Idempotency-Key`), then captures or voids the authorization;
+//! support refunds captured payments, and every refund goes to the audit log. Card numbers and
+//! security codes are checked and dropped: only the brand, the last four digits, the expiry and
+//! a random token are kept. Same inner shape as every shopctl service: [`settings`], `error`,
+//! [`routes`], [`domain`], [`store`] (SQLite + PostgreSQL), migrations per backend and
+//! `tests/api`.
+
+pub mod domain;
+mod error;
+pub mod routes;
+pub mod settings;
+pub mod store;
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use axum::Router;
+use shopctl_kit::{
+    ServiceContext,
+    audit::AuditLog,
+    auth::Auth,
+    db::{Db, Migrations},
+    http::finish,
+    metrics::Metrics,
+};
+
+pub use routes::{AppState, openapi, router};
+pub use settings::{Settings, load as load_settings};
+use store::SqlPaymentStore;
+
+/// Service name, used in logs, metrics, the data file (`payment.db`) and the audience of the
+/// service tokens it accepts.
+pub const NAME: &str = "payment";
+
+/// The payment migrations for both backends.
+pub static MIGRATIONS: Migrations = Migrations {
+    sqlite: sqlx::migrate!("./migrations/sqlite"),
+    postgres: sqlx::migrate!("./migrations/postgres"),
+};
+
+/// Opens (and migrates) the payment database named by the settings.
+pub async fn connect(settings: &Settings) -> anyhow::Result<Db> {
+    Ok(Db::for_service(&settings.common, NAME, &MIGRATIONS).await?)
+}
+
+/// Builds the whole service: database, audit log, simulated processor, metrics, routes and
+/// kit's middleware.
+pub async fn app(settings: &Settings) -> anyhow::Result<Router> {
+    let db = connect(settings).await?;
+    let store = Arc::new(SqlPaymentStore::new(db.clone()));
+    let audit = AuditLog::open(
+        &settings.common.data_dir.join("audit").join("payment.jsonl"),
+        NAME,
+    )
+    .await?;
+    let processor = domain::Simulator::new(
+        settings.service.failure_rate,
+        Duration::from_millis(settings.service.latency_ms),
+    );
+    let metrics = Metrics::new(NAME);
+    let state = AppState::new(
+        store,
+        Auth::from_settings(&settings.common, NAME, Vec::new()),
+        audit,
+        processor,
+        &metrics,
+    );
+    let ctx = ServiceContext {
+        name: NAME,
+        db: Some(db),
+        metrics,
+        settings: settings.common.clone(),
+    };
+    Ok(finish(router(state), &ctx))
+}
+
+/// Runs the service until `shutdown` resolves, then drains in-flight requests.
+pub async fn serve(
+    settings: &Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let router = app(settings).await?;
+    shopctl_kit::service::serve(NAME, &settings.common, router, shutdown).await?;
+    Ok(())
+}

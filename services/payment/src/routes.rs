@@ -1,0 +1,114 @@
+//! The payment service's HTTP surface: `/api/payments/{id}` (read, refund) for people through
+//! the gateway, `/internal/payments…` (authorize, capture, void, list by order) for other
+//! services with a service token, and `/openapi.json`.
+
+mod internal;
+mod payments;
+
+use std::sync::Arc;
+
+use axum::{Router, extract::FromRef};
+use prometheus_client::metrics::{counter::Counter, family::Family};
+use shopctl_kit::{ApiError, audit::AuditLog, auth::Auth, metrics::Metrics, openapi::BearerAuth};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use uuid::Uuid;
+
+use crate::{
+    domain::{Payment, Simulator},
+    error,
+    store::PaymentStore,
+};
+
+/// Labels of `payments_total`.
+pub type ResultLabels = Vec<(&'static str, &'static str)>;
+
+/// Shared state of the payment handlers.
+#[derive(Clone)]
+pub struct AppState {
+    /// Payments and refunds.
+    pub store: Arc<dyn PaymentStore>,
+    /// Caller authentication.
+    pub auth: Auth,
+    /// Refunds are recorded here.
+    pub audit: AuditLog,
+    /// The simulated card processor.
+    pub processor: Simulator,
+    /// `payments_total{result}`: authorized, declined, captured, voided, refunded.
+    pub payments: Family<ResultLabels, Counter>,
+}
+
+impl AppState {
+    /// State over `store`, registering the payment metrics in `metrics`.
+    pub fn new(
+        store: Arc<dyn PaymentStore>,
+        auth: Auth,
+        audit: AuditLog,
+        processor: Simulator,
+        metrics: &Metrics,
+    ) -> Self {
+        let payments = Family::<ResultLabels, Counter>::default();
+        metrics.register(
+            "payments",
+            "Payment operations, by result (authorized, declined, captured, voided, refunded)",
+            payments.clone(),
+        );
+        Self {
+            store,
+            auth,
+            audit,
+            processor,
+            payments,
+        }
+    }
+
+    /// Counts one operation in `payments_total{result}`.
+    pub fn count(&self, result: &'static str) {
+        self.payments.get_or_create(&vec![("result", result)]).inc();
+    }
+
+    /// A payment by id; 404 when there is none.
+    async fn load(&self, id: Uuid) -> Result<Payment, ApiError> {
+        self.store.payment(id).await.map_err(error::payment)
+    }
+}
+
+impl FromRef<AppState> for Auth {
+    fn from_ref(state: &AppState) -> Self {
+        state.auth.clone()
+    }
+}
+
+/// A payment id from the path; 400 when it is not a UUID.
+fn parse_id(id: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(id).map_err(|_| ApiError::bad_param("id", "must be a payment UUID"))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "shopctl payments",
+        description = "A simulated card processor: idempotent authorizations, captures, voids and refunds. Card numbers and security codes are never stored. Errors are RFC 9457 problem+json.",
+        license(name = "Apache-2.0")
+    ),
+    components(schemas(shopctl_kit::error::Problem)),
+    modifiers(&BearerAuth),
+    tags((name = "payments"), (name = "internal", description = "Service-to-service routes for the order service; not exposed by the gateway"))
+)]
+struct ApiDoc;
+
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(payments::router())
+        .merge(internal::router())
+}
+
+/// The OpenAPI 3.1 document of the payment API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().split_for_parts().1
+}
+
+/// The payment routes with `state` applied (without kit's middleware).
+pub fn router(state: AppState) -> Router {
+    shopctl_kit::openapi::router_with_document(api(), state)
+}
