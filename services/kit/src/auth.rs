@@ -163,6 +163,15 @@ impl RoleRequirement for SupportOrAdmin {
     const ROLES: &'static [Role] = &[Role::Support, Role::Admin];
 }
 
+/// Routes for support staff and administrators, and for another service acting for the platform
+/// (an order saga refunding a cancelled order).
+#[derive(Debug)]
+pub struct SupportAdminOrService;
+
+impl RoleRequirement for SupportAdminOrService {
+    const ROLES: &'static [Role] = &[Role::Support, Role::Admin, Role::Service];
+}
+
 /// Routes for any signed-in person (customer, support or admin); per-user resources must still
 /// check that the caller owns them.
 #[derive(Debug)]

@@ -9,6 +9,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod client;
 pub mod db;
 pub mod error;
 pub mod events;

@@ -7,7 +7,7 @@ use serde_json::json;
 use shopctl_kit::{
     ApiError, AppJson,
     audit::{AuditEvent, Outcome},
-    auth::{AnyUser, Authorized, Principal, Role, SupportOrAdmin},
+    auth::{AnyUser, Authorized, Principal, Role, SupportAdminOrService},
     json::AppPath,
 };
 use utoipa::ToSchema;
@@ -84,7 +84,7 @@ async fn get_payment(
     ))]
 #[tracing::instrument(name = "Refund payment", skip_all)]
 async fn refund_payment(
-    Authorized(principal, ..): Authorized<SupportOrAdmin>,
+    Authorized(principal, ..): Authorized<SupportAdminOrService>,
     State(state): State<AppState>,
     AppPath(id): AppPath<String>,
     AppJson(input): AppJson<RefundInput>,

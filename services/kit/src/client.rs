@@ -1,0 +1,178 @@
+//! Calls from one service to another: JSON over HTTP with a per-call deadline, a service token
+//! for the callee (`aud` = its name), the caller's trace continued, and retries only where a
+//! repeat cannot do harm (GETs, and writes that carry an idempotency key).
+
+use std::time::Duration;
+
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::{jwt::ServiceTokens, trace::TraceContext};
+
+/// A client for one callee.
+#[derive(Debug, Clone)]
+pub struct ServiceClient {
+    base: String,
+    audience: String,
+    tokens: Option<ServiceTokens>,
+    http: reqwest::Client,
+    retries: u32,
+}
+
+/// An answer: the status and the body as JSON (`Null` when empty or not JSON).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// Body.
+    pub body: serde_json::Value,
+}
+
+impl Answer {
+    /// Whether the status is 2xx.
+    pub fn ok(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The body as `T`.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, CallError> {
+        serde_json::from_value(self.body.clone()).map_err(|e| CallError::Body(e.to_string()))
+    }
+
+    /// The `detail` of a problem+json answer, or the status.
+    pub fn detail(&self) -> String {
+        self.body["detail"]
+            .as_str()
+            .map_or_else(|| format!("answered {}", self.status), str::to_owned)
+    }
+}
+
+/// Why a call got no answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    /// No answer: refused, reset or past the deadline. The callee may or may not have acted.
+    #[error("{callee} did not answer: {reason}")]
+    Unreachable {
+        /// Callee name.
+        callee: String,
+        /// Why.
+        reason: String,
+    },
+    /// The answer's body was not what was expected.
+    #[error("unexpected answer body: {0}")]
+    Body(String),
+}
+
+impl ServiceClient {
+    /// A client for the service `audience` at `base` (`http://127.0.0.1:8085`), signing with
+    /// `tokens` when the platform service key is configured; each attempt has `timeout`.
+    pub fn new(
+        base: &str,
+        audience: &str,
+        tokens: Option<ServiceTokens>,
+        timeout: Duration,
+    ) -> Self {
+        Self {
+            base: base.trim_end_matches('/').to_owned(),
+            audience: audience.to_owned(),
+            tokens,
+            http: reqwest::Client::builder()
+                .timeout(timeout)
+                .pool_idle_timeout(Duration::from_secs(30))
+                .build()
+                .unwrap_or_default(),
+            retries: 2,
+        }
+    }
+
+    /// The callee's name.
+    pub fn callee(&self) -> &str {
+        &self.audience
+    }
+
+    /// `GET path`; retried on no answer and on 502/503/504.
+    pub async fn get(&self, path: &str, trace: Option<&TraceContext>) -> Result<Answer, CallError> {
+        self.send(reqwest::Method::GET, path, None::<&()>, None, trace, true)
+            .await
+    }
+
+    /// `POST path` with a JSON body. Retried only when `idempotency_key` is given (it is sent as
+    /// `Idempotency-Key`, so the callee recognises the repeat).
+    pub async fn post<B: Serialize + Sync>(
+        &self,
+        path: &str,
+        body: Option<&B>,
+        idempotency_key: Option<&str>,
+        trace: Option<&TraceContext>,
+    ) -> Result<Answer, CallError> {
+        let retry = idempotency_key.is_some();
+        self.send(
+            reqwest::Method::POST,
+            path,
+            body,
+            idempotency_key,
+            trace,
+            retry,
+        )
+        .await
+    }
+
+    async fn send<B: Serialize + Sync>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&B>,
+        idempotency_key: Option<&str>,
+        trace: Option<&TraceContext>,
+        retry: bool,
+    ) -> Result<Answer, CallError> {
+        let attempts = if retry { self.retries + 1 } else { 1 };
+        let mut last = String::new();
+        for attempt in 0..attempts {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(100 * 2u64.pow(attempt - 1))).await;
+            }
+            let mut request = self
+                .http
+                .request(method.clone(), format!("{}{path}", self.base));
+            if let Some(tokens) = &self.tokens {
+                match tokens.mint(&self.audience) {
+                    Ok(token) => request = request.bearer_auth(token),
+                    Err(err) => {
+                        return Err(CallError::Unreachable {
+                            callee: self.audience.clone(),
+                            reason: err.to_string(),
+                        });
+                    }
+                }
+            }
+            let traceparent = trace.map_or_else(
+                || TraceContext::new_root().child_traceparent(),
+                TraceContext::child_traceparent,
+            );
+            request = request.header("traceparent", traceparent);
+            if let Some(key) = idempotency_key {
+                request = request.header("idempotency-key", key);
+            }
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            match request.send().await {
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    let bytes = response.bytes().await.unwrap_or_default();
+                    let body = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+                    if retry && matches!(status, 502..=504) && attempt + 1 < attempts {
+                        last = format!("answered {status}");
+                        continue;
+                    }
+                    return Ok(Answer { status, body });
+                }
+                Err(err) => last = err.to_string(),
+            }
+        }
+        Err(CallError::Unreachable {
+            callee: self.audience.clone(),
+            reason: last,
+        })
+    }
+}
