@@ -123,6 +123,8 @@ pub enum ServiceName {
     Inventory,
     /// Payments: a simulated card processor with payment intents (port 8086).
     Payment,
+    /// Orders: carts, the checkout saga, order history (port 8084).
+    Order,
 }
 
 /// Flags that locate a service's data, shared by `serve`, `migrate` and `seed`.

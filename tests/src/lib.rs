@@ -3,6 +3,8 @@
 //! the conformance suite (`e2e/conformance.rs`) like the others.
 #![allow(clippy::missing_panics_doc)]
 
+pub mod shop;
+
 use std::{future::Future, path::PathBuf, pin::Pin};
 
 use secrecy::ExposeSecret;
@@ -112,6 +114,22 @@ fn spawn_payment(db: TestDatabase) -> Pin<Box<dyn Future<Output = Spawned> + Sen
     })
 }
 
+fn spawn_order(db: TestDatabase) -> Pin<Box<dyn Future<Output = Spawned> + Send>> {
+    Box::pin(async move {
+        let data = tempfile::tempdir().expect("a temporary data directory");
+        let source = test_source(&db).with("data_dir", data.path().display().to_string());
+        let settings = shopctl_order::load_settings(&source).expect("settings");
+        let service = shopctl_order::build(&settings)
+            .await
+            .expect("order service");
+        Spawned {
+            server: TestServer::spawn(shopctl_order::NAME, service.router).await,
+            db,
+            data: Some(data),
+        }
+    })
+}
+
 /// Every service of the platform.
 pub fn services() -> Vec<Service> {
     vec![
@@ -134,6 +152,11 @@ pub fn services() -> Vec<Service> {
             name: shopctl_payment::NAME,
             openapi_file: "services/payment/openapi.json",
             spawn: spawn_payment,
+        },
+        Service {
+            name: shopctl_order::NAME,
+            openapi_file: "services/order/openapi.json",
+            spawn: spawn_order,
         },
     ]
 }

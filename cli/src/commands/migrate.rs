@@ -9,8 +9,8 @@ use crate::ExitStatus;
 /// Apply database migrations.
 #[derive(Debug, Args)]
 pub(crate) struct Migrate {
-    /// `product`, `user`, `inventory`, `payment` or `all`.
-    #[arg(value_parser = ["product", "user", "inventory", "payment", "all"])]
+    /// `product`, `user`, `inventory`, `payment`, `order` or `all`.
+    #[arg(value_parser = ["product", "user", "inventory", "payment", "order", "all"])]
     target: String,
     #[command(flatten)]
     data: DataArgs,
@@ -37,6 +37,7 @@ impl Migrate {
             shopctl_user::NAME,
             shopctl_inventory::NAME,
             shopctl_payment::NAME,
+            shopctl_order::NAME,
         ] {
             if self.target != "all" && self.target != service {
                 continue;
@@ -45,6 +46,7 @@ impl Migrate {
                 "product" => {
                     shopctl_product::connect(&shopctl_product::load_settings(&source)?).await?
                 }
+                "order" => shopctl_order::connect(&shopctl_order::load_settings(&source)?).await?,
                 "payment" => {
                     shopctl_payment::connect(&shopctl_payment::load_settings(&source)?).await?
                 }

@@ -45,6 +45,7 @@ impl Serve {
             ServiceName::User => serve!(shopctl_user, source, global),
             ServiceName::Inventory => serve!(shopctl_inventory, source, global),
             ServiceName::Payment => serve!(shopctl_payment, source, global),
+            ServiceName::Order => serve!(shopctl_order, source, global),
         }
         Ok(ExitStatus::Success)
     }

@@ -30,6 +30,7 @@ impl Version {
                 shopctl_user::NAME,
                 shopctl_inventory::NAME,
                 shopctl_payment::NAME,
+                shopctl_order::NAME,
             ],
             target_os: std::env::consts::OS,
             target_arch: std::env::consts::ARCH,

@@ -108,7 +108,10 @@ fn migrate_all_covers_every_service_and_refuses_one_url_for_all() {
         .iter()
         .map(|m| m["service"].as_str().unwrap())
         .collect();
-    assert_eq!(services, ["product", "user", "inventory", "payment"]);
+    assert_eq!(
+        services,
+        ["product", "user", "inventory", "payment", "order"]
+    );
     let shared = run_in(
         dir.path(),
         &["migrate", "all", "--database-url", "sqlite://x.db"],

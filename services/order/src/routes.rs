@@ -1,0 +1,102 @@
+//! The order service's HTTP surface: `/api/cart…` and `/api/orders…`, plus `/openapi.json`.
+
+mod cart;
+mod orders;
+
+use std::sync::Arc;
+
+use axum::{Router, extract::FromRef};
+use prometheus_client::metrics::{counter::Counter, family::Family};
+use shopctl_kit::{auth::Auth, client::ServiceClient, openapi::BearerAuth};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::{domain::Pricing, saga::Saga, store::OrderStore};
+
+/// Shared state of the order handlers.
+#[derive(Clone)]
+pub struct AppState {
+    /// Persistence.
+    pub store: Arc<dyn OrderStore>,
+    /// Caller authentication.
+    pub auth: Auth,
+    /// The catalog (names and prices).
+    pub catalog: ServiceClient,
+    /// The checkout saga.
+    pub saga: Saga,
+    /// Tax and shipping.
+    pub pricing: Pricing,
+    /// `orders_checkouts_total{result}`: confirmed, declined, refused, pending, replayed.
+    pub checkouts: Family<Vec<(&'static str, &'static str)>, Counter>,
+}
+
+impl FromRef<AppState> for Auth {
+    fn from_ref(state: &AppState) -> Self {
+        state.auth.clone()
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "shopctl orders",
+        description = "Carts, checkout and order history. Errors are RFC 9457 problem+json.",
+        license(name = "Apache-2.0")
+    ),
+    components(schemas(shopctl_kit::error::Problem)),
+    modifiers(&BearerAuth),
+    tags((name = "cart"), (name = "orders"))
+)]
+struct ApiDoc;
+
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(cart::router())
+        .merge(orders::router())
+}
+
+/// The OpenAPI 3.1 document of the order API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().split_for_parts().1
+}
+
+/// The order routes with `state` applied (without kit's middleware).
+pub fn router(state: AppState) -> Router {
+    shopctl_kit::openapi::router_with_document(api(), state)
+}
+
+/// A product as the catalog answers it (the fields the order service uses).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub(crate) struct CatalogItem {
+    pub(crate) sku: String,
+    pub(crate) name: String,
+    pub(crate) price: crate::domain::Money,
+    pub(crate) active: bool,
+}
+
+/// Looks a SKU up in the catalog: `Ok(None)` when the catalog does not know it.
+pub(crate) async fn catalog_item(
+    state: &AppState,
+    sku: &str,
+) -> Result<Option<CatalogItem>, shopctl_kit::ApiError> {
+    let answer = state
+        .catalog
+        .get(&format!("/api/products/sku/{sku}"), None)
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "catalog lookup failed");
+            shopctl_kit::ApiError::Unavailable {
+                detail: "the catalog is not answering; try again shortly".to_owned(),
+            }
+        })?;
+    match answer.status {
+        200 => answer
+            .json()
+            .map(Some)
+            .map_err(|e| shopctl_kit::ApiError::Internal(anyhow::anyhow!("catalog answer: {e}"))),
+        404 => Ok(None),
+        _ => Err(shopctl_kit::ApiError::Unavailable {
+            detail: "the catalog is not answering; try again shortly".to_owned(),
+        }),
+    }
+}
