@@ -125,6 +125,8 @@ pub enum ServiceName {
     Payment,
     /// Orders: carts, the checkout saga, order history (port 8084).
     Order,
+    /// Notifications: transactional e-mail (port 8087).
+    Notification,
 }
 
 /// Flags that locate a service's data, shared by `serve`, `migrate` and `seed`.

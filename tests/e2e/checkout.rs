@@ -178,6 +178,33 @@ async fn a_customer_buys_through_the_gateway() {
     assert_eq!(delivered[0].topic, "order.confirmed");
     assert_eq!(delivered[0].data["order_id"], order["id"]);
     assert_eq!(delivered[0].data["total"]["amount"], 5_899);
+
+    // The customer's mailbox, at the real SMTP server: welcome and confirmation, once each.
+    let short = &order["id"].as_str().unwrap()[..8];
+    let mails = mail_arrives(&shop, 2).await;
+    let subject = format!("order {short} is confirmed");
+    let confirmation: Vec<&String> = mails.iter().filter(|m| m.contains(&subject)).collect();
+    assert_eq!(confirmation.len(), 1, "{mails:?}");
+    assert!(
+        confirmation[0].contains("To: ana@example.com"),
+        "{}",
+        confirmation[0]
+    );
+    assert!(confirmation[0].contains("$58.99"), "{}", confirmation[0]);
+    assert!(mails.iter().any(|m| m.contains("Welcome to")), "{mails:?}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(shop.smtp.messages().len(), 2, "nothing sent twice");
+}
+
+/// Waits until the SMTP server holds `n` messages (or 10 s pass); returns them.
+async fn mail_arrives(shop: &Shop, n: usize) -> Vec<String> {
+    for _ in 0..200 {
+        if shop.smtp.messages().len() >= n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    shop.smtp.messages()
 }
 
 #[tokio::test]
@@ -278,7 +305,8 @@ async fn one_idempotency_key_sent_twenty_times_makes_one_order_and_one_payment()
     }
     assert_eq!(ids.len(), 1, "one order");
     let id = ids.into_iter().next().unwrap();
-    assert_eq!(settled(&shop, &token, &id).await["status"], "confirmed");
+    let order = settled(&shop, &token, &id).await;
+    assert_eq!(order["status"], "confirmed", "{order}");
     let count: Count = shop
         .order_db
         .fetch_one("SELECT COUNT(*) AS n FROM orders", &[])
@@ -337,6 +365,8 @@ async fn a_declined_card_cancels_the_order_and_releases_the_stock() {
     assert_eq!(delivered_later.len(), 1, "exactly one event");
     assert_eq!(delivered[0].topic, "payment.failed");
     assert_eq!(delivered[0].data["order_id"], order["id"]);
+    // The identity provider's customers have no contact at the notification service, so its
+    // e-mail is covered by the gateway test; here the event is what counts.
     // The cart is kept, to try another card.
     let cart: Value = client
         .get(format!("{}/api/cart", shop.order.url))

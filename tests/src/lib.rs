@@ -130,6 +130,22 @@ fn spawn_order(db: TestDatabase) -> Pin<Box<dyn Future<Output = Spawned> + Send>
     })
 }
 
+fn spawn_notification(db: TestDatabase) -> Pin<Box<dyn Future<Output = Spawned> + Send>> {
+    Box::pin(async move {
+        let data = tempfile::tempdir().expect("a temporary data directory");
+        let source = test_source(&db).with("data_dir", data.path().display().to_string());
+        let settings = shopctl_notification::load_settings(&source).expect("settings");
+        let service = shopctl_notification::build(&settings)
+            .await
+            .expect("notification service");
+        Spawned {
+            server: TestServer::spawn(shopctl_notification::NAME, service.router).await,
+            db,
+            data: Some(data),
+        }
+    })
+}
+
 /// Every service of the platform.
 pub fn services() -> Vec<Service> {
     vec![
@@ -157,6 +173,11 @@ pub fn services() -> Vec<Service> {
             name: shopctl_order::NAME,
             openapi_file: "services/order/openapi.json",
             spawn: spawn_order,
+        },
+        Service {
+            name: shopctl_notification::NAME,
+            openapi_file: "services/notification/openapi.json",
+            spawn: spawn_notification,
         },
     ]
 }

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use shopctl_kit::{
     events::Envelope,
     settings::ConfigSource,
-    testing::{SERVICE_KEY, TestBackend, TestDatabase, TestIdp, TestServer},
+    testing::{SERVICE_KEY, SmtpServer, TestBackend, TestDatabase, TestIdp, TestServer, free_port},
 };
 
 use crate::ADMIN_TOKEN;
@@ -39,6 +39,10 @@ pub struct Shop {
     pub payment: TestServer,
     /// Orders.
     pub order: TestServer,
+    /// Notifications, sending through [`Shop::smtp`].
+    pub notification: TestServer,
+    /// The real SMTP server (aiosmtpd) the shop's mails arrive at.
+    pub smtp: SmtpServer,
     /// Events delivered by the order service's relay.
     pub events: Received,
     /// The order service's database.
@@ -103,9 +107,43 @@ impl Shop {
         let idp_url = format!("{}/keys", idp_server.url);
         let source = |db: &TestDatabase, data: &std::path::Path| source(db, data, &idp_url);
 
+        // Notifications first: the others send it events.
+        let smtp_port = free_port();
+        let smtp = SmtpServer::start(smtp_port).await;
+        let notification_db = db().await;
+        let settings = shopctl_notification::load_settings(
+            &source(&notification_db, data.path())
+                .with("smtp_host", "127.0.0.1")
+                .with("smtp_port", u64::from(smtp_port))
+                .with("mail_retry_base_ms", 20)
+                .with("mail_retry_max_ms", 200),
+        )
+        .expect("notification settings");
+        let service = shopctl_notification::build(&settings)
+            .await
+            .expect("notification");
+        let notification = TestServer::spawn("notification", service.router).await;
+        tokio::spawn(service.relay.run(
+            std::time::Duration::from_millis(100),
+            std::future::pending::<()>(),
+        ));
+        dbs.push(notification_db);
+        let to_notification = format!("{}/internal/events", notification.url);
+
         let user_db = db().await;
-        let settings =
-            shopctl_user::load_settings(&source(&user_db, data.path())).expect("user settings");
+        let user_subscribers: BTreeMap<String, Vec<String>> = ["user.registered", "user.erased"]
+            .into_iter()
+            .map(|topic| (topic.to_owned(), vec![to_notification.clone()]))
+            .collect();
+        let settings = shopctl_user::load_settings(
+            &source(&user_db, data.path())
+                .with("event_retry_base_ms", 20)
+                .with(
+                    "subscribers",
+                    figment::value::Value::serialize(&user_subscribers).expect("a map"),
+                ),
+        )
+        .expect("user settings");
         let user =
             TestServer::spawn("user", shopctl_user::app(&settings).await.expect("user")).await;
         let jwks = format!("{}/.well-known/jwks.json", user.url);
@@ -153,7 +191,10 @@ impl Shop {
                 .map(|topic| {
                     (
                         topic.to_owned(),
-                        vec![format!("{}/events", events_server.url)],
+                        vec![
+                            format!("{}/events", events_server.url),
+                            to_notification.clone(),
+                        ],
                     )
                 })
                 .collect();
@@ -216,6 +257,8 @@ impl Shop {
             inventory,
             payment,
             order,
+            notification,
+            smtp,
             events,
             idp,
             _idp_server: idp_server,

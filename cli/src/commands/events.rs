@@ -36,8 +36,8 @@ pub(crate) enum Dlq {
 /// Which service's outbox.
 #[derive(Debug, Args)]
 pub(crate) struct Target {
-    /// The service whose outbox to read (order, product, user, inventory).
-    #[arg(long, value_parser = ["order", "product", "user", "inventory"])]
+    /// The service whose outbox to read (order, user, notification, product, inventory).
+    #[arg(long, value_parser = ["order", "user", "notification", "product", "inventory"])]
     service: String,
     #[command(flatten)]
     data: DataArgs,
@@ -81,6 +81,10 @@ impl Target {
             }
             "user" => shopctl_user::connect(&shopctl_user::load_settings(&source)?).await?,
             "order" => shopctl_order::connect(&shopctl_order::load_settings(&source)?).await?,
+            "notification" => {
+                shopctl_notification::connect(&shopctl_notification::load_settings(&source)?)
+                    .await?
+            }
             _ => shopctl_inventory::connect(&shopctl_inventory::load_settings(&source)?).await?,
         };
         events::install(&db).await?;

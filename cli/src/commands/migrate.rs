@@ -9,8 +9,8 @@ use crate::ExitStatus;
 /// Apply database migrations.
 #[derive(Debug, Args)]
 pub(crate) struct Migrate {
-    /// `product`, `user`, `inventory`, `payment`, `order` or `all`.
-    #[arg(value_parser = ["product", "user", "inventory", "payment", "order", "all"])]
+    /// `product`, `user`, `inventory`, `payment`, `order`, `notification` or `all`.
+    #[arg(value_parser = ["product", "user", "inventory", "payment", "order", "notification", "all"])]
     target: String,
     #[command(flatten)]
     data: DataArgs,
@@ -38,6 +38,7 @@ impl Migrate {
             shopctl_inventory::NAME,
             shopctl_payment::NAME,
             shopctl_order::NAME,
+            shopctl_notification::NAME,
         ] {
             if self.target != "all" && self.target != service {
                 continue;
@@ -47,6 +48,10 @@ impl Migrate {
                     shopctl_product::connect(&shopctl_product::load_settings(&source)?).await?
                 }
                 "order" => shopctl_order::connect(&shopctl_order::load_settings(&source)?).await?,
+                "notification" => {
+                    shopctl_notification::connect(&shopctl_notification::load_settings(&source)?)
+                        .await?
+                }
                 "payment" => {
                     shopctl_payment::connect(&shopctl_payment::load_settings(&source)?).await?
                 }

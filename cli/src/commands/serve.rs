@@ -46,6 +46,7 @@ impl Serve {
             ServiceName::Inventory => serve!(shopctl_inventory, source, global),
             ServiceName::Payment => serve!(shopctl_payment, source, global),
             ServiceName::Order => serve!(shopctl_order, source, global),
+            ServiceName::Notification => serve!(shopctl_notification, source, global),
         }
         Ok(ExitStatus::Success)
     }

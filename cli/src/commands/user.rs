@@ -124,7 +124,7 @@ impl Create {
             .map_err(|e| anyhow::anyhow!("the password on stdin {}", e.detail))?;
         let settings = shopctl_user::load_settings(&self.data.apply(global.config_source()))?;
         let db = shopctl_user::connect(&settings).await?;
-        let store = SqlUserStore::new(db.clone());
+        let store = shopctl_user::store(&settings, db.clone());
         let role: Role = serde_json::from_value(serde_json::Value::String(self.role.clone()))?;
         let hash = PasswordHasher::new().hash(&password)?;
         let created = store

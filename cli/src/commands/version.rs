@@ -31,6 +31,7 @@ impl Version {
                 shopctl_inventory::NAME,
                 shopctl_payment::NAME,
                 shopctl_order::NAME,
+                shopctl_notification::NAME,
             ],
             target_os: std::env::consts::OS,
             target_arch: std::env::consts::ARCH,

@@ -110,7 +110,14 @@ fn migrate_all_covers_every_service_and_refuses_one_url_for_all() {
         .collect();
     assert_eq!(
         services,
-        ["product", "user", "inventory", "payment", "order"]
+        [
+            "product",
+            "user",
+            "inventory",
+            "payment",
+            "order",
+            "notification"
+        ]
     );
     let shared = run_in(
         dir.path(),

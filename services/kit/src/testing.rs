@@ -5,7 +5,12 @@
 //! `SHOPCTL_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`); an
 //! unreachable server fails the test rather than skipping it.
 
-use std::net::SocketAddr;
+use std::{
+    net::{SocketAddr, TcpListener},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
 
 use axum::Router;
 use secrecy::SecretString;
@@ -366,6 +371,116 @@ pub fn service_token(caller: &str, audience: &str) -> String {
         .expect("the test service key is valid")
         .mint(audience)
         .expect("sign a service token")
+}
+
+/// A loopback port nothing listens on (at the moment of asking).
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("test set-up");
+    listener.local_addr().expect("test set-up").port()
+}
+
+static AIOSMTPD: std::sync::Once = std::sync::Once::new();
+
+/// Makes sure the Python SMTP server `aiosmtpd` is importable, installing it with
+/// `python3 -m pip install --quiet aiosmtpd` when it is not (once per test run). The SMTP tests
+/// need `python3` with pip and access to PyPI the first time.
+fn ensure_aiosmtpd() {
+    AIOSMTPD.call_once(|| {
+        let importable = |python: &str| {
+            Command::new(python)
+                .args(["-c", "import aiosmtpd"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|status| status.success())
+        };
+        if importable("python3") {
+            return;
+        }
+        let installed = Command::new("python3")
+            .args(["-m", "pip", "install", "--quiet", "aiosmtpd"])
+            .stdout(Stdio::null())
+            .status()
+            .expect("run python3 -m pip");
+        assert!(
+            installed.success() && importable("python3"),
+            "the SMTP tests need aiosmtpd: `python3 -m pip install aiosmtpd` failed"
+        );
+    });
+}
+
+/// A real SMTP server (aiosmtpd) on loopback that stores every message it accepts in a Maildir.
+/// The child process is killed when this is dropped.
+pub struct SmtpServer {
+    child: Child,
+    maildir: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl SmtpServer {
+    /// Starts the server on `port` and waits until it accepts connections.
+    pub async fn start(port: u16) -> Self {
+        ensure_aiosmtpd();
+        let dir = tempfile::tempdir().expect("test set-up");
+        let maildir = dir.path().join("maildir");
+        for sub in ["cur", "new", "tmp"] {
+            std::fs::create_dir_all(maildir.join(sub)).expect("test set-up");
+        }
+        let child = Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&maildir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start python3 -m aiosmtpd");
+        let mut server = Self {
+            child,
+            maildir,
+            _dir: dir,
+        };
+        server.wait_until_listening(port).await;
+        server
+    }
+
+    async fn wait_until_listening(&mut self, port: u16) {
+        for _ in 0..200 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("aiosmtpd exited early with {status}");
+            }
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("aiosmtpd did not listen on port {port} within 10 s");
+    }
+
+    /// The messages delivered so far (the files in `maildir/new`), as text.
+    pub fn messages(&self) -> Vec<String> {
+        messages_in(&self.maildir.join("new"))
+    }
+}
+
+fn messages_in(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| std::fs::read_to_string(entry.path()).ok())
+        .collect()
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// Installs JSON logging for tests when `TEST_LOG` is set; silent otherwise.

@@ -59,6 +59,23 @@ pub struct Saga {
     payment: ServiceClient,
     reservation_ttl_secs: u64,
     waker: Option<Arc<tokio::sync::Notify>>,
+    /// Orders whose saga a request of this process is driving right now: the resumer leaves
+    /// them alone (it would otherwise take a slow payment call for an interruption).
+    active: Arc<std::sync::Mutex<std::collections::HashSet<Uuid>>>,
+}
+
+/// Marks an order's saga as driven by a live request until dropped.
+struct Driving {
+    active: Arc<std::sync::Mutex<std::collections::HashSet<Uuid>>>,
+    id: Uuid,
+}
+
+impl Drop for Driving {
+    fn drop(&mut self) {
+        if let Ok(mut active) = self.active.lock() {
+            active.remove(&self.id);
+        }
+    }
 }
 
 /// What the payment service answered to an authorization.
@@ -101,7 +118,22 @@ impl Saga {
             payment,
             reservation_ttl_secs,
             waker,
+            active: Arc::default(),
         }
+    }
+
+    fn driving(&self, id: Uuid) -> Driving {
+        if let Ok(mut active) = self.active.lock() {
+            active.insert(id);
+        }
+        Driving {
+            active: Arc::clone(&self.active),
+            id,
+        }
+    }
+
+    fn is_driven(&self, id: Uuid) -> bool {
+        self.active.lock().is_ok_and(|active| active.contains(&id))
     }
 
     fn wake(&self) {
@@ -128,6 +160,7 @@ impl Saga {
     /// Runs a new order's saga with the card from the request.
     pub async fn checkout(&self, order: &Order, card: &Value) -> Result<Outcome, SagaError> {
         let id = order.id;
+        let _driving = self.driving(id);
         if let Some(ended) = self.reserve(order).await? {
             return Ok(ended);
         }
@@ -138,7 +171,8 @@ impl Saga {
                 id: payment_id,
                 card,
             } => {
-                self.store
+                let moved = self
+                    .store
                     .advance(
                         id,
                         SagaState::StockReserved,
@@ -148,6 +182,20 @@ impl Saga {
                         Some((&payment_id, &card)),
                     )
                     .await?;
+                if !moved {
+                    // Moved by someone else meanwhile (cancelled): the authorization must not
+                    // be left holding the customer's money.
+                    let _ = self
+                        .payment
+                        .post::<()>(
+                            &format!("/internal/payments/{payment_id}/void"),
+                            None,
+                            Some(&format!("void-{id}")),
+                            None,
+                        )
+                        .await;
+                    return Ok(Outcome::Pending(self.store.order(id).await?));
+                }
             }
             Authorization::Declined { code } => {
                 let reason = format!("payment declined: {code}");
@@ -214,7 +262,8 @@ impl Saga {
             .await;
         match reserved {
             Ok(answer) if answer.ok() => {
-                self.store
+                let moved = self
+                    .store
                     .advance(
                         id,
                         SagaState::Pending,
@@ -224,6 +273,11 @@ impl Saga {
                         None,
                     )
                     .await?;
+                if !moved {
+                    // Moved by someone else meanwhile (cancelled): its compensation, or the
+                    // hold's TTL, releases the stock.
+                    return Ok(Some(Outcome::Pending(self.store.order(id).await?)));
+                }
             }
             Ok(answer) if answer.status == 409 => {
                 let detail = answer.detail();
@@ -438,6 +492,9 @@ impl Saga {
     /// stock; a confirmed order is refunded. Returns `false` when the order can no longer be
     /// cancelled.
     pub async fn cancel(&self, id: Uuid, reason: &str) -> Result<bool, SagaError> {
+        if self.is_driven(id) {
+            return Ok(false);
+        }
         let order = self.store.order(id).await?;
         let saga = self.store.saga(id).await?;
         let owed: &[Compensation] = match saga {
@@ -472,6 +529,9 @@ impl Saga {
         let before = chrono::Utc::now() - chrono::Duration::from_std(idle).unwrap_or_default();
         let open = self.store.open_sagas(before).await?;
         for (id, state) in &open {
+            if self.is_driven(*id) {
+                continue;
+            }
             if let Err(err) = self.resume_one(*id, *state).await {
                 tracing::warn!(order = %id, error = %err, "resuming a saga failed; will retry");
             }

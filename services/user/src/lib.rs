@@ -41,13 +41,24 @@ pub static MIGRATIONS: Migrations = Migrations {
 
 /// Opens (and migrates) the identity database named by the settings.
 pub async fn connect(settings: &Settings) -> anyhow::Result<Db> {
-    Ok(Db::for_service(&settings.common, NAME, &MIGRATIONS).await?)
+    let db = Db::for_service(&settings.common, NAME, &MIGRATIONS).await?;
+    shopctl_kit::events::install(&db).await?;
+    Ok(db)
+}
+
+/// The identity store with its outbox, as the service and the CLI use it.
+pub fn store(settings: &Settings, db: Db) -> SqlUserStore {
+    SqlUserStore::new(db).with_outbox(shopctl_kit::events::Outbox::new(
+        settings.service.subscribers.clone(),
+    ))
 }
 
 /// Builds the whole service: database, signing keys, audit log, routes and kit's middleware.
 pub async fn app(settings: &Settings) -> anyhow::Result<Router> {
     let db = connect(settings).await?;
-    let store = Arc::new(SqlUserStore::new(db.clone()));
+    let store = Arc::new(store(settings, db.clone()));
+    let metrics = Metrics::new(NAME);
+    spawn_relay(settings, &db, &metrics);
     let issuer = tokens::Issuer::load(store.as_ref(), &settings.service).await?;
     // Pick up keys rotated by `shopctl user rotate-keys` or another replica.
     let (reload_issuer, reload_store) = (issuer.clone(), store.clone());
@@ -82,10 +93,38 @@ pub async fn app(settings: &Settings) -> anyhow::Result<Router> {
     let ctx = ServiceContext {
         name: NAME,
         db: Some(db),
-        metrics: Metrics::new(NAME),
+        metrics,
         settings: settings.common.clone(),
     };
     Ok(finish(router(state), &ctx))
+}
+
+/// Delivers the identity service's events (`user.registered`, `user.erased`) in the background,
+/// as the key reload runs: for as long as the runtime lives.
+fn spawn_relay(settings: &Settings, db: &Db, metrics: &Metrics) {
+    use shopctl_kit::events::{HttpSink, Relay, RetryPolicy};
+    let audiences = settings
+        .service
+        .subscribers
+        .values()
+        .flatten()
+        .map(|url| (url.clone(), "notification".to_owned()))
+        .collect();
+    let tokens = shopctl_kit::jwt::ServiceTokens::from_settings(NAME, &settings.common);
+    let relay = Relay::new(
+        db.clone(),
+        Arc::new(HttpSink::new(tokens, audiences)),
+        RetryPolicy {
+            max_attempts: settings.service.event_max_attempts,
+            base: std::time::Duration::from_millis(settings.service.event_retry_base_ms),
+            ..RetryPolicy::default()
+        },
+        metrics,
+    );
+    tokio::spawn(relay.run(
+        std::time::Duration::from_millis(500),
+        std::future::pending::<()>(),
+    ));
 }
 
 /// Runs the service until `shutdown` resolves, then drains in-flight requests.

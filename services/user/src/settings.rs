@@ -25,6 +25,12 @@ pub struct UserSettings {
     pub lockout_window_secs: u64,
     /// How long a locked account stays locked, in seconds.
     pub lockout_secs: u64,
+    /// Where events go: topic (`user.registered`, `user.erased`) → subscriber URLs.
+    pub subscribers: std::collections::BTreeMap<String, Vec<String>>,
+    /// Failed deliveries before an event is dead-lettered.
+    pub event_max_attempts: u32,
+    /// Wait after the first failed delivery, in milliseconds (doubling, capped at 5 minutes).
+    pub event_retry_base_ms: u64,
 }
 
 impl Default for UserSettings {
@@ -37,6 +43,17 @@ impl Default for UserSettings {
             lockout_threshold: 5,
             lockout_window_secs: 15 * 60,
             lockout_secs: 15 * 60,
+            subscribers: ["user.registered", "user.erased"]
+                .into_iter()
+                .map(|topic| {
+                    (
+                        topic.to_owned(),
+                        vec!["http://127.0.0.1:8087/internal/events".to_owned()],
+                    )
+                })
+                .collect(),
+            event_max_attempts: 8,
+            event_retry_base_ms: 1_000,
         }
     }
 }

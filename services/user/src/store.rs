@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use shopctl_kit::{
     db::{Backend, Db, StoreError},
+    events::Outbox,
     sql::Param,
 };
 use uuid::Uuid;
@@ -146,12 +147,24 @@ pub trait UserStore: Send + Sync + 'static {
 #[derive(Debug, Clone)]
 pub struct SqlUserStore {
     db: Db,
+    outbox: Outbox,
 }
 
 impl SqlUserStore {
-    /// Wraps a migrated database.
+    /// Wraps a migrated database; events go nowhere until [`SqlUserStore::with_outbox`].
     pub fn new(db: Db) -> Self {
-        Self { db }
+        Self {
+            db,
+            outbox: Outbox::new(std::collections::BTreeMap::new()),
+        }
+    }
+
+    /// Writes `user.registered` and `user.erased` through `outbox`, in the transaction of the
+    /// change.
+    #[must_use]
+    pub fn with_outbox(mut self, outbox: Outbox) -> Self {
+        self.outbox = outbox;
+        self
     }
 
     fn id_column(&self, column: &'static str) -> &'static str {
@@ -241,21 +254,29 @@ fn parse_uuid(text: &str) -> Result<Uuid, StoreError> {
 impl UserStore for SqlUserStore {
     async fn create_user(&self, user: &NewUser) -> Result<User, StoreError> {
         let (id, now) = (Uuid::now_v7(), now());
-        self.db
-            .execute(
-                "INSERT INTO users (id, email, name, password_hash, roles, created_at, updated_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?)",
-                &[
-                    Param::Uuid(id),
-                    user.email.clone().into(),
-                    user.name.clone().into(),
-                    user.password_hash.clone().into(),
-                    roles_json(&user.roles).into(),
-                    Param::Time(now),
-                    Param::Time(now),
-                ],
+        let mut tx = self.db.begin_write().await?;
+        tx.execute(
+            "INSERT INTO users (id, email, name, password_hash, roles, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+            &[
+                Param::Uuid(id),
+                user.email.clone().into(),
+                user.name.clone().into(),
+                user.password_hash.clone().into(),
+                roles_json(&user.roles).into(),
+                Param::Time(now),
+                Param::Time(now),
+            ],
+        )
+        .await?;
+        self.outbox
+            .enqueue(
+                &mut tx,
+                "user.registered",
+                &serde_json::json!({"user_id": id, "email": user.email, "name": user.name}),
             )
             .await?;
+        tx.commit().await?;
         Ok(User {
             id,
             email: user.email.clone(),
@@ -389,8 +410,8 @@ impl UserStore for SqlUserStore {
     }
 
     async fn erase(&self, id: Uuid, now: DateTime<Utc>) -> Result<(), StoreError> {
-        let changed = self
-            .db
+        let mut tx = self.db.begin_write().await?;
+        let changed = tx
             .execute(
                 "UPDATE users SET email = ?, name = '', password_hash = '!', roles = '[]', \
                  erased_at = ?, updated_at = ? WHERE id = ? AND erased_at IS NULL",
@@ -405,6 +426,11 @@ impl UserStore for SqlUserStore {
         if changed == 0 {
             return Err(StoreError::NotFound);
         }
+        // Other services forget their copies (the notification service's contact).
+        self.outbox
+            .enqueue(&mut tx, "user.erased", &serde_json::json!({"user_id": id}))
+            .await?;
+        tx.commit().await?;
         self.revoke_user_sessions(id, now).await
     }
 

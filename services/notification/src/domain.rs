@@ -1,0 +1,43 @@
+//! The notification service's vocabulary, free of HTTP and SQL: the events it consumes
+//! ([`Topic`], [`Notice`]), the people it writes to ([`Contact`], [`EmailAddress`]), the mails
+//! themselves ([`Mail`] and its [`templates`](Mail::render)), the rendered [`MailJob`] the outbox
+//! carries, and what the admin routes show ([`CaughtMail`], [`DeliveryRecord`]).
+
+mod caught_mail;
+mod contact;
+mod delivery_record;
+mod event;
+mod mail_job;
+mod templates;
+
+pub use caught_mail::CaughtMail;
+pub use contact::{Contact, EmailAddress};
+pub use delivery_record::DeliveryRecord;
+pub use event::{Draft, Notice, Topic};
+pub use mail_job::{Letterhead, MailJob};
+pub use templates::{Line, Mail, Money, Rendered, escape_html};
+
+/// A rejected value: which field, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// Field path in the event (`data.total.currency`).
+    pub field: String,
+    /// What is wrong.
+    pub detail: String,
+}
+
+impl FieldError {
+    /// A new error for `field`.
+    pub fn new(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
+impl From<FieldError> for shopctl_kit::ApiError {
+    fn from(err: FieldError) -> Self {
+        Self::validation(err.field, err.detail)
+    }
+}

@@ -1,0 +1,111 @@
+//! The notification service's HTTP surface: `POST /internal/events` where the other services'
+//! relays deliver their events (service tokens only; the gateway does not route `/internal`),
+//! `/api/notifications/{outbox,deliveries}` for administrators (the dev mail catcher and the
+//! delivery log), and `/openapi.json`.
+
+mod admin;
+mod events;
+
+use std::sync::Arc;
+
+use axum::{Router, extract::FromRef};
+use prometheus_client::metrics::{counter::Counter, family::Family};
+use shopctl_kit::{auth::Auth, metrics::Metrics, openapi::BearerAuth};
+use tokio::sync::Notify;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::{
+    domain::{Letterhead, Topic},
+    store::NotificationStore,
+};
+
+/// Labels of `notifications_received_total`: `topic` (a handled topic, or `other`) and
+/// `result` (`accepted`, `duplicate`, `ignored`, `rejected`).
+pub type ReceivedLabels = Vec<(&'static str, &'static str)>;
+
+/// Shared state of the notification handlers.
+#[derive(Clone)]
+pub struct AppState {
+    /// Contacts, the mail catcher and the delivery log.
+    pub store: Arc<dyn NotificationStore>,
+    /// Caller authentication.
+    pub auth: Auth,
+    /// The shop's name and URL, for rendering mails.
+    pub letterhead: Arc<Letterhead>,
+    /// Wakes the mail relay after a mail was queued.
+    pub mail_waker: Arc<Notify>,
+    /// `notifications_received_total{topic,result}`.
+    pub received: Family<ReceivedLabels, Counter>,
+}
+
+impl AppState {
+    /// State over `store`, registering the notification metrics in `metrics`.
+    pub fn new(
+        store: Arc<dyn NotificationStore>,
+        auth: Auth,
+        letterhead: Letterhead,
+        mail_waker: Arc<Notify>,
+        metrics: &Metrics,
+    ) -> Self {
+        let received = Family::<ReceivedLabels, Counter>::default();
+        metrics.register(
+            "notifications_received",
+            "Events received, by topic (`other` for topics not handled) and result (accepted, duplicate, ignored, rejected)",
+            received.clone(),
+        );
+        Self {
+            store,
+            auth,
+            letterhead: Arc::new(letterhead),
+            mail_waker,
+            received,
+        }
+    }
+
+    /// Counts one received event in `notifications_received_total`.
+    pub fn count(&self, topic: Option<Topic>, result: &'static str) {
+        let topic = topic.map_or("other", Topic::as_str);
+        self.received
+            .get_or_create(&vec![("topic", topic), ("result", result)])
+            .inc();
+    }
+}
+
+impl FromRef<AppState> for Auth {
+    fn from_ref(state: &AppState) -> Self {
+        state.auth.clone()
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "shopctl notifications",
+        description = "Turns platform events into transactional e-mails (welcome, order confirmation, cancellation, failed payment), sent over SMTP or kept by the dev mail catcher. Errors are RFC 9457 problem+json.",
+        license(name = "Apache-2.0")
+    ),
+    components(schemas(shopctl_kit::error::Problem)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "notifications", description = "The dev mail catcher and the delivery log (admin)"),
+        (name = "internal", description = "Event delivery from the other services' relays; not exposed by the gateway")
+    )
+)]
+struct ApiDoc;
+
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(events::router())
+        .merge(admin::router())
+}
+
+/// The OpenAPI 3.1 document of the notification API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().split_for_parts().1
+}
+
+/// The notification routes with `state` applied (without kit's middleware).
+pub fn router(state: AppState) -> Router {
+    shopctl_kit::openapi::router_with_document(api(), state)
+}
