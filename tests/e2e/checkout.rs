@@ -465,4 +465,24 @@ async fn nobody_reads_pays_for_or_cancels_another_customers_order() {
         .map(|e| e.topic)
         .collect();
     assert_eq!(topics, ["order.confirmed", "order.cancelled"]);
+    let report = reconcile(&shop).await;
+    assert!(report.ok(true), "{report:?}");
+}
+
+/// The reconciliation the ops commands use, over the platform's APIs.
+pub(crate) async fn reconcile(shop: &Shop) -> shopctl_order::reconcile::Report {
+    use shopctl_kit::{client::ServiceClient, jwt::ServiceTokens, settings::CommonSettings};
+    let mut settings = CommonSettings::defaults(0);
+    settings.service_key = Some(shopctl_kit::testing::SERVICE_KEY.into());
+    let tokens = ServiceTokens::from_settings("ops", &settings);
+    let client = |url: &str, name: &str| {
+        ServiceClient::new(url, name, tokens.clone(), Duration::from_secs(10))
+    };
+    shopctl_order::reconcile::reconcile(&shopctl_order::reconcile::Services {
+        order: client(&shop.order.url, "order"),
+        inventory: client(&shop.inventory.url, "inventory"),
+        payment: client(&shop.payment.url, "payment"),
+    })
+    .await
+    .unwrap()
 }

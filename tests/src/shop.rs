@@ -52,6 +52,8 @@ pub struct Shop {
     /// An external identity provider every service trusts: tests mint many customers' tokens
     /// with it without registering each one.
     pub idp: TestIdp,
+    /// Where the identity provider publishes its keys (for services started outside the shop).
+    pub idp_jwks_url: String,
     _idp_server: TestServer,
     _events_server: TestServer,
     _dbs: Vec<TestDatabase>,
@@ -261,6 +263,7 @@ impl Shop {
             smtp,
             events,
             idp,
+            idp_jwks_url: idp_url,
             _idp_server: idp_server,
             order_db: order_db_handle,
             order_settings,

@@ -1,10 +1,11 @@
 //! The `shopctl` binary as a user and a CI pipeline meet it: exit codes, one-line errors,
 //! JSON output, configuration mistakes, seeding and clean shutdown.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::too_many_lines)]
 
 mod config;
 mod events;
 mod helpers;
+mod saga;
 mod seed;
 mod serve;
 mod user;

@@ -172,6 +172,15 @@ impl RoleRequirement for SupportAdminOrService {
     const ROLES: &'static [Role] = &[Role::Support, Role::Admin, Role::Service];
 }
 
+/// Routes for any signed-in person or a platform service (listings that reconciliation reads);
+/// per-user resources must still check ownership.
+#[derive(Debug)]
+pub struct UserOrService;
+
+impl RoleRequirement for UserOrService {
+    const ROLES: &'static [Role] = &[Role::Customer, Role::Support, Role::Admin, Role::Service];
+}
+
 /// Routes for any signed-in person (customer, support or admin); per-user resources must still
 /// check that the caller owns them.
 #[derive(Debug)]

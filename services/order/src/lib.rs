@@ -9,6 +9,7 @@
 
 pub mod domain;
 mod error;
+pub mod reconcile;
 pub mod routes;
 pub mod saga;
 pub mod settings;
@@ -66,8 +67,9 @@ pub struct Service {
 }
 
 impl Service {
-    /// Runs the relay and the saga resumer until `shutdown` resolves: first every open saga is
-    /// resumed, then, periodically, those that stopped moving.
+    /// Runs the relay and the saga resumer until `shutdown` resolves: every saga that has not
+    /// moved for `resume_after_ms` is finished or compensated, at start (after that long) and
+    /// then periodically.
     pub async fn run_background(self_parts: Background, shutdown: impl Future<Output = ()> + Send) {
         let Background {
             saga,
@@ -85,7 +87,10 @@ impl Service {
         let relay = tokio::spawn(relay.run(Duration::from_millis(500), relay_stop));
         let resumer = tokio::spawn(async move {
             let mut rx = stop_rx;
-            match saga.resume(Duration::ZERO).await {
+            // Even after a crash, wait until a saga has been still for `resume_after`: a call the
+            // dead process left in flight (an authorization) has ended by then.
+            tokio::time::sleep(resume_after).await;
+            match saga.resume(resume_after).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(sagas = n, "resumed open sagas after start"),
                 Err(err) => tracing::warn!(error = %err, "resuming sagas failed"),

@@ -446,9 +446,10 @@ impl Saga {
                     .await
                     // Nothing held, or already confirmed and shipped out: nothing to release.
                     .map(|a| a.ok() || a.status == 404 || a.status == 409),
-                Compensation::VoidPayment => match &order.payment_id {
-                    None => Ok(true),
-                    Some(payment) => self
+                Compensation::VoidPayment => match self.payment_to_void(&order).await {
+                    Err(err) => Err(err),
+                    Ok(None) => Ok(true),
+                    Ok(Some(payment)) => self
                         .payment
                         .post::<()>(
                             &format!("/internal/payments/{payment}/void"),
@@ -567,8 +568,15 @@ impl Saga {
                         self.finish(id).await?;
                     }
                     Ok(None) => {
+                        // An authorization may still land late: void whatever appears.
                         self.store
-                            .cancel(id, state, interrupted, &[Compensation::ReleaseStock], None)
+                            .cancel(
+                                id,
+                                state,
+                                interrupted,
+                                &[Compensation::VoidPayment, Compensation::ReleaseStock],
+                                None,
+                            )
                             .await?;
                         self.compensate(id).await?;
                     }
@@ -584,6 +592,15 @@ impl Saga {
             SagaState::Confirmed | SagaState::Cancelled => {}
         }
         Ok(())
+    }
+
+    /// The payment a cancelled order must void: the one it recorded, or — when the saga was
+    /// interrupted before recording it — any the payment service holds for the order.
+    async fn payment_to_void(&self, order: &Order) -> Result<Option<String>, CallError> {
+        match &order.payment_id {
+            Some(payment) => Ok(Some(payment.clone())),
+            None => Ok(self.payment_of(order.id).await?.map(|(id, _)| id)),
+        }
     }
 
     /// The authorized (or captured) payment of an order, if any.

@@ -10,7 +10,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use shopctl_kit::{
     ApiError, AppJson, AppQuery,
-    auth::{AnyUser, Authorized, Principal, Role},
+    auth::{AnyUser, Authorized, Principal, Role, UserOrService},
     db::StoreError,
     json::AppPath,
 };
@@ -80,8 +80,9 @@ pub(crate) struct SagaStep {
     detail: Option<String>,
 }
 
+/// Support, admins, and platform services (reconciliation reads every order).
 fn staff(principal: &Principal) -> bool {
-    principal.has_role(Role::Support)
+    principal.has_role(Role::Support) || principal.has_role(Role::Service)
 }
 
 /// The order if the caller may see it: its owner, support and admins. 404 for anyone else.
@@ -304,7 +305,7 @@ async fn checkout(
         (status = 400, body = shopctl_kit::error::Problem, content_type = "application/problem+json"),
     ))]
 async fn list_orders(
-    Authorized(user, ..): Authorized<AnyUser>,
+    Authorized(user, ..): Authorized<UserOrService>,
     State(state): State<AppState>,
     AppQuery(query): AppQuery<ListQuery>,
 ) -> Result<AppJson<OrderPage>, ApiError> {
