@@ -194,6 +194,24 @@ async fn a_customer_buys_through_the_gateway() {
     assert!(mails.iter().any(|m| m.contains("Welcome to")), "{mails:?}");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(shop.smtp.messages().len(), 2, "nothing sent twice");
+
+    // The card number and CVC are in no database file of any service.
+    let files = shop.database_files();
+    if std::env::var("SHOPCTL_TEST_DATABASE").as_deref() != Ok("postgres") {
+        assert!(files.len() >= 7, "every service's SQLite file is read: {files:?}");
+    }
+    for file in files {
+        let Ok(bytes) = std::fs::read(&file) else {
+            continue; // a WAL file checkpointed away meanwhile
+        };
+        for secret in ["4242424242424242", "4242 4242 4242 4242", "\"cvc\""] {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{secret} found in {}",
+                file.display()
+            );
+        }
+    }
 }
 
 /// Waits until the SMTP server holds `n` messages (or 10 s pass); returns them.
@@ -341,7 +359,7 @@ async fn one_idempotency_key_sent_twenty_times_makes_one_order_and_one_payment()
 async fn a_declined_card_cancels_the_order_and_releases_the_stock() {
     let shop = Shop::start().await;
     let sku = shop.product_with_stock("DECL-1", 3_000, 2).await;
-    let token = shop.token("declined-buyer");
+    let (_, token) = shop.customer("declined@example.com").await;
     let client = Client::new();
     add_to_cart(&client, &shop.order.url, &token, &sku, 2).await;
     let response = checkout(&client, &shop.order.url, &token, "declined", DECLINED_CARD).await;
@@ -365,8 +383,17 @@ async fn a_declined_card_cancels_the_order_and_releases_the_stock() {
     assert_eq!(delivered_later.len(), 1, "exactly one event");
     assert_eq!(delivered[0].topic, "payment.failed");
     assert_eq!(delivered[0].data["order_id"], order["id"]);
-    // The identity provider's customers have no contact at the notification service, so its
-    // e-mail is covered by the gateway test; here the event is what counts.
+    // Exactly one "payment failed" e-mail (besides the welcome mail).
+    let mails = mail_arrives(&shop, 2).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let failed: Vec<String> = shop
+        .smtp
+        .messages()
+        .into_iter()
+        .filter(|m| m.contains("did not go through"))
+        .collect();
+    assert_eq!(failed.len(), 1, "{mails:?}");
+    assert!(failed[0].contains("To: declined@example.com"));
     // The cart is kept, to try another card.
     let cart: Value = client
         .get(format!("{}/api/cart", shop.order.url))

@@ -56,7 +56,7 @@ pub struct Shop {
     pub idp_jwks_url: String,
     _idp_server: TestServer,
     _events_server: TestServer,
-    _dbs: Vec<TestDatabase>,
+    dbs: Vec<TestDatabase>,
     _data: tempfile::TempDir,
     stop_order_loops: tokio::sync::watch::Sender<bool>,
 }
@@ -268,7 +268,7 @@ impl Shop {
             order_db: order_db_handle,
             order_settings,
             _events_server: events_server,
-            _dbs: dbs,
+            dbs,
             _data: data,
             stop_order_loops,
         }
@@ -283,6 +283,18 @@ impl Shop {
             "shopctl",
             std::time::Duration::from_secs(600),
         ))
+    }
+
+    /// Every SQLite database file of the shop (with its WAL), when the backend is SQLite.
+    pub fn database_files(&self) -> Vec<std::path::PathBuf> {
+        self.dbs
+            .iter()
+            .filter_map(TestDatabase::dir)
+            .filter_map(|dir| std::fs::read_dir(dir).ok())
+            .flatten()
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .collect()
     }
 
     /// Stops the order service's relay and resumer (its routes keep serving).
