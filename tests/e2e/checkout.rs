@@ -198,7 +198,10 @@ async fn a_customer_buys_through_the_gateway() {
     // The card number and CVC are in no database file of any service.
     let files = shop.database_files();
     if std::env::var("SHOPCTL_TEST_DATABASE").as_deref() != Ok("postgres") {
-        assert!(files.len() >= 7, "every service's SQLite file is read: {files:?}");
+        assert!(
+            files.len() >= 7,
+            "every service's SQLite file is read: {files:?}"
+        );
     }
     for file in files {
         let Ok(bytes) = std::fs::read(&file) else {
