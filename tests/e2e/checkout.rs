@@ -462,6 +462,30 @@ async fn nobody_reads_pays_for_or_cancels_another_customers_order() {
         .unwrap();
     assert_eq!(everyone.status(), 403);
 
+    // Support finds the order by the short id a customer reads from the mail, or by SKU.
+    for q in [&id[..8], "mine-1"] {
+        let found: Value = client
+            .get(format!("{base}/api/orders?customer=all&q={q}"))
+            .bearer_auth(shopctl_tests::ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(found["items"][0]["id"], id, "{q}: {found}");
+    }
+    let none: Value = client
+        .get(format!("{base}/api/orders?customer=all&q=NO-SUCH-SKU"))
+        .bearer_auth(shopctl_tests::ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(none["items"], json!([]));
+
     // Alice cancels her own confirmed order: refunded, and the event goes out.
     let cancelled: Value = client
         .post(format!("{base}/api/orders/{id}/cancel"))

@@ -74,6 +74,17 @@ pub struct NewOrder {
     pub fingerprint: String,
 }
 
+/// Which orders a listing shows.
+#[derive(Debug, Clone, Default)]
+pub struct OrderFilter {
+    /// One customer's, or everyone's.
+    pub user: Option<String>,
+    /// Only this status.
+    pub status: Option<OrderStatus>,
+    /// An order id or its beginning, or a SKU the order contains.
+    pub search: Option<String>,
+}
+
 /// An event to write with a state change.
 #[derive(Debug, Clone)]
 pub struct Event {
@@ -122,8 +133,7 @@ pub trait OrderStore: Send + Sync + 'static {
     /// after the cursor (an order id).
     async fn orders(
         &self,
-        user: Option<&str>,
-        status: Option<OrderStatus>,
+        filter: &OrderFilter,
         before: Option<Uuid>,
         limit: i64,
     ) -> Result<Vec<Order>, StoreError>;
@@ -520,20 +530,27 @@ impl OrderStore for SqlOrderStore {
 
     async fn orders(
         &self,
-        user: Option<&str>,
-        status: Option<OrderStatus>,
+        filter: &OrderFilter,
         before: Option<Uuid>,
         limit: i64,
     ) -> Result<Vec<Order>, StoreError> {
         let mut sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE 1 = 1");
         let mut params = Vec::new();
-        if let Some(user) = user {
+        if let Some(user) = &filter.user {
             sql.push_str(" AND user_id = ?");
             params.push(text(user));
         }
-        if let Some(status) = status {
+        if let Some(status) = filter.status {
             sql.push_str(" AND status = ?");
             params.push(text(status.as_str()));
+        }
+        if let Some(q) = &filter.search {
+            // An order id (or its first characters, as mails show them), or a SKU ordered.
+            sql.push_str(
+                " AND (id LIKE ? OR id IN (SELECT order_id FROM order_lines WHERE sku = ?))",
+            );
+            params.push(Param::Text(format!("{}%", q.to_ascii_lowercase())));
+            params.push(Param::Text(q.to_ascii_uppercase()));
         }
         if let Some(before) = before {
             // Ids are UUID v7: their text order is creation order.
@@ -563,6 +580,10 @@ impl OrderStore for SqlOrderStore {
         detail: Option<&str>,
         payment: Option<(&str, &str)>,
     ) -> Result<bool, StoreError> {
+        if !from.can_move_to(to) {
+            tracing::error!(order = %id, from = from.as_str(), to = to.as_str(), "refused an invalid saga move");
+            return Ok(false);
+        }
         let mut tx = self.db.begin_write().await?;
         let moved = match payment {
             Some((payment_id, card)) => {
@@ -640,6 +661,10 @@ impl OrderStore for SqlOrderStore {
         } else {
             SagaState::Compensating
         };
+        if !from.can_move_to(next) {
+            tracing::error!(order = %id, from = from.as_str(), to = next.as_str(), "refused an invalid saga move");
+            return Ok(false);
+        }
         let now = Utc::now();
         let mut tx = self.db.begin_write().await?;
         let moved = tx

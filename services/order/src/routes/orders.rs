@@ -23,7 +23,7 @@ use crate::{
     domain::{Line, Order, OrderStatus, ShippingAddress, Totals},
     error,
     saga::Outcome,
-    store::NewOrder,
+    store::{NewOrder, OrderFilter},
 };
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
@@ -56,6 +56,8 @@ pub(crate) struct ListQuery {
     status: Option<String>,
     /// Support and admins: every customer's orders (`all`), or one customer's (a user id).
     customer: Option<String>,
+    /// An order id or its first characters (as mails show them), or a SKU the order contains.
+    q: Option<String>,
 }
 
 /// A page of orders.
@@ -332,10 +334,28 @@ async fn list_orders(
         Some("all") => None,
         Some(other) => Some(other),
     };
-    let mut items = state
-        .store
-        .orders(customer, status, query.cursor, limit + 1)
-        .await?;
+    let search = match query.q.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(q)
+            if q.len() <= 64
+                && q.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            Some(q.to_owned())
+        }
+        Some(_) => {
+            return Err(ApiError::bad_param(
+                "q",
+                "must be an order id (or its beginning) or a SKU: letters, digits, '-' or '_'",
+            ));
+        }
+    };
+    let filter = OrderFilter {
+        user: customer.map(str::to_owned),
+        status,
+        search,
+    };
+    let mut items = state.store.orders(&filter, query.cursor, limit + 1).await?;
     let next_cursor = if items.len() > usize::try_from(limit).unwrap_or(usize::MAX) {
         items.pop();
         items.last().map(|o| o.id)
