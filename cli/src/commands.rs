@@ -5,6 +5,7 @@ mod events;
 mod migrate;
 mod seed;
 mod serve;
+mod up;
 mod user;
 mod version;
 
@@ -75,6 +76,8 @@ impl GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the whole shop on this machine (every service, supervised).
+    Up(up::Up),
     /// Run one service in the foreground.
     Serve(serve::Serve),
     /// Apply database migrations of one service or all.
@@ -99,6 +102,7 @@ impl Cli {
     pub async fn run(self) -> anyhow::Result<ExitStatus> {
         let global = &self.global;
         match self.command {
+            Command::Up(cmd) => cmd.run(global).await,
             Command::Serve(cmd) => cmd.run(global).await,
             Command::Migrate(cmd) => cmd.run(global).await,
             Command::Seed(cmd) => cmd.run(global).await,

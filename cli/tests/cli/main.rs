@@ -8,4 +8,5 @@ mod helpers;
 mod saga;
 mod seed;
 mod serve;
+mod up;
 mod user;
