@@ -8,6 +8,7 @@ mod serve;
 mod up;
 mod user;
 mod version;
+mod wait;
 
 use std::path::PathBuf;
 
@@ -78,6 +79,8 @@ impl GlobalArgs {
 enum Command {
     /// Run the whole shop on this machine (every service, supervised).
     Up(up::Up),
+    /// Wait until every service of the local shop is ready (for CI).
+    Wait(wait::Wait),
     /// Run one service in the foreground.
     Serve(serve::Serve),
     /// Apply database migrations of one service or all.
@@ -103,6 +106,7 @@ impl Cli {
         let global = &self.global;
         match self.command {
             Command::Up(cmd) => cmd.run(global).await,
+            Command::Wait(cmd) => cmd.run(global).await,
             Command::Serve(cmd) => cmd.run(global).await,
             Command::Migrate(cmd) => cmd.run(global).await,
             Command::Seed(cmd) => cmd.run(global).await,

@@ -22,7 +22,7 @@ use super::GlobalArgs;
 use crate::ExitStatus;
 
 /// The services `up` runs, in start order, with their port offsets from `--base-port`.
-const SERVICES: [(&str, u16); 7] = [
+pub(crate) const SERVICES: [(&str, u16); 7] = [
     ("user", 2),
     ("product", 3),
     ("inventory", 5),

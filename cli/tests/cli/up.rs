@@ -96,6 +96,20 @@ async fn up_runs_the_shop_heals_a_killed_child_and_stops_cleanly() {
         .collect();
     assert_eq!(pids.len(), 7);
 
+    // `shopctl wait --healthy` agrees, for CI.
+    let waited = shopctl()
+        .args([
+            "wait",
+            "--healthy",
+            "--timeout",
+            "30s",
+            "--base-port",
+            &base.to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert!(waited.status.success(), "{waited:?}");
+
     // The seeded catalog and its stock, through the gateway.
     let gateway = format!("http://127.0.0.1:{base}");
     let products: serde_json::Value = reqwest::get(format!("{gateway}/api/products?limit=1"))
@@ -140,4 +154,30 @@ async fn up_runs_the_shop_heals_a_killed_child_and_stops_cleanly() {
     wait_for("children gone", || pids.iter().all(|(_, pid)| !alive(*pid))).await;
     let ports_free = (0..8).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok());
     assert!(ports_free, "every port is released");
+}
+
+#[test]
+fn wait_gives_up_naming_who_is_not_ready() {
+    let base = free_base();
+    let output = shopctl()
+        .args([
+            "wait",
+            "--healthy",
+            "--timeout",
+            "300ms",
+            "--base-port",
+            &base.to_string(),
+        ])
+        .args(["--output", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["healthy"], false);
+    assert_eq!(report["not_ready"].as_array().unwrap().len(), 7);
+    let bad = shopctl()
+        .args(["wait", "--healthy", "--timeout", "soon"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
 }
