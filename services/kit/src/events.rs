@@ -291,6 +291,40 @@ impl Sink for HttpSink {
     }
 }
 
+/// The service every producer's events go to today; its name is the audience of the service
+/// tokens the HTTP relay sends.
+pub const SUBSCRIBER: &str = "notification";
+
+/// The relay every producing service runs: its outbox delivered over HTTP to the subscriber
+/// URLs of `routes`, with service tokens minted as `service` (when the platform service key is
+/// configured), retried `max_attempts` times from `retry_base`.
+pub fn http_relay(
+    db: &Db,
+    service: &str,
+    common: &crate::settings::CommonSettings,
+    routes: &Routes,
+    max_attempts: u32,
+    retry_base: Duration,
+    metrics: &Metrics,
+) -> Relay {
+    let audiences = routes
+        .values()
+        .flatten()
+        .map(|url| (url.clone(), SUBSCRIBER.to_owned()))
+        .collect();
+    let tokens = crate::jwt::ServiceTokens::from_settings(service, common);
+    Relay::new(
+        db.clone(),
+        Arc::new(HttpSink::new(tokens, audiences)),
+        RetryPolicy {
+            max_attempts,
+            base: retry_base,
+            ..RetryPolicy::default()
+        },
+        metrics,
+    )
+}
+
 /// Retry schedule of the relay.
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {

@@ -15,7 +15,7 @@ pub mod saga;
 pub mod settings;
 pub mod store;
 
-use std::{collections::BTreeMap, future::Future, sync::Arc, time::Duration};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use axum::Router;
 use prometheus_client::metrics::family::Family;
@@ -24,7 +24,7 @@ use shopctl_kit::{
     auth::Auth,
     client::ServiceClient,
     db::{Db, Migrations},
-    events::{self, HttpSink, Outbox, Relay, RetryPolicy},
+    events::{self, Outbox, Relay},
     http::finish,
     jwt::ServiceTokens,
     metrics::Metrics,
@@ -140,20 +140,13 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Service> {
     let metrics = Metrics::new(NAME);
     let tokens = ServiceTokens::from_settings(NAME, &settings.common);
     let timeout = Duration::from_millis(s.call_timeout_ms);
-    let audiences: BTreeMap<String, String> = s
-        .subscribers
-        .values()
-        .flatten()
-        .map(|url| (url.clone(), audience_of(url)))
-        .collect();
-    let relay = Relay::new(
-        db.clone(),
-        Arc::new(HttpSink::new(tokens.clone(), audiences)),
-        RetryPolicy {
-            max_attempts: s.event_max_attempts,
-            base: Duration::from_millis(s.event_retry_base_ms),
-            ..RetryPolicy::default()
-        },
+    let relay = events::http_relay(
+        &db,
+        NAME,
+        &settings.common,
+        &s.subscribers,
+        s.event_max_attempts,
+        Duration::from_millis(s.event_retry_base_ms),
         &metrics,
     );
     let store = Arc::new(SqlOrderStore::new(
@@ -198,23 +191,6 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Service> {
         resume_interval: Duration::from_millis(s.resume_interval_ms),
         resume_after: Duration::from_millis(s.resume_after_ms),
     })
-}
-
-/// The service behind a subscriber URL, for its token's audience: the platform's default ports
-/// name it; otherwise `notification`, the one subscriber of order events.
-fn audience_of(url: &str) -> String {
-    for (port, name) in [
-        (":8081", "frontend"),
-        (":8082", "user"),
-        (":8083", "product"),
-        (":8085", "inventory"),
-        (":8086", "payment"),
-    ] {
-        if url.contains(port) {
-            return name.to_owned();
-        }
-    }
-    "notification".to_owned()
 }
 
 /// Runs the service, its relay and its saga resumer until `shutdown` resolves.

@@ -102,23 +102,13 @@ pub async fn app(settings: &Settings) -> anyhow::Result<Router> {
 /// Delivers the identity service's events (`user.registered`, `user.erased`) in the background,
 /// as the key reload runs: for as long as the runtime lives.
 fn spawn_relay(settings: &Settings, db: &Db, metrics: &Metrics) {
-    use shopctl_kit::events::{HttpSink, Relay, RetryPolicy};
-    let audiences = settings
-        .service
-        .subscribers
-        .values()
-        .flatten()
-        .map(|url| (url.clone(), "notification".to_owned()))
-        .collect();
-    let tokens = shopctl_kit::jwt::ServiceTokens::from_settings(NAME, &settings.common);
-    let relay = Relay::new(
-        db.clone(),
-        Arc::new(HttpSink::new(tokens, audiences)),
-        RetryPolicy {
-            max_attempts: settings.service.event_max_attempts,
-            base: std::time::Duration::from_millis(settings.service.event_retry_base_ms),
-            ..RetryPolicy::default()
-        },
+    let relay = shopctl_kit::events::http_relay(
+        db,
+        NAME,
+        &settings.common,
+        &settings.service.subscribers,
+        settings.service.event_max_attempts,
+        std::time::Duration::from_millis(settings.service.event_retry_base_ms),
         metrics,
     );
     tokio::spawn(relay.run(

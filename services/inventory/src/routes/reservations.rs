@@ -26,6 +26,17 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(release))
 }
 
+/// A transition's answer, counted under `result` when it went through.
+fn answer(
+    state: &AppState,
+    view: Result<ReservationView, crate::store::TransitionError>,
+    result: &'static str,
+) -> Result<AppJson<ReservationView>, ApiError> {
+    let view = view.map_err(error::transition)?;
+    count(state, result);
+    Ok(AppJson(view))
+}
+
 fn count(state: &AppState, result: &'static str) {
     state
         .reservations
@@ -106,13 +117,8 @@ async fn confirm(
     State(state): State<AppState>,
     AppPath(order_id): AppPath<Uuid>,
 ) -> Result<AppJson<ReservationView>, ApiError> {
-    let view = state
-        .store
-        .confirm(order_id, Utc::now())
-        .await
-        .map_err(error::transition)?;
-    count(&state, "confirmed");
-    Ok(AppJson(view))
+    let view = state.store.confirm(order_id, Utc::now()).await;
+    answer(&state, view, "confirmed")
 }
 
 /// The order was cancelled: the held units become available again. Idempotent.
@@ -128,11 +134,6 @@ async fn release(
     State(state): State<AppState>,
     AppPath(order_id): AppPath<Uuid>,
 ) -> Result<AppJson<ReservationView>, ApiError> {
-    let view = state
-        .store
-        .release(order_id, Utc::now())
-        .await
-        .map_err(error::transition)?;
-    count(&state, "released");
-    Ok(AppJson(view))
+    let view = state.store.release(order_id, Utc::now()).await;
+    answer(&state, view, "released")
 }
