@@ -31,7 +31,7 @@ pub fn app(settings: &Settings) -> Router {
     let state = AppState::new(
         &settings.service,
         settings.common.body_limit_bytes,
-        auth,
+        auth.clone(),
         &metrics,
     );
     let ctx = ServiceContext {
@@ -39,6 +39,7 @@ pub fn app(settings: &Settings) -> Router {
         db: None,
         metrics,
         settings: settings.common.clone(),
+        auth,
     };
     let app = finish(router(state), &ctx);
     match cors(&settings.service) {

@@ -152,9 +152,10 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Service> {
         NAME,
     )
     .await?;
+    let auth = Auth::from_settings(&settings.common, NAME, Vec::new());
     let state = AppState {
         store: Arc::clone(&store),
-        auth: Auth::from_settings(&settings.common, NAME, Vec::new()),
+        auth: auth.clone(),
         audit,
         settings: Arc::new(settings.service.clone()),
         reservations: reservations.clone(),
@@ -164,6 +165,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Service> {
         db: Some(db),
         metrics,
         settings: settings.common.clone(),
+        auth,
     };
     Ok(Service {
         router: finish(router(state), &ctx),

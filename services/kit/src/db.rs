@@ -276,6 +276,64 @@ impl Db {
     }
 }
 
+/// The URL of database `name` on the PostgreSQL server `server` (a `postgres://` URL; its own
+/// database need not exist), creating the database when it does not exist: how one server holds a
+/// database per service.
+pub async fn ensure_postgres_database(server: &str, name: &str) -> Result<String, DbError> {
+    use sqlx::{Connection as _, Executor as _, Row as _};
+    let target = redact_url(server);
+    let fail = |source| DbError::Connect {
+        backend: Backend::Postgres,
+        target: target.clone(),
+        source,
+    };
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Err(DbError::Scheme(format!(
+            "{target} (database name `{name}`: use lower-case letters, digits and _)"
+        )));
+    }
+    let mut url = reqwest::Url::parse(server).map_err(|_| DbError::Scheme(target.clone()))?;
+    if !matches!(url.scheme(), "postgres" | "postgresql") {
+        return Err(DbError::Scheme(target));
+    }
+    // Databases are created from the maintenance database, which every server has.
+    let options = PgConnectOptions::from_str(server)
+        .map_err(fail)?
+        .database("postgres");
+    let mut conn = sqlx::PgConnection::connect_with(&options)
+        .await
+        .map_err(fail)?;
+    let exists = conn
+        .fetch_optional(
+            sqlx::query("SELECT 1 AS one FROM pg_database WHERE datname = $1").bind(name),
+        )
+        .await
+        .map_err(fail)?
+        .is_some_and(|row| row.try_get::<i32, _>("one").is_ok());
+    if !exists {
+        // Identifiers cannot be bound; `name` was checked to be [a-z0-9_] above.
+        let created = conn
+            .execute(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
+            .await;
+        // Another process may have created it meanwhile (42P04 duplicate_database).
+        if let Err(err) = created
+            && err
+                .as_database_error()
+                .and_then(sqlx::error::DatabaseError::code)
+                .as_deref()
+                != Some("42P04")
+        {
+            return Err(fail(err));
+        }
+    }
+    let _ = conn.close().await;
+    url.set_path(&format!("/{name}"));
+    Ok(url.to_string())
+}
+
 /// A database URL with any password removed, safe for logs and errors.
 pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {

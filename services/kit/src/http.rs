@@ -18,6 +18,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tracing::Instrument;
 
 use crate::{
+    admin::{self, Faults},
     error::ApiError,
     health,
     metrics::Metrics,
@@ -35,10 +36,13 @@ pub fn finish(router: Router, ctx: &ServiceContext) -> Router {
         metrics: ctx.metrics.clone(),
     };
     let deadline = ctx.settings.request_timeout();
+    let faults = Faults::default();
     router
         .merge(health::router(ctx.clone()))
+        .merge(admin::router(ctx.clone(), faults.clone()))
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .route_layer(middleware::from_fn_with_state(faults, admin::inject))
         .route_layer(middleware::from_fn_with_state(deadline, tag_route))
         .layer(DefaultBodyLimit::max(ctx.settings.body_limit_bytes))
         .layer(CatchPanicLayer::custom(|_| {

@@ -10,7 +10,7 @@ use hyper_util::{
 use tokio::net::TcpListener;
 use tower::ServiceExt as _;
 
-use crate::{db::Db, metrics::Metrics, settings::CommonSettings};
+use crate::{auth::Auth, db::Db, metrics::Metrics, settings::CommonSettings};
 
 /// The plumbing every service's state carries: its name, database, metrics and settings.
 #[derive(Debug, Clone)]
@@ -23,6 +23,8 @@ pub struct ServiceContext {
     pub metrics: Metrics,
     /// Effective common settings.
     pub settings: CommonSettings,
+    /// Who may call the service (the admin routes use it).
+    pub auth: Auth,
 }
 
 /// Errors starting to serve.

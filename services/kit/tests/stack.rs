@@ -19,6 +19,9 @@ use shopctl_kit::{
     trace::TraceContext,
 };
 
+/// The bootstrap admin token the test services accept.
+const ADMIN_TOKEN: &str = "kit-admin-token";
+
 async fn context(timeout_ms: u64) -> (ServiceContext, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let url = SecretString::from(format!("sqlite://{}/kit.db", dir.path().display()));
@@ -31,6 +34,9 @@ async fn context(timeout_ms: u64) -> (ServiceContext, tempfile::TempDir) {
         db: Some(db),
         metrics: Metrics::new("kittest"),
         settings,
+        auth: shopctl_kit::auth::Auth::new(shopctl_kit::auth::BootstrapToken(Some(
+            SecretString::from(ADMIN_TOKEN),
+        ))),
     };
     (ctx, dir)
 }
@@ -230,5 +236,188 @@ async fn shutdown_drains_in_flight_requests() {
     assert!(
         tokio::net::TcpStream::connect(addr).await.is_err(),
         "no new connections after shutdown"
+    );
+}
+
+async fn admin(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    token: &str,
+    body: Option<Value>,
+) -> reqwest::Response {
+    let mut request = client.request(method, url).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn admin_info_tells_version_uptime_migrations_and_hides_secrets() {
+    let (ctx, _dir) = context(5_000).await;
+    let mut ctx = ctx;
+    ctx.settings.admin_token = Some(SecretString::from("must-not-print"));
+    let server = TestServer::spawn("kittest", finish(routes(), &ctx)).await;
+    let client = reqwest::Client::new();
+    let url = format!("{}/admin/info", server.url);
+    assert_eq!(client.get(&url).send().await.unwrap().status(), 401);
+    assert_eq!(
+        admin(&client, reqwest::Method::GET, url.clone(), "wrong", None)
+            .await
+            .status(),
+        401
+    );
+    let answer = admin(&client, reqwest::Method::GET, url, ADMIN_TOKEN, None).await;
+    assert_eq!(answer.status(), 200);
+    let text = answer.text().await.unwrap();
+    assert!(!text.contains("must-not-print"), "{text}");
+    let info: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(info["service"], "kittest");
+    assert_eq!(info["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(info["database"], "sqlite");
+    assert!(info["uptime_secs"].as_u64().is_some(), "{info}");
+    assert_eq!(info["settings"]["admin_token"], "[redacted]");
+    assert_eq!(info["faults"]["latency_ms"], 0);
+    assert!(info["migrations"].is_array(), "{info}");
+}
+
+#[tokio::test]
+async fn injected_errors_and_latency_hit_api_routes_until_cleared() {
+    let (server, _ctx, _dir) = spawn(5_000).await;
+    let client = reqwest::Client::new();
+    let faults = format!("{}/admin/faults", server.url);
+    let items = format!("{}/items/1", server.url);
+
+    // A customer-grade caller cannot inject.
+    let refused = admin(
+        &client,
+        reqwest::Method::PUT,
+        faults.clone(),
+        "wrong",
+        Some(serde_json::json!({"error_rate": 1.0})),
+    )
+    .await;
+    assert_eq!(refused.status(), 401);
+
+    let bad = admin(
+        &client,
+        reqwest::Method::PUT,
+        faults.clone(),
+        ADMIN_TOKEN,
+        Some(serde_json::json!({"error_rate": 1.5})),
+    )
+    .await;
+    assert_eq!(bad.status(), 400);
+    assert_eq!(bad.headers()["content-type"], "application/problem+json");
+
+    let set = admin(
+        &client,
+        reqwest::Method::PUT,
+        faults.clone(),
+        ADMIN_TOKEN,
+        Some(serde_json::json!({"error_rate": 1.0})),
+    )
+    .await;
+    assert_eq!(set.status(), 200);
+    let failed = client.get(&items).send().await.unwrap();
+    assert_eq!(failed.status(), 503);
+    assert_eq!(failed.headers()["content-type"], "application/problem+json");
+    // Probes and the admin routes stay reachable so the fault can be seen and cleared.
+    assert_eq!(
+        client
+            .get(format!("{}/readyz", server.url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let shown: Value = admin(
+        &client,
+        reqwest::Method::GET,
+        faults.clone(),
+        ADMIN_TOKEN,
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(shown["error_rate"], 1.0);
+
+    // Latency alone: the request still succeeds, later; the error rate is kept.
+    admin(
+        &client,
+        reqwest::Method::PUT,
+        faults.clone(),
+        ADMIN_TOKEN,
+        Some(serde_json::json!({"error_rate": 0.0, "latency_ms": 300})),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    assert_eq!(client.get(&items).send().await.unwrap().status(), 200);
+    assert!(started.elapsed() >= Duration::from_millis(300));
+
+    let cleared = admin(
+        &client,
+        reqwest::Method::DELETE,
+        faults.clone(),
+        ADMIN_TOKEN,
+        None,
+    )
+    .await;
+    assert_eq!(cleared.status(), 200);
+    let shown: Value = admin(&client, reqwest::Method::GET, faults, ADMIN_TOKEN, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        shown,
+        serde_json::json!({"latency_ms": 0, "error_rate": 0.0})
+    );
+    let text = client
+        .get(format!("{}/metrics", server.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(r#"route="/items/{id}",method="GET",status="503"} 1"#),
+        "injected failures are counted like real ones: {text}"
+    );
+}
+
+#[tokio::test]
+async fn faults_are_refused_in_production() {
+    let (mut ctx, _dir) = context(5_000).await;
+    ctx.settings.environment = shopctl_kit::settings::Environment::Production;
+    let server = TestServer::spawn("kittest", finish(routes(), &ctx)).await;
+    let client = reqwest::Client::new();
+    let refused = admin(
+        &client,
+        reqwest::Method::PUT,
+        format!("{}/admin/faults", server.url),
+        ADMIN_TOKEN,
+        Some(serde_json::json!({"latency_ms": 100})),
+    )
+    .await;
+    assert_eq!(refused.status(), 403);
+    let body: Value = refused.json().await.unwrap();
+    assert!(
+        body["detail"].as_str().unwrap().contains("production"),
+        "{body}"
+    );
+    assert_eq!(
+        client
+            .get(format!("{}/items/1", server.url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
     );
 }

@@ -89,9 +89,10 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Service> {
     let metrics = Metrics::new(NAME);
     let relay =
         Relay::new(db.clone(), sink, service.retry_policy(), &metrics).only(MAIL_DESTINATION);
+    let auth = Auth::from_settings(&settings.common, NAME, Vec::new());
     let state = AppState::new(
         store,
-        Auth::from_settings(&settings.common, NAME, Vec::new()),
+        auth.clone(),
         domain::Letterhead {
             shop_name: service.shop_name.clone(),
             shop_url: service.shop_url.clone(),
@@ -104,6 +105,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Service> {
         db: Some(db.clone()),
         metrics,
         settings: settings.common.clone(),
+        auth,
     };
     Ok(Service {
         router: finish(router(state), &ctx),

@@ -166,9 +166,10 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Service> {
         "Checkouts by result: confirmed, declined, refused, pending, replayed",
         checkouts.clone(),
     );
+    let auth = Auth::from_settings(&settings.common, NAME, Vec::new());
     let state = AppState {
         store,
-        auth: Auth::from_settings(&settings.common, NAME, Vec::new()),
+        auth: auth.clone(),
         catalog: ServiceClient::new(&s.product_url, "product", tokens, timeout),
         saga: saga.clone(),
         pricing: Pricing {
@@ -182,6 +183,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Service> {
         db: Some(db.clone()),
         metrics,
         settings: settings.common.clone(),
+        auth,
     };
     Ok(Service {
         router: finish(router(state), &ctx),

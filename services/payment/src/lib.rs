@@ -60,18 +60,14 @@ pub async fn app(settings: &Settings) -> anyhow::Result<Router> {
         Duration::from_millis(settings.service.latency_ms),
     );
     let metrics = Metrics::new(NAME);
-    let state = AppState::new(
-        store,
-        Auth::from_settings(&settings.common, NAME, Vec::new()),
-        audit,
-        processor,
-        &metrics,
-    );
+    let auth = Auth::from_settings(&settings.common, NAME, Vec::new());
+    let state = AppState::new(store, auth.clone(), audit, processor, &metrics);
     let ctx = ServiceContext {
         name: NAME,
         db: Some(db),
         metrics,
         settings: settings.common.clone(),
+        auth,
     };
     Ok(finish(router(state), &ctx))
 }

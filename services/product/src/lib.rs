@@ -50,16 +50,15 @@ pub async fn app(settings: &Settings) -> anyhow::Result<Router> {
     let store = Arc::new(SqlProductStore::new(db.clone()));
     seed_demo_if_empty(settings, store.as_ref()).await?;
     let metrics = Metrics::new(NAME);
+    let auth = Auth::from_settings(&settings.common, NAME, Vec::new());
     let ctx = ServiceContext {
         name: NAME,
         db: Some(db),
         metrics,
         settings: settings.common.clone(),
+        auth: auth.clone(),
     };
-    let state = AppState {
-        store,
-        auth: Auth::from_settings(&settings.common, NAME, Vec::new()),
-    };
+    let state = AppState { store, auth };
     Ok(finish(router(state), &ctx))
 }
 

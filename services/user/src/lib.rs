@@ -82,9 +82,10 @@ pub async fn app(settings: &Settings) -> anyhow::Result<Router> {
         &settings.service.audience,
         issuer.key_source(),
     );
+    let auth = Auth::from_settings(&settings.common, NAME, vec![own]);
     let state = AppState {
         store,
-        auth: Auth::from_settings(&settings.common, NAME, vec![own]),
+        auth: auth.clone(),
         issuer,
         hasher: domain::PasswordHasher::new(),
         audit,
@@ -95,6 +96,7 @@ pub async fn app(settings: &Settings) -> anyhow::Result<Router> {
         db: Some(db),
         metrics,
         settings: settings.common.clone(),
+        auth,
     };
     Ok(finish(router(state), &ctx))
 }
