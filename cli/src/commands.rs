@@ -2,9 +2,13 @@
 
 mod completions;
 mod events;
+mod fault;
+mod loadgen;
 mod migrate;
 mod seed;
 mod serve;
+mod status;
+mod target;
 mod up;
 mod user;
 mod version;
@@ -81,6 +85,13 @@ enum Command {
     Up(up::Up),
     /// Wait until every service of the local shop is ready (for CI).
     Wait(wait::Wait),
+    /// Show each service's health, version, uptime, request rate and error rate.
+    Status(status::Status),
+    /// Drive simulated shoppers at a running shop and report latency per route.
+    Loadgen(loadgen::Loadgen),
+    /// Inject latency, errors or crashes into a running service, and clear them.
+    #[command(subcommand)]
+    Fault(fault::Fault),
     /// Run one service in the foreground.
     Serve(serve::Serve),
     /// Apply database migrations of one service or all.
@@ -107,6 +118,9 @@ impl Cli {
         match self.command {
             Command::Up(cmd) => cmd.run(global).await,
             Command::Wait(cmd) => cmd.run(global).await,
+            Command::Status(cmd) => cmd.run(global).await,
+            Command::Fault(cmd) => cmd.run(global).await,
+            Command::Loadgen(cmd) => cmd.run(global).await,
             Command::Serve(cmd) => cmd.run(global).await,
             Command::Migrate(cmd) => cmd.run(global).await,
             Command::Seed(cmd) => cmd.run(global).await,

@@ -1,24 +1,12 @@
 //! `shopctl serve <service>`: run one service until Ctrl-C or SIGTERM.
 
+use std::future::Future;
+
 use clap::Args;
-use shopctl_kit::{shutdown_signal, telemetry};
+use shopctl_kit::{settings::ConfigSource, shutdown_signal, telemetry};
 
 use super::{DataArgs, GlobalArgs, ServiceName};
 use crate::ExitStatus;
-
-/// Loads a service's settings, starts its logs and serves it until shutdown: the same four steps
-/// for every service crate (each has `load_settings`, `NAME` and `serve`).
-macro_rules! serve {
-    ($service:ident, $source:expr, $global:expr) => {{
-        let settings = $service::load_settings(&$source)?;
-        let filter = $global
-            .log_filter()
-            .unwrap_or(&settings.common.log)
-            .to_owned();
-        telemetry::init($service::NAME, &filter, telemetry::LogTarget::Stdout);
-        $service::serve(&settings, shutdown_signal()).await?;
-    }};
-}
 
 /// Run one service in the foreground.
 #[derive(Debug, Args)]
@@ -33,21 +21,46 @@ pub(crate) struct Serve {
     data: DataArgs,
 }
 
+/// Loads `service`'s settings from `source`, calls `started(name, log_filter)` (where the caller
+/// starts its logs), then serves until `shutdown` resolves and in-flight requests drain. The one
+/// way a service runs, alone (`serve`) or beside the others (`up --in-process`).
+pub(crate) async fn run_service(
+    service: ServiceName,
+    source: &ConfigSource,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    started: impl FnOnce(&'static str, &str),
+) -> anyhow::Result<()> {
+    // The same steps for every service crate (each has `load_settings`, `NAME` and `serve`).
+    macro_rules! run {
+        ($service:ident) => {{
+            let settings = $service::load_settings(source)?;
+            started($service::NAME, &settings.common.log);
+            $service::serve(&settings, shutdown).await?;
+        }};
+    }
+    match service {
+        ServiceName::Gateway => run!(shopctl_gateway),
+        ServiceName::Product => run!(shopctl_product),
+        ServiceName::User => run!(shopctl_user),
+        ServiceName::Inventory => run!(shopctl_inventory),
+        ServiceName::Payment => run!(shopctl_payment),
+        ServiceName::Order => run!(shopctl_order),
+        ServiceName::Notification => run!(shopctl_notification),
+    }
+    Ok(())
+}
+
 impl Serve {
     pub(crate) async fn run(self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
         let mut source = self.data.apply(global.config_source());
         if let Some(port) = self.port {
             source = source.with("port", port);
         }
-        match self.service {
-            ServiceName::Gateway => serve!(shopctl_gateway, source, global),
-            ServiceName::Product => serve!(shopctl_product, source, global),
-            ServiceName::User => serve!(shopctl_user, source, global),
-            ServiceName::Inventory => serve!(shopctl_inventory, source, global),
-            ServiceName::Payment => serve!(shopctl_payment, source, global),
-            ServiceName::Order => serve!(shopctl_order, source, global),
-            ServiceName::Notification => serve!(shopctl_notification, source, global),
-        }
+        run_service(self.service, &source, shutdown_signal(), |name, log| {
+            let filter = global.log_filter().unwrap_or(log);
+            telemetry::init(name, filter, telemetry::LogTarget::Stdout);
+        })
+        .await?;
         Ok(ExitStatus::Success)
     }
 }

@@ -18,6 +18,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::{process::Command, sync::watch};
 
+use shopctl_kit::settings::ConfigSource;
+
 use super::GlobalArgs;
 use crate::ExitStatus;
 
@@ -46,6 +48,59 @@ pub(crate) struct Up {
     /// Port of the gateway; the services take the next seven (8081-8087 by default).
     #[arg(long, default_value_t = 8080, value_parser = clap::value_parser!(u16).range(1..=65_000))]
     base_port: u16,
+    /// Run every service inside this one process instead of as supervised children (less
+    /// memory; a crashed service is restarted as a task, but `fault inject --kill` ends all).
+    #[arg(long)]
+    in_process: bool,
+    /// Keep the data in this PostgreSQL server instead of SQLite files: one database per
+    /// service, named after the URL's database (`postgres://postgres@127.0.0.1/shop` makes
+    /// `shop_user`, `shop_order`, …), created when missing.
+    #[arg(long, value_name = "URL")]
+    postgres: Option<String>,
+}
+
+/// The services with a database of their own.
+const WITH_DATABASE: [&str; 6] = [
+    "user",
+    "product",
+    "inventory",
+    "payment",
+    "notification",
+    "order",
+];
+
+/// Makes sure each service has its database on the PostgreSQL server `server`; returns their
+/// URLs by service. Fails (changing nothing more) when the server cannot be reached.
+async fn postgres_databases(server: &str) -> anyhow::Result<BTreeMap<&'static str, String>> {
+    let redacted = shopctl_kit::db::redact_url(server);
+    if !(server.starts_with("postgres://") || server.starts_with("postgresql://")) {
+        anyhow::bail!(
+            "--postgres {redacted} is not a PostgreSQL URL; give postgres://USER@HOST:PORT/NAME"
+        );
+    }
+    let prefix = server
+        .split('?')
+        .next()
+        .and_then(|u| u.rsplit_once('/'))
+        .map(|(_, name)| name)
+        .filter(|name| !name.is_empty() && !name.contains('@'))
+        .unwrap_or("shopctl")
+        .to_owned();
+    let mut urls = BTreeMap::new();
+    for service in WITH_DATABASE {
+        let name = format!("{prefix}_{service}");
+        let url = tokio::time::timeout(
+            Duration::from_secs(10),
+            shopctl_kit::db::ensure_postgres_database(server, &name),
+        )
+        .await
+        .map_err(|_| {
+            anyhow::anyhow!("PostgreSQL at {redacted} did not answer within 10 s; start it or correct --postgres")
+        })?
+        .map_err(|e| anyhow::anyhow!("{e}; start PostgreSQL or correct --postgres"))?;
+        urls.insert(service, url);
+    }
+    Ok(urls)
 }
 
 /// Secrets made on the first run and kept in the data directory.
@@ -74,6 +129,12 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The admin token `shopctl up` saved in `dir`, if any.
+pub(crate) fn saved_admin_token(dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join("secrets.toml")).ok()?;
+    toml::from_str::<Secrets>(&text).ok().map(|s| s.admin_token)
+}
+
 fn secrets(dir: &Path) -> anyhow::Result<Secrets> {
     let path = dir.join("secrets.toml");
     if let Ok(text) = std::fs::read_to_string(&path) {
@@ -94,7 +155,12 @@ fn secrets(dir: &Path) -> anyhow::Result<Secrets> {
 }
 
 /// The configuration every child reads: ports, upstreams, keys, subscribers.
-fn platform_config(dir: &Path, base: u16, secrets: &Secrets) -> anyhow::Result<PathBuf> {
+fn platform_config(
+    dir: &Path,
+    base: u16,
+    secrets: &Secrets,
+    databases: &BTreeMap<&'static str, String>,
+) -> anyhow::Result<PathBuf> {
     let url = |offset: u16| format!("http://127.0.0.1:{}", base + offset);
     let port = |name: &str| {
         SERVICES
@@ -115,8 +181,15 @@ fn platform_config(dir: &Path, base: u16, secrets: &Secrets) -> anyhow::Result<P
             secrets.admin_token,
             jwks,
         );
+        if let Some(url) = databases.get(name) {
+            let _ = writeln!(toml, "database_url = {url:?}");
+        }
         match name {
             "gateway" => {
+                // One engineer's machine is one client: a limit per client of 2,000 req/s lets
+                // `shopctl loadgen` measure the services rather than the limiter (production
+                // keeps the default of 1,000 a minute). Sign-ins keep their strict limit.
+                toml.push_str("rate_limit_per_minute = 120000\nrate_limit_burst = 2000\n");
                 toml.push_str("\n[gateway.upstreams]\n");
                 for (upstream, offset) in SERVICES.iter().filter(|(n, _)| *n != "gateway") {
                     let _ = writeln!(toml, "{upstream} = {:?}", url(*offset));
@@ -217,6 +290,48 @@ async fn supervise(
     }
 }
 
+/// One service run as a task of this process: restarted with backoff when it fails or panics.
+async fn supervise_in_process(name: &'static str, config: PathBuf, stop: watch::Receiver<bool>) {
+    use clap::ValueEnum as _;
+    let Ok(service) = super::ServiceName::from_str(name, true) else {
+        return;
+    };
+    let mut backoff = Duration::from_millis(500);
+    loop {
+        let source = ConfigSource {
+            file: Some(config.clone()),
+            overrides: Vec::new(),
+        };
+        let mut until = stop.clone();
+        let shutdown = async move {
+            let _ = until.wait_for(|stop| *stop).await;
+        };
+        let started = Instant::now();
+        let ended = tokio::spawn(async move {
+            super::serve::run_service(service, &source, shutdown, |_, _| {}).await
+        })
+        .await;
+        if *stop.borrow() {
+            return;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            backoff = Duration::from_millis(500);
+        }
+        let why = match ended {
+            Ok(Ok(())) => "stopped".to_owned(),
+            Ok(Err(e)) => format!("failed: {e:#}"),
+            Err(e) => format!("panicked: {e}"),
+        };
+        eprintln!("{name} {why}; restarting in {} ms", backoff.as_millis());
+        let mut stop = stop.clone();
+        tokio::select! {
+            () = tokio::time::sleep(backoff) => {}
+            _ = stop.wait_for(|stop| *stop) => return,
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(30));
+    }
+}
+
 /// SIGTERM, then up to 10 s to drain, then SIGKILL.
 async fn terminate(child: &mut tokio::process::Child, pid: u32) {
     #[cfg(unix)]
@@ -234,9 +349,10 @@ async fn terminate(child: &mut tokio::process::Child, pid: u32) {
     }
 }
 
-async fn ready(client: &reqwest::Client, port: u16) -> bool {
+/// Whether the service at `url` answers its readiness probe with 200.
+pub(crate) async fn ready(client: &reqwest::Client, url: &str) -> bool {
     client
-        .get(format!("http://127.0.0.1:{port}/readyz"))
+        .get(format!("{url}/readyz"))
         .send()
         .await
         .is_ok_and(|r| r.status().is_success())
@@ -283,7 +399,7 @@ async fn wait_ready(client: &reqwest::Client, base: u16, within: Duration) -> bo
     while Instant::now() < deadline {
         let mut ok = true;
         for (_, offset) in SERVICES {
-            ok &= ready(client, base + offset).await;
+            ok &= ready(client, &format!("http://127.0.0.1:{}", base + offset)).await;
         }
         if ok {
             return true;
@@ -305,7 +421,7 @@ async fn rows(
             service: name,
             url: format!("http://127.0.0.1:{port}"),
             pid: pids.get(name).copied().unwrap_or_default(),
-            ready: ready(client, port).await,
+            ready: ready(client, &format!("http://127.0.0.1:{port}")).await,
         });
     }
     rows
@@ -335,16 +451,9 @@ struct ServiceRow {
 }
 
 impl Up {
-    pub(crate) async fn run(self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-        let started = Instant::now();
-        let dir = &self.data_dir;
-        std::fs::create_dir_all(dir.join("logs")).map_err(|e| {
-            anyhow::anyhow!(
-                "cannot create the data directory {}: {e}; pass --data-dir to a writable place",
-                dir.display()
-            )
-        })?;
-        let dir = dir.canonicalize()?;
+    /// Everything that can refuse is checked before anything is written: ports, PostgreSQL.
+    /// Returns the services' PostgreSQL URLs (none for SQLite).
+    async fn preflight(&self) -> anyhow::Result<BTreeMap<&'static str, String>> {
         for (name, offset) in SERVICES {
             let port = self.base_port + offset;
             if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
@@ -353,21 +462,74 @@ impl Up {
                 );
             }
         }
+        Ok(match &self.postgres {
+            Some(server) => postgres_databases(server).await?,
+            None => BTreeMap::new(),
+        })
+    }
+
+    /// Starts every service, as a supervised child process or as a task of this process.
+    fn start(
+        &self,
+        global: &GlobalArgs,
+        config: &Path,
+        dir: &Path,
+        stop_rx: &watch::Receiver<bool>,
+        pids_tx: &watch::Sender<BTreeMap<&'static str, u32>>,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
+        let mut tasks = Vec::new();
+        if self.in_process {
+            // Warnings and errors of every service on stderr; the report stays on stdout.
+            let filter = global.log_filter().unwrap_or("warn");
+            shopctl_kit::telemetry::init(
+                "shopctl",
+                filter,
+                shopctl_kit::telemetry::LogTarget::Stderr,
+            );
+            pids_tx.send_modify(|pids| {
+                for (name, _) in SERVICES {
+                    pids.insert(name, std::process::id());
+                }
+            });
+        }
+        for (name, _) in SERVICES {
+            tasks.push(if self.in_process {
+                tokio::spawn(supervise_in_process(
+                    name,
+                    config.to_path_buf(),
+                    stop_rx.clone(),
+                ))
+            } else {
+                tokio::spawn(supervise(
+                    name,
+                    config.to_path_buf(),
+                    dir.join("logs"),
+                    stop_rx.clone(),
+                    pids_tx.clone(),
+                ))
+            });
+        }
+
+        tasks
+    }
+
+    pub(crate) async fn run(self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+        let started = Instant::now();
+        let databases = self.preflight().await?;
+        let dir = &self.data_dir;
+        std::fs::create_dir_all(dir.join("logs")).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot create the data directory {}: {e}; pass --data-dir to a writable place",
+                dir.display()
+            )
+        })?;
+        let dir = dir.canonicalize()?;
         let secrets = secrets(&dir)?;
-        let config = platform_config(&dir, self.base_port, &secrets)?;
+        let config = platform_config(&dir, self.base_port, &secrets, &databases)?;
 
         let (stop_tx, stop_rx) = watch::channel(false);
         let (pids_tx, pids_rx) = watch::channel(BTreeMap::new());
-        let mut tasks = Vec::new();
-        for (name, _) in SERVICES {
-            tasks.push(tokio::spawn(supervise(
-                name,
-                config.clone(),
-                dir.join("logs"),
-                stop_rx.clone(),
-                pids_tx.clone(),
-            )));
-        }
+        let tasks = self.start(global, &config, &dir, &stop_rx, &pids_tx);
 
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(5))
@@ -378,9 +540,13 @@ impl Up {
         let mut text = table(&rows);
         let _ = write!(
             text,
-            "\n\nshop and API at {gateway} — ready in {} ms; logs in {}",
+            "\n\nshop and API at {gateway} — ready in {} ms; {}",
             started.elapsed().as_millis(),
-            dir.join("logs").display()
+            if self.in_process {
+                "every service runs in this process (warnings and errors on stderr)".to_owned()
+            } else {
+                format!("logs in {}", dir.join("logs").display())
+            }
         );
         if all_ready && !secrets.demo_accounts {
             match demo_accounts(&client, &gateway, &secrets.admin_token).await {
@@ -406,6 +572,8 @@ impl Up {
         global.printer().result(
             &text,
             &json!({"ready": all_ready, "gateway": gateway, "services": rows,
+                "database": if databases.is_empty() { "sqlite" } else { "postgres" },
+                "in_process": self.in_process,
                 "startup_ms": started.elapsed().as_millis()}),
         )?;
 

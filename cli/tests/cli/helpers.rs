@@ -3,6 +3,7 @@
 use std::{
     path::Path,
     process::{Command, Output},
+    time::{Duration, Instant},
 };
 
 pub(crate) fn shopctl() -> Command {
@@ -43,5 +44,145 @@ pub(crate) fn assert_one_line_error(output: &Output, needles: &[&str]) {
     assert!(lines[0].starts_with("error: "), "{err}");
     for needle in needles {
         assert!(lines[0].contains(needle), "`{needle}` missing from: {err}");
+    }
+}
+
+/// Eight consecutive free ports (gateway and services).
+pub(crate) fn free_base() -> u16 {
+    for _ in 0..200 {
+        let base = 20_000 + u16::try_from(rand_port() % 30_000).unwrap();
+        if (0..8).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
+            return base;
+        }
+    }
+    panic!("no eight free ports");
+}
+
+fn rand_port() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos()
+}
+
+pub(crate) fn alive(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap_or_default()
+            .contains(") Z ")
+}
+
+pub(crate) fn signal(pid: u32, signal: &str) {
+    let status = std::process::Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+pub(crate) async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(60) {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{what}: not within 60 s");
+}
+
+/// A shop started by `shopctl up` in a temporary directory, stopped (SIGTERM) when dropped.
+pub(crate) struct RunningShop {
+    pub(crate) child: std::process::Child,
+    pub(crate) base: u16,
+    pub(crate) dir: tempfile::TempDir,
+    /// The JSON report `up` printed once everything was ready.
+    pub(crate) report: serde_json::Value,
+}
+
+impl RunningShop {
+    /// Starts `shopctl up --output json` with `extra` flags and waits for its report.
+    pub(crate) async fn start(extra: &[&str]) -> Self {
+        use std::io::{BufRead as _, BufReader};
+        let dir = tempfile::tempdir().unwrap();
+        let base = free_base();
+        let mut child = shopctl()
+            .args(["up", "--data-dir"])
+            .arg(dir.path().join("data"))
+            .args(["--base-port", &base.to_string(), "--output", "json"])
+            .args(extra)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let report = tokio::task::spawn_blocking(move || {
+            let mut text = String::new();
+            for line in BufReader::new(stdout).lines() {
+                let line = line.unwrap();
+                text.push_str(&line);
+                text.push('\n');
+                if line == "}" {
+                    break;
+                }
+            }
+            text
+        })
+        .await
+        .unwrap();
+        let report: serde_json::Value = serde_json::from_str(&report)
+            .unwrap_or_else(|e| panic!("up printed no report ({e}): {report}"));
+        Self {
+            child,
+            base,
+            dir,
+            report,
+        }
+    }
+
+    /// The data directory.
+    pub(crate) fn data(&self) -> std::path::PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// `shopctl <args> --base-port B --data-dir D`, run to the end.
+    pub(crate) fn ops(&self, args: &[&str]) -> Output {
+        self.ops_command(args).output().unwrap()
+    }
+
+    /// `shopctl <args> --base-port B --data-dir D`, to run.
+    pub(crate) fn ops_command(&self, args: &[&str]) -> Command {
+        let mut command = shopctl();
+        command
+            .args(args)
+            .args(["--base-port", &self.base.to_string(), "--data-dir"])
+            .arg(self.data());
+        command
+    }
+
+    /// The gateway's URL.
+    pub(crate) fn gateway(&self) -> String {
+        format!("http://127.0.0.1:{}", self.base)
+    }
+
+    /// SIGTERM; waits for `up` to exit and returns its status.
+    pub(crate) async fn stop(mut self) -> std::process::ExitStatus {
+        signal(self.child.id(), "-TERM");
+        let mut child = std::mem::replace(
+            &mut self.child,
+            std::process::Command::new("true").spawn().unwrap(),
+        );
+        tokio::task::spawn_blocking(move || child.wait().unwrap())
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for RunningShop {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            signal(self.child.id(), "-TERM");
+            let _ = self.child.wait();
+        }
     }
 }

@@ -5,6 +5,7 @@
 mod config;
 mod events;
 mod helpers;
+mod ops;
 mod saga;
 mod seed;
 mod serve;

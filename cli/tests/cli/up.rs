@@ -1,87 +1,17 @@
 //! `shopctl up`: the whole shop as supervised child processes. A killed child is restarted, and
 //! SIGTERM stops every child with no orphan left.
 
-use std::{
-    io::{BufRead, BufReader},
-    process::Stdio,
-    time::{Duration, Instant},
-};
+use std::time::Duration;
 
-use crate::helpers::shopctl;
+use sqlx::Connection as _;
 
-/// Eight consecutive free ports (gateway and services).
-fn free_base() -> u16 {
-    for _ in 0..200 {
-        let base = 20_000 + u16::try_from(rand_port() % 30_000).unwrap();
-        if (0..8).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
-            return base;
-        }
-    }
-    panic!("no eight free ports");
-}
-
-fn rand_port() -> u32 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos()
-}
-
-fn alive(pid: u32) -> bool {
-    std::path::Path::new(&format!("/proc/{pid}")).exists()
-        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .unwrap_or_default()
-            .contains(") Z ")
-}
-
-fn signal(pid: u32, signal: &str) {
-    let status = std::process::Command::new("kill")
-        .args([signal, &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
-async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(60) {
-        if done() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{what}: not within 60 s");
-}
+use crate::helpers::{RunningShop, alive, free_base, shopctl, signal, wait_for};
 
 #[tokio::test]
 async fn up_runs_the_shop_heals_a_killed_child_and_stops_cleanly() {
-    let dir = tempfile::tempdir().unwrap();
-    let base = free_base();
-    let mut up = shopctl()
-        .args(["up", "--data-dir"])
-        .arg(dir.path().join("data"))
-        .args(["--base-port", &base.to_string(), "--output", "json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The JSON report comes once everything is ready.
-    let stdout = up.stdout.take().unwrap();
-    let report = tokio::task::spawn_blocking(move || {
-        let mut text = String::new();
-        for line in BufReader::new(stdout).lines() {
-            let line = line.unwrap();
-            text.push_str(&line);
-            text.push('\n');
-            if line == "}" {
-                break;
-            }
-        }
-        text
-    })
-    .await
-    .unwrap();
-    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    let shop = RunningShop::start(&[]).await;
+    let base = shop.base;
+    let report = &shop.report;
     assert_eq!(report["ready"], true, "{report}");
     let pids: Vec<(String, u32)> = report["services"]
         .as_array()
@@ -146,10 +76,7 @@ async fn up_runs_the_shop_heals_a_killed_child_and_stops_cleanly() {
     assert!(healed, "the product service came back");
 
     // SIGTERM stops everything: up exits 0 and no child is left.
-    signal(up.id(), "-TERM");
-    let status = tokio::task::spawn_blocking(move || up.wait().unwrap())
-        .await
-        .unwrap();
+    let status = shop.stop().await;
     assert!(status.success(), "{status:?}");
     wait_for("children gone", || pids.iter().all(|(_, pid)| !alive(*pid))).await;
     let ports_free = (0..8).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok());
@@ -180,4 +107,164 @@ fn wait_gives_up_naming_who_is_not_ready() {
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
+}
+
+#[tokio::test]
+async fn up_in_process_runs_every_service_in_one_process() {
+    let shop = RunningShop::start(&["--in-process"]).await;
+    let report = shop.report.clone();
+    assert_eq!(report["ready"], true, "{report}");
+    assert_eq!(report["in_process"], true);
+    let pid = u64::from(shop.child.id());
+    for service in report["services"].as_array().unwrap() {
+        assert_eq!(service["pid"], pid, "{service}");
+    }
+    // The whole shop answers from the one process: catalog, stock, sign-in.
+    let products: serde_json::Value =
+        reqwest::get(format!("{}/api/products?limit=1", shop.gateway()))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    let sku = products["items"][0]["sku"].as_str().unwrap();
+    let stock = reqwest::get(format!("{}/api/inventory/{sku}", shop.gateway()))
+        .await
+        .unwrap();
+    assert_eq!(stock.status(), 200);
+    let status = shop.ops(&["status", "--window", "100ms"]);
+    assert_eq!(status.status.code(), Some(0));
+    let base = shop.base;
+    let stopped = shop.stop().await;
+    assert!(stopped.success(), "{stopped:?}");
+    assert!(
+        (0..8).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()),
+        "every port is released"
+    );
+}
+
+/// `up --postgres`: the same shop with a database per service on the machine's PostgreSQL.
+#[tokio::test]
+async fn up_on_postgres_makes_a_database_per_service() {
+    let server = shopctl_kit::testing::postgres_admin_url();
+    let prefix = format!("up_{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+    let url = format!(
+        "{}/{prefix}",
+        server
+            .rsplit_once('/')
+            .map_or(server.as_str(), |(base, _)| base)
+    );
+    let shop = RunningShop::start(&["--postgres", &url]).await;
+    let report = shop.report.clone();
+    assert_eq!(report["ready"], true, "{report}");
+    assert_eq!(report["database"], "postgres");
+    let products: serde_json::Value =
+        reqwest::get(format!("{}/api/products?limit=1", shop.gateway()))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert!(
+        !products["items"].as_array().unwrap().is_empty(),
+        "seeded on PostgreSQL"
+    );
+    assert!(stopped_cleanly(shop).await);
+
+    let mut admin = sqlx::PgConnection::connect(&server).await.unwrap();
+    let names: Vec<(String,)> = sqlx::query_as(
+        "SELECT datname::text FROM pg_database WHERE datname LIKE $1 ORDER BY datname",
+    )
+    .bind(format!("{prefix}_%"))
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    let names: Vec<String> = names.into_iter().map(|(n,)| n).collect();
+    assert_eq!(
+        names,
+        [
+            "inventory",
+            "notification",
+            "order",
+            "payment",
+            "product",
+            "user"
+        ]
+        .map(|s| format!("{prefix}_{s}"))
+    );
+    let products: (i64,) = sqlx::query_as("SELECT count(*) FROM products")
+        .fetch_one(
+            &mut sqlx::PgConnection::connect(&format!(
+                "{}/{prefix}_product",
+                server.rsplit_once('/').unwrap().0
+            ))
+            .await
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(products.0, 100);
+    for name in names {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#
+        )))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    }
+}
+
+async fn stopped_cleanly(shop: RunningShop) -> bool {
+    shop.stop().await.success()
+}
+
+#[test]
+fn up_refuses_bad_input_in_one_line_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let base = free_base();
+
+    // A port in use, named with the service that needed it.
+    let holder = std::net::TcpListener::bind(("127.0.0.1", base + 4)).unwrap();
+    let output = shopctl()
+        .args(["up", "--base-port", &base.to_string(), "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    crate::helpers::assert_one_line_error(
+        &output,
+        &[&format!("port {}", base + 4), "order", "--base-port"],
+    );
+    drop(holder);
+    assert!(!data.exists(), "nothing was created");
+
+    // PostgreSQL that does not answer.
+    let output = shopctl()
+        .args(["up", "--base-port", &base.to_string(), "--data-dir"])
+        .arg(&data)
+        .args(["--postgres", "postgres://postgres@127.0.0.1:1/shop"])
+        .output()
+        .unwrap();
+    crate::helpers::assert_one_line_error(&output, &["127.0.0.1:1", "--postgres"]);
+    assert!(!data.exists(), "nothing was created");
+    let output = shopctl()
+        .args(["up", "--base-port", &base.to_string(), "--data-dir"])
+        .arg(&data)
+        .args(["--postgres", "mysql://root@localhost/shop"])
+        .output()
+        .unwrap();
+    crate::helpers::assert_one_line_error(&output, &["not a PostgreSQL URL"]);
+
+    // A data directory that cannot be made.
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let output = shopctl()
+        .args(["up", "--base-port", &base.to_string(), "--data-dir"])
+        .arg(file.join("data"))
+        .output()
+        .unwrap();
+    crate::helpers::assert_one_line_error(
+        &output,
+        &["cannot create the data directory", "--data-dir"],
+    );
 }

@@ -1,0 +1,194 @@
+//! `shopctl fault inject <svc> --latency 2s | --error-rate 0.2 | --kill` and `shopctl fault clear`:
+//! chaos drills against a running shop through each service's `/admin/faults` (kit serves it to
+//! admin and service tokens, and refuses it when the environment is production).
+
+use std::time::Duration;
+
+use clap::{Args, Subcommand, ValueEnum as _};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::{
+    GlobalArgs, ServiceName,
+    target::{Shop, Target, client, parse_duration},
+};
+use crate::ExitStatus;
+
+/// Break a running service on purpose, and mend it.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Fault {
+    /// Inject latency, errors or a crash into one service.
+    Inject(Inject),
+    /// Clear injected faults (of every service unless some are named).
+    Clear(Clear),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("fault").required(true).multiple(true)
+    .args(["latency", "error_rate", "kill"])))]
+pub(crate) struct Inject {
+    /// The service to break.
+    #[arg(value_enum)]
+    service: ServiceName,
+    /// Delay every API request by this long (`2s`, `300ms`; `0s` removes the delay).
+    #[arg(long, value_parser = parse_duration)]
+    latency: Option<Duration>,
+    /// Answer this share of API requests with 503 (0 to 1; `0` stops the errors).
+    #[arg(long, value_parser = parse_rate)]
+    error_rate: Option<f64>,
+    /// Make the service's process crash (the supervisor of `shopctl up` restarts it).
+    #[arg(long)]
+    kill: bool,
+    #[command(flatten)]
+    target: Target,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct Clear {
+    /// Services to mend (default: all).
+    #[arg(value_enum)]
+    services: Vec<ServiceName>,
+    #[command(flatten)]
+    target: Target,
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if (0.0..=1.0).contains(&rate) => Ok(rate),
+        _ => Err(format!(
+            "`{text}` is not a rate; give a share between 0 and 1, e.g. 0.2"
+        )),
+    }
+}
+
+pub(crate) fn service_name(service: ServiceName) -> &'static str {
+    match service {
+        ServiceName::Gateway => "gateway",
+        ServiceName::Product => "product",
+        ServiceName::User => "user",
+        ServiceName::Inventory => "inventory",
+        ServiceName::Payment => "payment",
+        ServiceName::Order => "order",
+        ServiceName::Notification => "notification",
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct FaultReport {
+    service: &'static str,
+    url: String,
+    faults: Value,
+}
+
+/// Sends one `/admin/faults` request; an error names the service and the fix.
+async fn call(
+    shop: &Shop,
+    service: &'static str,
+    method: reqwest::Method,
+    body: Option<Value>,
+) -> anyhow::Result<FaultReport> {
+    let token = shop.admin_token.as_deref().ok_or_else(|| {
+        anyhow::anyhow!(
+            "no admin token: pass --admin-token (or SHOPCTL_ADMIN_TOKEN), or --data-dir of the shop `shopctl up` started"
+        )
+    })?;
+    let base = shop
+        .url(service)
+        .filter(|url| !url.is_empty())
+        .ok_or_else(|| anyhow::anyhow!("no URL for the {service} service in the configuration"))?;
+    let url = format!("{base}/admin/faults");
+    let mut request = client(Duration::from_secs(10))?
+        .request(method, &url)
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.map_err(|e| {
+        anyhow::anyhow!("cannot reach the {service} service at {base}: {e}; is the shop running (`shopctl status`)?")
+    })?;
+    let status = response.status();
+    let answer: Value = response.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        let detail = answer["detail"].as_str().unwrap_or("no detail");
+        let fix = match status.as_u16() {
+            401 => "; check --admin-token",
+            _ => "",
+        };
+        anyhow::bail!("the {service} service refused: {status}: {detail}{fix}");
+    }
+    Ok(FaultReport {
+        service,
+        url: base.to_owned(),
+        faults: answer,
+    })
+}
+
+fn describe(report: &FaultReport) -> String {
+    let faults = report.faults.get("faults").unwrap_or(&report.faults);
+    let latency = faults["latency_ms"].as_u64().unwrap_or(0);
+    let rate = faults["error_rate"].as_f64().unwrap_or(0.0);
+    let mut text = format!(
+        "{}: latency {latency} ms, error rate {rate}",
+        report.service
+    );
+    if report.faults["killed"] == json!(true) {
+        text.push_str("; killed (shopctl up restarts it)");
+    }
+    text
+}
+
+impl Fault {
+    pub(crate) async fn run(self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+        match self {
+            Self::Inject(args) => {
+                let shop = args.target.resolve(global)?;
+                let mut body = serde_json::Map::new();
+                if let Some(latency) = args.latency {
+                    body.insert(
+                        "latency_ms".to_owned(),
+                        json!(u64::try_from(latency.as_millis())?),
+                    );
+                }
+                if let Some(rate) = args.error_rate {
+                    body.insert("error_rate".to_owned(), json!(rate));
+                }
+                if args.kill {
+                    body.insert("kill".to_owned(), json!(true));
+                }
+                let report = call(
+                    &shop,
+                    service_name(args.service),
+                    reqwest::Method::PUT,
+                    Some(Value::Object(body)),
+                )
+                .await?;
+                global.printer().result(&describe(&report), &report)?;
+            }
+            Self::Clear(args) => {
+                let shop = args.target.resolve(global)?;
+                let services: Vec<&'static str> = if args.services.is_empty() {
+                    ServiceName::value_variants()
+                        .iter()
+                        .map(|s| service_name(*s))
+                        .collect()
+                } else {
+                    args.services.iter().map(|s| service_name(*s)).collect()
+                };
+                let mut reports = Vec::new();
+                for service in services {
+                    reports.push(call(&shop, service, reqwest::Method::DELETE, None).await?);
+                }
+                let text = format!(
+                    "cleared faults of {}",
+                    reports
+                        .iter()
+                        .map(|r| r.service)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                global.printer().result(&text, &reports)?;
+            }
+        }
+        Ok(ExitStatus::Success)
+    }
+}

@@ -1,0 +1,159 @@
+//! Where the running shop is, for the commands that operate it (`status`, `wait`, `fault`,
+//! `loadgen`): a shop started by `shopctl up --base-port N`, or the URLs the configuration names.
+
+use std::{path::PathBuf, time::Duration};
+
+use clap::Args;
+
+use super::{GlobalArgs, up::SERVICES};
+
+/// Flags that locate a running shop and the credentials to operate it.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct Target {
+    /// Gateway port of a shop started with `shopctl up --base-port N` (its services listen on
+    /// the next seven ports). Without it the URLs come from the configuration (`[gateway] port`
+    /// and `[gateway.upstreams]`), which default to 127.0.0.1:8080-8087.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=65_000))]
+    pub(crate) base_port: Option<u16>,
+    /// Data directory of `shopctl up`; its `secrets.toml` holds the admin token.
+    #[arg(
+        long,
+        env = "SHOPCTL_DATA_DIR",
+        value_name = "DIR",
+        default_value = ".shopctl"
+    )]
+    pub(crate) data_dir: PathBuf,
+    /// Admin token for the services' `/admin` routes (default: the one `shopctl up` made in the
+    /// data directory, else `[gateway] admin_token` from the configuration).
+    #[arg(
+        long,
+        env = "SHOPCTL_ADMIN_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub(crate) admin_token: Option<String>,
+}
+
+/// The resolved endpoints of a shop.
+#[derive(Debug, Clone)]
+pub(crate) struct Shop {
+    /// Every service with its base URL, in `up`'s start order (the gateway last).
+    pub(crate) services: Vec<(&'static str, String)>,
+    /// The admin token, when one is known.
+    pub(crate) admin_token: Option<String>,
+}
+
+impl Shop {
+    /// The gateway's base URL.
+    pub(crate) fn gateway(&self) -> &str {
+        self.url("gateway").unwrap_or("http://127.0.0.1:8080")
+    }
+
+    /// The base URL of `service`.
+    pub(crate) fn url(&self, service: &str) -> Option<&str> {
+        self.services
+            .iter()
+            .find(|(name, _)| *name == service)
+            .map(|(_, url)| url.as_str())
+    }
+}
+
+impl Target {
+    /// Resolves the services' URLs and the admin token.
+    pub(crate) fn resolve(&self, global: &GlobalArgs) -> anyhow::Result<Shop> {
+        let from_config = shopctl_gateway::load_settings(&global.config_source())?;
+        let services = if let Some(base) = self.base_port {
+            SERVICES
+                .iter()
+                .map(|(name, offset)| (*name, format!("http://127.0.0.1:{}", base + offset)))
+                .collect()
+        } else {
+            let common = &from_config.common;
+            let host = if common.host.is_unspecified() {
+                "127.0.0.1".to_owned()
+            } else {
+                common.host.to_string()
+            };
+            let scheme = if common.tls_cert_file.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            SERVICES
+                .iter()
+                .map(|(name, _)| {
+                    let url = if *name == "gateway" {
+                        format!("{scheme}://{host}:{}", common.port)
+                    } else {
+                        from_config
+                            .service
+                            .upstreams
+                            .get(*name)
+                            .cloned()
+                            .unwrap_or_default()
+                    };
+                    (*name, url.trim_end_matches('/').to_owned())
+                })
+                .collect()
+        };
+        let admin_token = self
+            .admin_token
+            .clone()
+            .or_else(|| super::up::saved_admin_token(&self.data_dir))
+            .or_else(|| {
+                use secrecy::ExposeSecret as _;
+                from_config
+                    .common
+                    .admin_token
+                    .as_ref()
+                    .map(|t| t.expose_secret().to_owned())
+            });
+        Ok(Shop {
+            services,
+            admin_token,
+        })
+    }
+}
+
+/// An HTTP client for operating the shop: short timeouts, no proxies.
+pub(crate) fn client(timeout: Duration) -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(Duration::from_secs(2))
+        .no_proxy()
+        .build()?)
+}
+
+/// Parses `90s`, `500ms`, `2m` or a bare number of seconds.
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = text
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((text, "s"), |at| text.split_at(at));
+    let value: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration; use e.g. 60s, 500ms or 2m"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(value)),
+        "s" => Ok(Duration::from_secs(value)),
+        "m" => Ok(Duration::from_secs(value * 60)),
+        _ => Err(format!(
+            "`{text}` is not a duration; use e.g. 60s, 500ms or 2m"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("60s"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("5h").is_err());
+    }
+}
