@@ -1,5 +1,6 @@
 //! The command tree. Each subcommand is one file in `commands/`.
 
+mod bootstrap;
 mod completions;
 mod events;
 mod fault;
@@ -81,6 +82,8 @@ impl GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Set up an environment: prerequisites, configuration, secrets, databases, keys, seed.
+    Bootstrap(bootstrap::Bootstrap),
     /// Run the whole shop on this machine (every service, supervised).
     Up(up::Up),
     /// Wait until every service of the local shop is ready (for CI).
@@ -116,6 +119,7 @@ impl Cli {
     pub async fn run(self) -> anyhow::Result<ExitStatus> {
         let global = &self.global;
         match self.command {
+            Command::Bootstrap(cmd) => cmd.run(global).await,
             Command::Up(cmd) => cmd.run(global).await,
             Command::Wait(cmd) => cmd.run(global).await,
             Command::Status(cmd) => cmd.run(global).await,

@@ -1,6 +1,6 @@
 //! `shopctl serve <service>`: run one service until Ctrl-C or SIGTERM.
 
-use std::future::Future;
+use std::{future::Future, path::Path};
 
 use clap::Args;
 use shopctl_kit::{settings::ConfigSource, shutdown_signal, telemetry};
@@ -52,7 +52,13 @@ pub(crate) async fn run_service(
 
 impl Serve {
     pub(crate) async fn run(self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-        let mut source = self.data.apply(global.config_source());
+        // Secrets `shopctl bootstrap` wrote to ./.env, below the environment and the flags.
+        let mut source = global.config_source();
+        let section = super::fault::service_name(self.service);
+        for (key, value) in crate::platform::env_file_settings(Path::new(".env"), section)? {
+            source = source.with(&key, value);
+        }
+        let mut source = self.data.apply(source);
         if let Some(port) = self.port {
             source = source.with("port", port);
         }

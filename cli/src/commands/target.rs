@@ -5,7 +5,8 @@ use std::{path::PathBuf, time::Duration};
 
 use clap::Args;
 
-use super::{GlobalArgs, up::SERVICES};
+use super::GlobalArgs;
+use crate::platform::SERVICES;
 
 /// Flags that locate a running shop and the credentials to operate it.
 #[derive(Debug, Clone, Args)]

@@ -2,6 +2,7 @@
 //! JSON output, configuration mistakes, seeding and clean shutdown.
 #![allow(clippy::unwrap_used, clippy::too_many_lines)]
 
+mod bootstrap;
 mod config;
 mod events;
 mod helpers;

@@ -150,7 +150,9 @@ async fn status_faults_and_loadgen_see_and_break_a_running_shop() {
     );
 
     // With errors injected, --fail-on-error turns them into exit 1 and names them.
-    shop.ops(&["fault", "inject", "product", "--error-rate", "0.5"]);
+    // (The order service: its errors reach the shoppers, while the catalog they start from
+    // stays readable.)
+    shop.ops(&["fault", "inject", "order", "--error-rate", "0.5"]);
     let failing = shop.ops(&[
         "loadgen",
         "--duration",
@@ -161,7 +163,7 @@ async fn status_faults_and_loadgen_see_and_break_a_running_shop() {
         "stress",
         "--fail-on-error",
     ]);
-    shop.ops(&["fault", "clear", "product"]);
+    shop.ops(&["fault", "clear", "order"]);
     assert_eq!(failing.status.code(), Some(1), "{}", stderr(&failing));
     assert!(stdout(&failing).contains("503 ×"), "{}", stdout(&failing));
 

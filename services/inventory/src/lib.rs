@@ -59,6 +59,26 @@ pub fn demo_levels(count: usize, seed: u64) -> Vec<(String, i64)> {
         .collect()
 }
 
+/// Gives the demo catalog's SKUs stock when the database holds none, in the dev environment
+/// (when `seed_demo` is on); does nothing otherwise. Returns how many SKUs got stock.
+pub async fn seed_demo_if_empty(
+    settings: &Settings,
+    store: &dyn InventoryStore,
+) -> anyhow::Result<u64> {
+    let wanted = settings.common.environment == Environment::Dev && settings.service.seed_demo;
+    if !wanted || store.gauges(i64::MAX).await?.0 != 0 {
+        return Ok(0);
+    }
+    let added = store
+        .seed(
+            &demo_levels(settings.service.seed_count, settings.service.seed),
+            chrono::Utc::now(),
+        )
+        .await?;
+    tracing::info!(skus = added, "gave the demo catalog stock");
+    Ok(added)
+}
+
 /// A running inventory service: its router and the sweeper to run beside it.
 pub struct Service {
     /// Routes with kit's middleware.
@@ -114,16 +134,7 @@ impl Sweeper {
 pub async fn build(settings: &Settings) -> anyhow::Result<Service> {
     let db = connect(settings).await?;
     let store: Arc<dyn InventoryStore> = Arc::new(SqlInventoryStore::new(db.clone()));
-    let wanted = settings.common.environment == Environment::Dev && settings.service.seed_demo;
-    if wanted && store.gauges(i64::MAX).await?.0 == 0 {
-        let added = store
-            .seed(
-                &demo_levels(settings.service.seed_count, settings.service.seed),
-                chrono::Utc::now(),
-            )
-            .await?;
-        tracing::info!(skus = added, "gave the demo catalog stock");
-    }
+    seed_demo_if_empty(settings, store.as_ref()).await?;
     let metrics = Metrics::new(NAME);
     let reservations = Family::default();
     metrics.register(

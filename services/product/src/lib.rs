@@ -62,10 +62,15 @@ pub async fn app(settings: &Settings) -> anyhow::Result<Router> {
     Ok(finish(router(state), &ctx))
 }
 
-async fn seed_demo_if_empty(settings: &Settings, store: &dyn ProductStore) -> anyhow::Result<()> {
+/// Loads the demo catalog into an empty database in the dev environment (when `seed_demo` is
+/// on); does nothing otherwise. Returns how many products it inserted.
+pub async fn seed_demo_if_empty(
+    settings: &Settings,
+    store: &dyn ProductStore,
+) -> anyhow::Result<u64> {
     let wanted = settings.common.environment == Environment::Dev && settings.service.seed_demo;
     if !wanted || store.count_products().await? > 0 {
-        return Ok(());
+        return Ok(0);
     }
     let inserted = seed::load(store, settings.service.seed_count, settings.service.seed)
         .await
@@ -74,7 +79,7 @@ async fn seed_demo_if_empty(settings: &Settings, store: &dyn ProductStore) -> an
         products = inserted,
         "seeded the demo catalog into an empty database"
     );
-    Ok(())
+    Ok(inserted)
 }
 
 /// Runs the service until `shutdown` resolves, then drains in-flight requests.
