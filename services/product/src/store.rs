@@ -27,7 +27,8 @@ pub trait ProductStore: Send + Sync + 'static {
     /// Inserts a product with a new id; `UniqueViolation` on a duplicate SKU,
     /// `ForeignKeyViolation` on an unknown category.
     async fn create_product(&self, product: &NewProduct) -> Result<Product, StoreError>;
-    /// Inserts many products with given ids and creation times, in one transaction per batch.
+    /// Inserts many products with given ids and creation times, in one transaction per batch;
+    /// a product whose id or SKU is already there is skipped. Returns how many were written.
     async fn insert_products(&self, products: &[SeedRow]) -> Result<u64, StoreError>;
     /// A product by id.
     async fn product(&self, id: Uuid) -> Result<Product, StoreError>;
@@ -276,7 +277,7 @@ fn insert_sql(rows: usize) -> String {
     let columns = WRITABLE.join(", ");
     let row = format!("(?, {}, ?, ?)", vec!["?"; WRITABLE.len()].join(", "));
     format!(
-        "INSERT INTO products (id, {columns}, created_at, updated_at) VALUES {}",
+        "INSERT INTO products (id, {columns}, created_at, updated_at) VALUES {} ON CONFLICT DO NOTHING",
         vec![row.as_str(); rows].join(", ")
     )
 }
