@@ -42,8 +42,6 @@ pub struct Layout {
     pub data_dir: String,
     /// `dev` or `production`.
     pub environment: &'static str,
-    /// PostgreSQL URL per service (none: SQLite files in the data directory).
-    pub databases: BTreeMap<&'static str, String>,
     /// Whether the gateway's per-client limits are raised for one engineer's machine.
     pub local_limits: bool,
 }
@@ -83,14 +81,6 @@ impl Layout {
             let port = self.base_port + offset(service);
             values.insert(format!("port.{service}"), port.to_string());
             values.insert(format!("url.{service}"), format!("http://127.0.0.1:{port}"));
-        }
-        for service in WITH_DATABASE {
-            let line = self
-                .databases
-                .get(service)
-                .map(|url| format!("database_url = {url:?}\n"))
-                .unwrap_or_default();
-            values.insert(format!("database.{service}"), line);
         }
         let mut limits = String::new();
         if self.local_limits {
@@ -155,6 +145,18 @@ pub fn parse_env(text: &str) -> anyhow::Result<Vec<(String, String)>> {
     Ok(vars)
 }
 
+/// The settings of `section` among `SHOPCTL_<SECTION>__<KEY>=value` variables, as (key, value)
+/// overrides.
+pub fn section_settings(vars: &[(String, String)], section: &str) -> Vec<(String, String)> {
+    let prefix = format!("SHOPCTL_{}__", section.to_uppercase());
+    vars.iter()
+        .filter_map(|(name, value)| {
+            name.strip_prefix(&prefix)
+                .map(|key| (key.to_lowercase(), value.clone()))
+        })
+        .collect()
+}
+
 /// The settings of `section` an env file (`.env`, as `shopctl bootstrap` writes it) sets with
 /// `SHOPCTL_<SECTION>__<KEY>=value`, as (key, value) overrides. Variables the real environment
 /// already sets are left out: the environment wins. A missing file sets nothing.
@@ -162,21 +164,17 @@ pub fn env_file_settings(path: &Path, section: &str) -> anyhow::Result<Vec<(Stri
     let Ok(text) = std::fs::read_to_string(path) else {
         return Ok(Vec::new());
     };
-    let prefix = format!("SHOPCTL_{}__", section.to_uppercase());
     let vars = parse_env(&text).map_err(|e| {
         anyhow::anyhow!(
             "{} is corrupt ({e}); correct it or move it away",
             path.display()
         )
     })?;
-    Ok(vars
+    let unset: Vec<(String, String)> = vars
         .into_iter()
         .filter(|(name, _)| std::env::var_os(name).is_none())
-        .filter_map(|(name, value)| {
-            name.strip_prefix(&prefix)
-                .map(|key| (key.to_lowercase(), value))
-        })
-        .collect())
+        .collect();
+    Ok(section_settings(&unset, section))
 }
 
 /// A random URL-safe secret of `bytes` bytes.
@@ -207,7 +205,6 @@ mod tests {
             base_port: 9000,
             data_dir: "/srv/shop \"data\"".to_owned(),
             environment: "dev",
-            databases: BTreeMap::from([("order", "postgres://pg@db/shop_order".to_owned())]),
             local_limits: true,
         }
     }
@@ -222,10 +219,6 @@ mod tests {
             Some("http://127.0.0.1:9001")
         );
         assert_eq!(doc["order"]["port"].as_integer(), Some(9004));
-        assert_eq!(
-            doc["order"]["database_url"].as_str(),
-            Some("postgres://pg@db/shop_order")
-        );
         assert!(doc["product"].get("database_url").is_none());
         assert_eq!(doc["user"]["data_dir"].as_str(), Some("/srv/shop \"data\""));
         assert_eq!(

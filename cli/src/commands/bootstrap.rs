@@ -166,10 +166,30 @@ struct ServiceDb {
     migrations: &'static Migrations,
 }
 
-fn service_databases(source: &ConfigSource) -> anyhow::Result<Vec<ServiceDb>> {
+/// Where a service's settings come from here: the configuration file, with the `.env` file's
+/// values for its section on top (as `shopctl serve` reads them).
+struct Sources {
+    config: PathBuf,
+    env_file: PathBuf,
+}
+
+impl Sources {
+    fn for_service(&self, section: &str) -> anyhow::Result<ConfigSource> {
+        let mut source = ConfigSource {
+            file: Some(self.config.clone()),
+            overrides: Vec::new(),
+        };
+        for (key, value) in crate::platform::env_file_settings(&self.env_file, section)? {
+            source = source.with(&key, value);
+        }
+        Ok(source)
+    }
+}
+
+fn service_databases(sources: &Sources) -> anyhow::Result<Vec<ServiceDb>> {
     macro_rules! db {
         ($service:ident) => {{
-            let settings = $service::load_settings(source)?;
+            let settings = $service::load_settings(&sources.for_service($service::NAME)?)?;
             ServiceDb {
                 service: $service::NAME,
                 url: settings.common.database_url($service::NAME),
@@ -293,7 +313,9 @@ impl Bootstrap {
         Ok(())
     }
 
-    fn layout(&self) -> anyhow::Result<Layout> {
+    /// Each service's database URL on the `--postgres` server (none for SQLite). They hold the
+    /// server's credentials, so they go to the secrets file, not the configuration.
+    fn database_urls(&self) -> anyhow::Result<BTreeMap<&'static str, String>> {
         let mut databases = BTreeMap::new();
         if let Some(server) = &self.postgres {
             let prefix = prefix(server);
@@ -304,6 +326,10 @@ impl Bootstrap {
                 );
             }
         }
+        Ok(databases)
+    }
+
+    fn layout(&self) -> anyhow::Result<Layout> {
         let data_dir = std::path::absolute(&self.data_dir)?;
         Ok(Layout {
             base_port: self.base_port,
@@ -312,21 +338,20 @@ impl Bootstrap {
                 Environment::Dev => "dev",
                 Environment::Production => "production",
             },
-            databases,
             local_limits: false,
         })
     }
 
     /// `shopctl.toml`: kept when it exists and loads, written from the template when missing.
-    fn config_file(&self, config: &Path, steps: &mut Vec<Step>) -> anyhow::Result<()> {
+    fn config_file(&self, sources: &Sources, steps: &mut Vec<Step>) -> anyhow::Result<()> {
+        let config = &sources.config;
         let step = format!("config {}", config.display());
         if config.exists() {
-            let source = ConfigSource {
-                file: Some(config.to_path_buf()),
-                overrides: Vec::new(),
-            };
-            let loaded = service_databases(&source)
-                .and_then(|_| Ok(shopctl_gateway::load_settings(&source)?));
+            let loaded = service_databases(sources).and_then(|_| {
+                Ok(shopctl_gateway::load_settings(
+                    &sources.for_service("gateway")?,
+                )?)
+            });
             steps.push(match loaded {
                 Ok(_) => Step {
                     name: step,
@@ -392,7 +417,15 @@ impl Bootstrap {
             });
             return Ok(());
         }
-        write_private(&self.env_file, &Secrets::generate().env_file()?)?;
+        let mut text = Secrets::generate().env_file()?;
+        for (service, url) in self.database_urls()? {
+            let _ = writeln!(
+                text,
+                "SHOPCTL_{}__DATABASE_URL={url}",
+                service.to_uppercase()
+            );
+        }
+        write_private(&self.env_file, &text)?;
         steps.push(Step {
             name: step,
             state: State::Created,
@@ -402,8 +435,8 @@ impl Bootstrap {
     }
 
     /// Each service's database: created and migrated (or, with `--check`, inspected).
-    async fn databases(&self, source: &ConfigSource, steps: &mut Vec<Step>) -> anyhow::Result<()> {
-        for db in service_databases(source)? {
+    async fn databases(&self, sources: &Sources, steps: &mut Vec<Step>) -> anyhow::Result<()> {
+        for db in service_databases(sources)? {
             let url = db.url.expose_secret().to_owned();
             let step = format!("database {}", db.service);
             let known = known_migrations(db.migrations, &url);
@@ -478,16 +511,12 @@ impl Bootstrap {
     }
 
     /// The first token-signing key, and the demo catalog with its stock (dev only).
-    async fn keys_and_seed(
-        &self,
-        source: &ConfigSource,
-        steps: &mut Vec<Step>,
-    ) -> anyhow::Result<()> {
+    async fn keys_and_seed(&self, sources: &Sources, steps: &mut Vec<Step>) -> anyhow::Result<()> {
         use shopctl_inventory::store::InventoryStore as _;
         use shopctl_product::store::ProductStore as _;
         use shopctl_user::store::UserStore as _;
 
-        let user = shopctl_user::load_settings(source)?;
+        let user = shopctl_user::load_settings(&sources.for_service(shopctl_user::NAME)?)?;
         let store = shopctl_user::store(&user, shopctl_user::connect(&user).await?);
         let active = store
             .signing_keys(chrono::Utc::now())
@@ -523,10 +552,11 @@ impl Bootstrap {
             });
             return Ok(());
         }
-        let product = shopctl_product::load_settings(source)?;
+        let product = shopctl_product::load_settings(&sources.for_service(shopctl_product::NAME)?)?;
         let catalog =
             shopctl_product::store::SqlProductStore::new(shopctl_product::connect(&product).await?);
-        let inventory = shopctl_inventory::load_settings(source)?;
+        let inventory =
+            shopctl_inventory::load_settings(&sources.for_service(shopctl_inventory::NAME)?)?;
         let stock = shopctl_inventory::store::SqlInventoryStore::new(
             shopctl_inventory::connect(&inventory).await?,
         );
@@ -564,6 +594,10 @@ impl Bootstrap {
 
     pub(crate) async fn run(self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
         let config = Self::config_path(global);
+        let sources = Sources {
+            config: config.clone(),
+            env_file: self.env_file.clone(),
+        };
         let mut steps = Vec::new();
         self.prerequisites(&mut steps);
         self.database_server(&mut steps).await?;
@@ -572,21 +606,17 @@ impl Bootstrap {
             if !self.check {
                 std::fs::create_dir_all(&self.data_dir)?;
             }
-            self.config_file(&config, &mut steps)?;
+            self.config_file(&sources, &mut steps)?;
             self.env_file(&mut steps)?;
         }
         let configured = !steps.iter().any(|s| s.state == State::Failed) && config.exists();
         if configured {
-            let source = ConfigSource {
-                file: Some(config.clone()),
-                overrides: Vec::new(),
-            };
-            self.databases(&source, &mut steps).await?;
+            self.databases(&sources, &mut steps).await?;
             let migrated = !steps
                 .iter()
                 .any(|s| s.state == State::Missing && s.name.starts_with("database"));
             if migrated {
-                self.keys_and_seed(&source, &mut steps).await?;
+                self.keys_and_seed(&sources, &mut steps).await?;
             }
         }
         let ok = steps

@@ -117,16 +117,11 @@ fn secrets(dir: &Path) -> anyhow::Result<Secrets> {
 }
 
 /// Renders the configuration every service reads (from `templates/shopctl.toml`).
-fn platform_config(
-    dir: &Path,
-    base: u16,
-    databases: &BTreeMap<&'static str, String>,
-) -> anyhow::Result<PathBuf> {
+fn platform_config(dir: &Path, base: u16) -> anyhow::Result<PathBuf> {
     let layout = Layout {
         base_port: base,
         data_dir: dir.display().to_string(),
         environment: "dev",
-        databases: databases.clone(),
         local_limits: true,
     };
     let path = dir.join("platform.toml");
@@ -225,7 +220,7 @@ async fn supervise(
 async fn supervise_in_process(
     name: &'static str,
     config: PathBuf,
-    secrets: (String, String),
+    settings: Vec<(String, String)>,
     stop: watch::Receiver<bool>,
 ) {
     use clap::ValueEnum as _;
@@ -234,12 +229,13 @@ async fn supervise_in_process(
     };
     let mut backoff = Duration::from_millis(500);
     loop {
-        let source = ConfigSource {
+        let mut source = ConfigSource {
             file: Some(config.clone()),
             overrides: Vec::new(),
+        };
+        for (key, value) in &settings {
+            source = source.with(key, value.clone());
         }
-        .with("service_key", secrets.0.clone())
-        .with("admin_token", secrets.1.clone());
         let mut until = stop.clone();
         let shutdown = async move {
             let _ = until.wait_for(|stop| *stop).await;
@@ -412,12 +408,11 @@ impl Up {
         global: &GlobalArgs,
         config: &Path,
         dir: &Path,
-        secrets: &Secrets,
+        env: &[(String, String)],
         stop_rx: &watch::Receiver<bool>,
         pids_tx: &watch::Sender<BTreeMap<&'static str, u32>>,
-    ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    ) -> Vec<tokio::task::JoinHandle<()>> {
         let mut tasks = Vec::new();
-        let env = secrets.env_vars()?;
         if self.in_process {
             // Warnings and errors of every service on stderr; the report stays on stdout.
             let filter = global.log_filter().unwrap_or("warn");
@@ -437,21 +432,21 @@ impl Up {
                 tokio::spawn(supervise_in_process(
                     name,
                     config.to_path_buf(),
-                    (secrets.service_key.clone(), secrets.admin_token.clone()),
+                    crate::platform::section_settings(env, name),
                     stop_rx.clone(),
                 ))
             } else {
                 tokio::spawn(supervise(
                     name,
                     config.to_path_buf(),
-                    env.clone(),
+                    env.to_vec(),
                     dir.join("logs"),
                     stop_rx.clone(),
                     pids_tx.clone(),
                 ))
             });
         }
-        Ok(tasks)
+        tasks
     }
 
     pub(crate) async fn run(self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
@@ -466,11 +461,20 @@ impl Up {
         })?;
         let dir = dir.canonicalize()?;
         let secrets = secrets(&dir)?;
-        let config = platform_config(&dir, self.base_port, &databases)?;
+        let config = platform_config(&dir, self.base_port)?;
+        // Secrets and database URLs (which may hold a password) reach the services through
+        // their environment, never through the configuration file.
+        let mut env = secrets.env_vars()?;
+        for (service, url) in &databases {
+            env.push((
+                format!("SHOPCTL_{}__DATABASE_URL", service.to_uppercase()),
+                url.clone(),
+            ));
+        }
 
         let (stop_tx, stop_rx) = watch::channel(false);
         let (pids_tx, pids_rx) = watch::channel(BTreeMap::new());
-        let tasks = self.start(global, &config, &dir, &secrets, &stop_rx, &pids_tx)?;
+        let tasks = self.start(global, &config, &dir, &env, &stop_rx, &pids_tx);
 
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(5))
