@@ -607,7 +607,10 @@ impl Bootstrap {
                 std::fs::create_dir_all(&self.data_dir)?;
             }
             self.config_file(&sources, &mut steps)?;
-            self.env_file(&mut steps)?;
+            // A broken configuration stops here: nothing more is written until it is mended.
+            if !steps.iter().any(|s| s.state == State::Failed) {
+                self.env_file(&mut steps)?;
+            }
         }
         let configured = !steps.iter().any(|s| s.state == State::Failed) && config.exists();
         if configured {

@@ -62,7 +62,11 @@ impl Shop {
 impl Target {
     /// Resolves the services' URLs and the admin token.
     pub(crate) fn resolve(&self, global: &GlobalArgs) -> anyhow::Result<Shop> {
-        let from_config = shopctl_gateway::load_settings(&global.config_source())?;
+        let from_config = shopctl_gateway::load_settings(&global.config_source()).map_err(|e| {
+            anyhow::anyhow!(
+                "{e}; correct it, or pass --base-port to reach a shop `shopctl up` started"
+            )
+        })?;
         let services = if let Some(base) = self.base_port {
             SERVICES
                 .iter()

@@ -101,8 +101,9 @@ fn secrets(dir: &Path) -> anyhow::Result<Secrets> {
     if let Ok(text) = std::fs::read_to_string(&path) {
         return toml::from_str(&text).map_err(|e| {
             anyhow::anyhow!(
-                "{} is corrupt ({e}); delete it to start over with new secrets",
-                path.display()
+                "{} is corrupt ({}); delete it to start over with new secrets",
+                path.display(),
+                e.message()
             )
         });
     }

@@ -94,7 +94,8 @@ fn bootstrap_sets_up_once_and_check_then_finds_everything() {
     assert_eq!(check.status.code(), Some(0), "{}", stdout(&check));
     assert!(stdout(&check).contains("everything is in place"));
 
-    // A configuration broken by hand is named, not overwritten.
+    // A configuration broken by hand is named, not overwritten, and nothing else is written.
+    std::fs::remove_file(dir.path().join(".env")).unwrap();
     std::fs::write(
         dir.path().join("shopctl.toml"),
         format!("{config}\nport = \n"),
@@ -105,6 +106,7 @@ fn bootstrap_sets_up_once_and_check_then_finds_everything() {
     let found = report(&broken);
     assert_eq!(state(&found, "config"), "failed");
     assert!(found.to_string().contains("shopctl.toml"), "{found}");
+    assert!(!dir.path().join(".env").exists(), "nothing half-created");
 }
 
 /// `serve` run where bootstrap ran reads `.env`: the admin token it generated opens

@@ -265,6 +265,11 @@ fn ops_commands_refuse_bad_input_in_one_line() {
         .output()
         .unwrap();
     assert_one_line_error(&nowhere, &["cannot reach the shop", "shopctl status"]);
+    // A corrupt configuration is named with the fix.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("shopctl.toml"), "[gateway]\nport = \n").unwrap();
+    let corrupt = crate::helpers::run_in(dir.path(), &["status"]);
+    assert_one_line_error(&corrupt, &["shopctl.toml", "--base-port"]);
     let bad_think = shopctl()
         .args(["loadgen", "--think", "9s..1s"])
         .output()

@@ -255,6 +255,16 @@ fn up_refuses_bad_input_in_one_line_and_creates_nothing() {
         .unwrap();
     crate::helpers::assert_one_line_error(&output, &["not a PostgreSQL URL"]);
 
+    // Corrupt secrets are named, with the fix, in one line.
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("secrets.toml"), "garbage =\n").unwrap();
+    let output = shopctl()
+        .args(["up", "--base-port", &base.to_string(), "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    crate::helpers::assert_one_line_error(&output, &["secrets.toml", "is corrupt", "delete it"]);
+
     // A data directory that cannot be made.
     let file = dir.path().join("a-file");
     std::fs::write(&file, "").unwrap();

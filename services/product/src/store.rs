@@ -273,11 +273,25 @@ fn now() -> DateTime<Utc> {
     DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
 }
 
-fn insert_sql(rows: usize) -> String {
+/// What an insert does with a product whose id or SKU exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OnConflict {
+    /// Fails with a unique violation (creating one product).
+    Fail,
+    /// Skips the row (bulk loads, which may be repeated).
+    Skip,
+}
+
+fn insert_sql(rows: usize, on_conflict: OnConflict) -> String {
     let columns = WRITABLE.join(", ");
     let row = format!("(?, {}, ?, ?)", vec!["?"; WRITABLE.len()].join(", "));
+    let skip = if on_conflict == OnConflict::Skip {
+        " ON CONFLICT DO NOTHING"
+    } else {
+        ""
+    };
     format!(
-        "INSERT INTO products (id, {columns}, created_at, updated_at) VALUES {} ON CONFLICT DO NOTHING",
+        "INSERT INTO products (id, {columns}, created_at, updated_at) VALUES {}{skip}",
         vec![row.as_str(); rows].join(", ")
     )
 }
@@ -369,7 +383,9 @@ impl ProductStore for SqlProductStore {
     async fn create_product(&self, product: &NewProduct) -> Result<Product, StoreError> {
         let (id, at) = (Uuid::now_v7(), now());
         let params: Vec<Param> = insert_params(id, product, at).collect();
-        self.db.execute(&insert_sql(1), &params).await?;
+        self.db
+            .execute(&insert_sql(1, OnConflict::Fail), &params)
+            .await?;
         Ok(stored(id, product, at, at))
     }
 
@@ -384,7 +400,9 @@ impl ProductStore for SqlProductStore {
                 .iter()
                 .flat_map(|r| insert_params(r.id, &r.product, r.created_at))
                 .collect();
-            inserted += tx.execute(&insert_sql(chunk.len()), &params).await?;
+            inserted += tx
+                .execute(&insert_sql(chunk.len(), OnConflict::Skip), &params)
+                .await?;
         }
         tx.commit().await?;
         Ok(inserted)

@@ -30,6 +30,8 @@ async fn run_store_contract(store: &dyn ProductStore) {
     }
     let rows: Vec<_> = seed::products(120, 77).collect();
     assert_eq!(store.insert_products(&rows).await.unwrap(), 120);
+    // A repeated bulk load skips what is there.
+    assert_eq!(store.insert_products(&rows).await.unwrap(), 0);
     assert_eq!(store.count_products().await.unwrap(), 120);
 
     // Reads round-trip exactly what was written.
