@@ -150,11 +150,14 @@ async fn a_failing_subscriber_is_retried_with_backoff_until_it_accepts() {
         .await
         .unwrap();
     tx.commit().await.unwrap();
+    // A backoff long enough (0.4-0.8 s after the first failure, with jitter) that the second
+    // pass surely comes before it, even on a loaded machine.
     let (relay, _) = relay(
         &db,
         RetryPolicy {
             max_attempts: 5,
-            ..fast()
+            base: Duration::from_millis(800),
+            max_delay: Duration::from_millis(1_600),
         },
     );
     // The second pass comes before the backoff has passed: nothing is due.
