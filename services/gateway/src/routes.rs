@@ -24,9 +24,20 @@ pub use proxy::HttpClient;
 /// Labels of the gateway's own metrics.
 pub type UpstreamLabels = Vec<(&'static str, String)>;
 
-/// Shared state of the proxy.
+/// Shared state of the proxy: one allocation, so handing it to a request is one reference count.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Proxy>);
+
+impl std::ops::Deref for AppState {
+    type Target = Proxy;
+
+    fn deref(&self) -> &Proxy {
+        &self.0
+    }
+}
+
+/// What the proxy shares between requests.
+pub struct Proxy {
     /// Pooled HTTP/1.1 client to the upstreams.
     pub client: HttpClient,
     /// Edge authentication.
@@ -59,10 +70,13 @@ impl AppState {
         auth: Auth,
         metrics: &Metrics,
     ) -> Self {
+        // Requests go out in one write each; Nagle's algorithm would only hold them back.
+        let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        connector.set_nodelay(true);
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .pool_max_idle_per_host(64)
-            .build_http::<UnsyncBoxBody<axum::body::Bytes, axum::Error>>();
+            .build::<_, UnsyncBoxBody<axum::body::Bytes, axum::Error>>(connector);
         let breakers = settings
             .upstreams
             .keys()
@@ -90,7 +104,7 @@ impl AppState {
             },
             None => Cache::Memory(ResponseCache::new(ttl, settings.cache_max_entries)),
         };
-        let state = Self {
+        let state = Proxy {
             client,
             auth,
             limiter: Arc::new(limiter(settings, shared)),
@@ -118,12 +132,18 @@ impl AppState {
             "Cacheable catalog reads, by result (hit or miss)",
             state.cache_requests.clone(),
         );
+        for upstream in state.breakers.keys() {
+            state
+                .breaker_state
+                .get_or_create(&vec![("upstream", upstream.clone())])
+                .set(0);
+        }
         metrics.register(
             "gateway_breaker_state",
             "Circuit breaker state per upstream: 0 closed, 1 open, 2 half-open",
             state.breaker_state.clone(),
         );
-        state
+        Self(Arc::new(state))
     }
 }
 

@@ -23,9 +23,9 @@ pub struct RequestLabels {
     /// Service name.
     pub service: &'static str,
     /// Matched route template (`/api/products/{id}`), or `unmatched`.
-    pub route: String,
+    pub route: &'static str,
     /// HTTP method.
-    pub method: String,
+    pub method: &'static str,
     /// Response status code.
     pub status: u16,
 }
@@ -36,9 +36,40 @@ pub struct DurationLabels {
     /// Service name.
     pub service: &'static str,
     /// Matched route template, or `unmatched`.
-    pub route: String,
+    pub route: &'static str,
     /// HTTP method.
-    pub method: String,
+    pub method: &'static str,
+}
+
+/// Most distinct label texts kept; past it, new ones are counted as `other`.
+const MAX_INTERNED: usize = 1_024;
+
+/// The route templates and methods seen, kept for the life of the process so that label values
+/// are borrowed rather than allocated on every request. The set is small and bounded: one entry
+/// per route of the service, `unmatched` and the methods in use.
+#[derive(Debug, Default)]
+struct Interner(RwLock<std::collections::HashSet<&'static str>>);
+
+impl Interner {
+    fn get(&self, text: &str) -> &'static str {
+        if let Ok(set) = self.0.read()
+            && let Some(found) = set.get(text)
+        {
+            return found;
+        }
+        let Ok(mut set) = self.0.write() else {
+            return "other";
+        };
+        if let Some(found) = set.get(text) {
+            return found;
+        }
+        if set.len() >= MAX_INTERNED {
+            return "other";
+        }
+        let kept: &'static str = Box::leak(text.to_owned().into_boxed_str());
+        set.insert(kept);
+        kept
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -54,6 +85,7 @@ pub struct Metrics {
     registry: Arc<RwLock<Registry>>,
     requests: Family<RequestLabels, Counter>,
     durations: Family<DurationLabels, Histogram>,
+    labels: Arc<Interner>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -99,6 +131,7 @@ impl Metrics {
             registry: Arc::new(RwLock::new(registry)),
             requests,
             durations,
+            labels: Arc::default(),
         }
     }
 
@@ -116,19 +149,21 @@ impl Metrics {
 
     /// Records one served request.
     pub fn observe_request(&self, route: &str, method: &str, status: u16, seconds: f64) {
+        let route = self.labels.get(route);
+        let method = self.labels.get(method);
         self.requests
             .get_or_create(&RequestLabels {
                 service: self.service,
-                route: route.to_owned(),
-                method: method.to_owned(),
+                route,
+                method,
                 status,
             })
             .inc();
         self.durations
             .get_or_create(&DurationLabels {
                 service: self.service,
-                route: route.to_owned(),
-                method: method.to_owned(),
+                route,
+                method,
             })
             .observe(seconds);
     }

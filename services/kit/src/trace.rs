@@ -6,7 +6,6 @@
 //! through every service's logs.
 
 use axum::http::HeaderMap;
-use uuid::Uuid;
 
 /// Header carrying the request id.
 pub const REQUEST_ID: &str = "x-request-id";
@@ -39,7 +38,7 @@ impl TraceContext {
     /// A new trace with no parent.
     pub fn new_root() -> Self {
         Self {
-            trace_id: Uuid::new_v4().simple().to_string(),
+            trace_id: random_hex::<16>(),
             span_id: new_span_id(),
             parent_id: None,
             sampled: true,
@@ -81,7 +80,35 @@ impl TraceContext {
 }
 
 fn new_span_id() -> String {
-    Uuid::new_v4().simple().to_string()[..16].to_owned()
+    random_hex::<8>()
+}
+
+/// `N` random bytes (never all zero, which W3C trace context forbids) as lower-case hex. From
+/// the thread's user-space CSPRNG: ids are made on every request, a system call each would show.
+fn random_hex<const N: usize>() -> String {
+    use rand::Rng as _;
+    let mut bytes = [0u8; N];
+    while bytes.iter().all(|b| *b == 0) {
+        rand::rng().fill(&mut bytes[..]);
+    }
+    let mut text = String::with_capacity(N * 2);
+    for byte in bytes {
+        use std::fmt::Write as _;
+        let _ = write!(text, "{byte:02x}");
+    }
+    text
+}
+
+/// A new request id: a UUIDv7 (time-ordered) with its random bits from the thread's RNG.
+fn new_request_id() -> String {
+    use rand::Rng as _;
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    let random: [u8; 10] = rand::rng().random();
+    uuid::Builder::from_unix_timestamp_millis(millis, &random)
+        .into_uuid()
+        .to_string()
 }
 
 /// The caller's request id when it is sane (1–128 visible ASCII characters), else a new one.
@@ -96,7 +123,7 @@ pub fn request_id(headers: &HeaderMap) -> String {
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
         })
-        .map_or_else(|| Uuid::now_v7().to_string(), str::to_owned)
+        .map_or_else(new_request_id, str::to_owned)
 }
 
 #[cfg(test)]
@@ -139,5 +166,20 @@ mod tests {
         assert_eq!(request_id(&headers), "abc-123");
         headers.insert(REQUEST_ID, "a b".parse().unwrap());
         assert_ne!(request_id(&headers), "a b");
+    }
+
+    #[test]
+    fn new_ids_are_well_formed_and_distinct() {
+        let root = TraceContext::new_root();
+        assert_eq!(root.trace_id.len(), 32);
+        assert_eq!(root.span_id.len(), 16);
+        let header = root.child_traceparent();
+        let parsed = TraceContext::parse(&header).expect("our own traceparent parses");
+        assert_eq!(parsed.trace_id, root.trace_id);
+        assert_ne!(TraceContext::new_root().trace_id, root.trace_id);
+        let id = request_id(&HeaderMap::new());
+        let uuid = uuid::Uuid::parse_str(&id).expect("a UUID");
+        assert_eq!(uuid.get_version_num(), 7);
+        assert_ne!(request_id(&HeaderMap::new()), id);
     }
 }

@@ -191,9 +191,9 @@ async fn handle(state: &AppState, peer: SocketAddr, req: Request) -> Result<Resp
         .map_or_else(|| peer.ip().to_string(), |p| format!("sub:{}", p.subject));
     let decision = state.limiter.check(&client, class).await;
     let rate_headers = [
-        ("ratelimit-limit", decision.limit.to_string()),
-        ("ratelimit-remaining", decision.remaining.to_string()),
-        ("ratelimit-reset", decision.reset_secs.to_string()),
+        ("ratelimit-limit", HeaderValue::from(decision.limit)),
+        ("ratelimit-remaining", HeaderValue::from(decision.remaining)),
+        ("ratelimit-reset", HeaderValue::from(decision.reset_secs)),
     ];
     if !decision.allowed {
         state
@@ -203,10 +203,7 @@ async fn handle(state: &AppState, peer: SocketAddr, req: Request) -> Result<Resp
         let mut response = ApiError::TooManyRequests.into_response();
         let headers = response.headers_mut();
         for (name, value) in &rate_headers {
-            headers.insert(
-                *name,
-                HeaderValue::from_str(value).unwrap_or(HeaderValue::from_static("0")),
-            );
+            headers.insert(*name, value.clone());
         }
         headers.insert(
             header::RETRY_AFTER,
@@ -245,12 +242,12 @@ async fn handle(state: &AppState, peer: SocketAddr, req: Request) -> Result<Resp
         .ok_or_else(|| ApiError::Unavailable {
             detail: format!("the {upstream} service is not configured"),
         })?;
-    let labels = vec![("upstream", upstream.to_owned())];
+    let labels = || vec![("upstream", upstream.to_owned())];
     let breaker = state.breakers.get(upstream);
     if breaker.is_some_and(|b| !b.allow(Instant::now())) {
         state
             .breaker_state
-            .get_or_create(&labels)
+            .get_or_create(&labels())
             .set(breaker_gauge(BreakerState::Open));
         return Err(ApiError::Unavailable {
             detail: format!("the {upstream} service is failing; try again shortly"),
@@ -258,7 +255,7 @@ async fn handle(state: &AppState, peer: SocketAddr, req: Request) -> Result<Resp
     }
 
     let response = call(state, peer, base, req).await.inspect_err(|_| {
-        state.upstream_errors.get_or_create(&labels).inc();
+        state.upstream_errors.get_or_create(&labels()).inc();
     });
     if let Some(breaker) = breaker {
         // A client's oversized body says nothing about the upstream's health.
@@ -267,11 +264,16 @@ async fn handle(state: &AppState, peer: SocketAddr, req: Request) -> Result<Resp
             Err(ApiError::PayloadTooLarge) => true,
             Err(_) => false,
         };
+        let before = breaker.state();
         breaker.record(healthy, Instant::now());
-        state
-            .breaker_state
-            .get_or_create(&labels)
-            .set(breaker_gauge(breaker.state()));
+        let after = breaker.state();
+        // The gauge only moves when the breaker does (every upstream's starts at closed).
+        if after != before {
+            state
+                .breaker_state
+                .get_or_create(&labels())
+                .set(breaker_gauge(after));
+        }
     }
     let response = match (&cache_key, response) {
         (Some(key), Ok(answer)) if storable(&answer) => {
@@ -308,11 +310,9 @@ async fn store(
     Ok(cached(state, &entry, if_none_match, "MISS"))
 }
 
-fn with_headers(mut response: Response, extra: &[(&'static str, String)]) -> Response {
+fn with_headers(mut response: Response, extra: &[(&'static str, HeaderValue)]) -> Response {
     for (name, value) in extra {
-        if let Ok(value) = HeaderValue::from_str(value) {
-            response.headers_mut().insert(*name, value);
-        }
+        response.headers_mut().insert(*name, value.clone());
     }
     response
 }
