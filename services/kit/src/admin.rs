@@ -8,6 +8,10 @@
 //!   the process abort a moment after answering (a crash the supervisor must heal). `DELETE`
 //!   clears the faults. Refused with 403 when the environment is `production`.
 //!
+//! - `GET /admin/dead-letters?limit=N` and `POST /admin/dead-letters/redrive` (`{"id": ..}` for
+//!   one, no body for all): the service's dead-lettered event deliveries, for the admin pages and
+//!   the ops commands; 404 on a service that keeps no event queues.
+//!
 //! Probes, `/metrics` and `/admin/*` itself are never faulted, so an operator can always see
 //! and clear what was injected.
 
@@ -131,6 +135,11 @@ pub fn router(ctx: ServiceContext, faults: Faults) -> Router {
             "/admin/faults",
             get(show_faults).put(inject_faults).delete(clear_faults),
         )
+        .route("/admin/dead-letters", get(list_dead_letters))
+        .route(
+            "/admin/dead-letters/redrive",
+            axum::routing::post(redrive_dead_letters),
+        )
         .with_state(state)
 }
 
@@ -188,6 +197,68 @@ async fn info(
         "faults": state.faults.state(),
         "settings": ctx.settings,
     }))
+}
+
+/// The service's database, when it keeps event queues.
+async fn event_db(ctx: &ServiceContext) -> Result<&crate::db::Db, ApiError> {
+    let no_queues =
+        || ApiError::not_found(format!("the {} service keeps no event queues", ctx.name));
+    let db = ctx.db.as_ref().ok_or_else(no_queues)?;
+    crate::events::depths(db).await.map_err(|_| no_queues())?;
+    Ok(db)
+}
+
+/// Query of `GET /admin/dead-letters`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeadLetterQuery {
+    limit: Option<i64>,
+}
+
+async fn list_dead_letters(
+    Authorized(..): Authorized<AdminOrService>,
+    State(state): State<AdminState>,
+    crate::AppQuery(query): crate::AppQuery<DeadLetterQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_param("limit", "must be 1-1000"));
+    }
+    let db = event_db(&state.ctx).await?;
+    let items = crate::events::dead_letters(db, limit)
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(Json(json!({ "service": state.ctx.name, "items": items })))
+}
+
+/// Body of `POST /admin/dead-letters/redrive`: one dead letter, or all when absent.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RedriveRequest {
+    id: Option<String>,
+}
+
+async fn redrive_dead_letters(
+    Authorized(principal, ..): Authorized<AdminOrService>,
+    State(state): State<AdminState>,
+    body: axum::body::Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let request: RedriveRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        RedriveRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::validation("body", e.to_string()))?
+    };
+    let db = event_db(&state.ctx).await?;
+    let redriven = crate::events::redrive(db, request.id.as_deref())
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    if request.id.is_some() && redriven == 0 {
+        return Err(ApiError::not_found("no such dead letter"));
+    }
+    tracing::info!(by = %principal.subject, redriven, "dead letters redriven");
+    Ok(Json(
+        json!({ "service": state.ctx.name, "redriven": redriven }),
+    ))
 }
 
 async fn show_faults(

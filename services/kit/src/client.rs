@@ -1,6 +1,7 @@
 //! Calls from one service to another: JSON over HTTP with a per-call deadline, a service token
-//! for the callee (`aud` = its name), the caller's trace continued, and retries only where a
-//! repeat cannot do harm (GETs, and writes that carry an idempotency key).
+//! for the callee (`aud` = its name) or the end user's own token (the storefront calls on its
+//! shoppers' behalf), the caller's trace continued, and retries only where a repeat cannot do
+//! harm (GETs, and writes that carry an idempotency key).
 
 use std::time::Duration;
 
@@ -44,6 +45,19 @@ impl Answer {
             .as_str()
             .map_or_else(|| format!("answered {}", self.status), str::to_owned)
     }
+}
+
+/// Whose authority a call carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller<'a> {
+    /// The calling service itself: a service token minted for the callee (none when the
+    /// platform has no service key).
+    Service,
+    /// An end user: their bearer token is passed on, so the callee applies the user's roles and
+    /// ownership exactly as for a direct call.
+    User(&'a str),
+    /// Nobody: no `Authorization` header.
+    Anonymous,
 }
 
 /// Why a call got no answer.
@@ -91,8 +105,15 @@ impl ServiceClient {
 
     /// `GET path`; retried on no answer and on 502/503/504.
     pub async fn get(&self, path: &str, trace: Option<&TraceContext>) -> Result<Answer, CallError> {
-        self.send(reqwest::Method::GET, path, None::<&()>, None, trace, true)
-            .await
+        self.request(
+            reqwest::Method::GET,
+            path,
+            None::<&()>,
+            Caller::Service,
+            None,
+            trace,
+        )
+        .await
     }
 
     /// `POST path` with a JSON body. Retried only when `idempotency_key` is given (it is sent as
@@ -104,27 +125,29 @@ impl ServiceClient {
         idempotency_key: Option<&str>,
         trace: Option<&TraceContext>,
     ) -> Result<Answer, CallError> {
-        let retry = idempotency_key.is_some();
-        self.send(
+        self.request(
             reqwest::Method::POST,
             path,
             body,
+            Caller::Service,
             idempotency_key,
             trace,
-            retry,
         )
         .await
     }
 
-    async fn send<B: Serialize + Sync>(
+    /// `method path` with an optional JSON body, made as `caller`. GETs and calls that carry an
+    /// `idempotency_key` are retried on no answer and on 502/503/504; other calls are sent once.
+    pub async fn request<B: Serialize + Sync>(
         &self,
         method: reqwest::Method,
         path: &str,
         body: Option<&B>,
+        caller: Caller<'_>,
         idempotency_key: Option<&str>,
         trace: Option<&TraceContext>,
-        retry: bool,
     ) -> Result<Answer, CallError> {
+        let retry = method == reqwest::Method::GET || idempotency_key.is_some();
         let attempts = if retry { self.retries + 1 } else { 1 };
         let mut last = String::new();
         for attempt in 0..attempts {
@@ -134,7 +157,9 @@ impl ServiceClient {
             let mut request = self
                 .http
                 .request(method.clone(), format!("{}{path}", self.base));
-            if let Some(tokens) = &self.tokens {
+            if let Caller::User(bearer) = caller {
+                request = request.bearer_auth(bearer);
+            } else if let (Caller::Service, Some(tokens)) = (caller, &self.tokens) {
                 match tokens.mint(&self.audience) {
                     Ok(token) => request = request.bearer_auth(token),
                     Err(err) => {

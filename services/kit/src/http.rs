@@ -32,6 +32,17 @@ struct RouteTag(Arc<str>);
 
 /// Adds the health and metrics routes and the standard middleware to a service's router.
 pub fn finish(router: Router, ctx: &ServiceContext) -> Router {
+    finish_with_fallback(router, ctx, || async {
+        ApiError::not_found("no such route")
+    })
+}
+
+/// [`finish`] with `not_found` answering unknown paths (the storefront's is an HTML page).
+pub fn finish_with_fallback<H, T>(router: Router, ctx: &ServiceContext, not_found: H) -> Router
+where
+    H: axum::handler::Handler<T, ()>,
+    T: 'static,
+{
     let observe = Observe {
         metrics: ctx.metrics.clone(),
     };
@@ -40,7 +51,7 @@ pub fn finish(router: Router, ctx: &ServiceContext) -> Router {
     router
         .merge(health::router(ctx.clone()))
         .merge(admin::router(ctx.clone(), faults.clone()))
-        .fallback(|| async { ApiError::not_found("no such route") })
+        .fallback(not_found)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .route_layer(middleware::from_fn_with_state(faults, admin::inject))
         .route_layer(middleware::from_fn_with_state(deadline, tag_route))

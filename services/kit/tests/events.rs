@@ -307,3 +307,95 @@ async fn the_inbox_makes_a_repeated_delivery_a_no_op() {
     assert!(events::first_time(&mut tx, "other", event).await.unwrap());
     tx.commit().await.unwrap();
 }
+
+/// The operator's view of the queues over HTTP: `/admin/dead-letters` lists what
+/// `events::dead_letters` holds and `/admin/dead-letters/redrive` moves it back to the outbox,
+/// for admin (and service) tokens only; a service without event queues answers 404.
+#[tokio::test]
+async fn the_admin_routes_list_and_redrive_dead_letters() {
+    use secrecy::SecretString;
+    use shopctl_kit::{
+        ServiceContext,
+        auth::{Auth, BootstrapToken},
+        http::finish,
+        settings::CommonSettings,
+    };
+    let (_test, db) = database().await;
+    let (refusing, _) = subscriber(usize::MAX, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let mut tx = db.begin_write().await.unwrap();
+    outbox(&refusing.url)
+        .enqueue(&mut tx, "order.confirmed", &json!({"n": 1}))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let (relay, _) = relay(&db, fast());
+    // A 4xx is dead-lettered at the first attempt.
+    relay.run_once().await.unwrap();
+    assert_eq!(events::depths(&db).await.unwrap(), (0, 1));
+
+    let context = |db: Option<Db>| ServiceContext {
+        name: "eventstest",
+        db,
+        metrics: Metrics::new("eventstest"),
+        settings: CommonSettings::defaults(0),
+        auth: Auth::new(BootstrapToken(Some(SecretString::from("admin-token")))),
+    };
+    let server = TestServer::spawn(
+        "eventstest",
+        finish(Router::new(), &context(Some(db.clone()))),
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let list = format!("{}/admin/dead-letters", server.url);
+    assert_eq!(client.get(&list).send().await.unwrap().status(), 401);
+    let listed: serde_json::Value = client
+        .get(&list)
+        .bearer_auth("admin-token")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let items = listed["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{listed}");
+    assert_eq!(items[0]["topic"], "order.confirmed");
+    let bad_limit = client
+        .get(format!("{list}?limit=0"))
+        .bearer_auth("admin-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_limit.status(), 400);
+
+    let redrive = format!("{}/admin/dead-letters/redrive", server.url);
+    assert_eq!(client.post(&redrive).send().await.unwrap().status(), 401);
+    let unknown = client
+        .post(&redrive)
+        .bearer_auth("admin-token")
+        .json(&json!({"id": "no-such-id"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    let moved: serde_json::Value = client
+        .post(&redrive)
+        .bearer_auth("admin-token")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(moved["redriven"], 1);
+    assert_eq!(events::depths(&db).await.unwrap(), (1, 0));
+
+    let without = TestServer::spawn("eventstest", finish(Router::new(), &context(None))).await;
+    let answer = client
+        .get(format!("{}/admin/dead-letters", without.url))
+        .bearer_auth("admin-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 404);
+}
