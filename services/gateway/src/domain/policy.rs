@@ -76,7 +76,8 @@ impl RouteClass {
 pub fn classify(path: &str) -> RouteClass {
     if matches!(
         path,
-        "/api/users/login" | "/api/users/register" | "/api/users/refresh"
+        // The storefront's sign-in and registration forms are the same doors as the API's.
+        "/api/users/login" | "/api/users/register" | "/api/users/refresh" | "/login" | "/register"
     ) {
         RouteClass::Auth
     } else if path.starts_with("/api/") {

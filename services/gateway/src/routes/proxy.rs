@@ -129,11 +129,51 @@ pub(super) async fn forward(
     req: Request,
 ) -> Response {
     let tls = req.extensions().get::<Tls>().is_some();
+    let page =
+        !req.uri().path().starts_with("/api/") && !req.uri().path().starts_with("/.well-known/");
     let response = match handle(&state, peer, req).await {
         Ok(response) => response,
         Err(err) => err.into_response(),
     };
+    let response = if page {
+        for_browser(response)
+    } else {
+        response
+    };
     secure(response, tls)
+}
+
+/// A shopper's browser gets a page, not problem+json, when the edge itself refuses a page
+/// (rate limit, storefront down): the status and headers stay, the body is a short HTML page.
+fn for_browser(response: Response) -> Response {
+    let problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if !problem {
+        return response;
+    }
+    let (heading, text) = match response.status().as_u16() {
+        429 => (
+            "Slow down a little",
+            "You've made a lot of requests in a short time. Wait a moment, then try again.",
+        ),
+        502..=504 => (
+            "The shop is taking a short break",
+            "We couldn't reach it just now. Nothing was charged. Please try again in a moment.",
+        ),
+        _ => return response,
+    };
+    let (mut parts, _) = response.into_parts();
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{heading}</title></head><body><main><h1>{heading}</h1><p>{text}</p><p><a href=\"/\">Back to the shop</a></p></main></body></html>"
+    );
+    Response::from_parts(parts, axum::body::Body::from(html))
 }
 
 /// Checks the body size, the token (a bearer token must be valid whenever one is sent) and the
