@@ -153,6 +153,8 @@ pub enum ServiceName {
     Order,
     /// Notifications: transactional e-mail (port 8087).
     Notification,
+    /// Storefront: the server-rendered web shop (port 8081, at `/` through the gateway).
+    Frontend,
 }
 
 /// Flags that locate a service's data, shared by `serve`, `migrate` and `seed`.

@@ -26,7 +26,7 @@ use tokio::sync::watch;
 /// What the shoppers do, with Online Boutique's weights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Task {
-    /// The home page: the first page of the catalog.
+    /// The storefront's home page (`/`, rendered by the frontend through the gateway).
     Home,
     /// One product's page.
     BrowseProduct,
@@ -445,8 +445,7 @@ impl Shopper {
     async fn run(&mut self, task: Task) {
         match task {
             Task::Home => {
-                self.call("home", Method::GET, "/api/products?limit=12", None, false)
-                    .await;
+                self.call("home", Method::GET, "/", None, false).await;
             }
             Task::BrowseProduct => {
                 let (id, _) = self.product();

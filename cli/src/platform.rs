@@ -7,13 +7,14 @@ use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use rand::RngCore as _;
 
 /// The services `up` runs, in start order, with their port offsets from the base port.
-pub const SERVICES: [(&str, u16); 7] = [
+pub const SERVICES: [(&str, u16); 8] = [
     ("user", 2),
     ("product", 3),
     ("inventory", 5),
     ("payment", 6),
     ("notification", 7),
     ("order", 4),
+    ("frontend", 1),
     ("gateway", 0),
 ];
 
@@ -77,7 +78,7 @@ impl Layout {
             "data_dir".to_owned(),
             self.data_dir.replace('\\', "\\\\").replace('"', "\\\""),
         );
-        for service in SERVICES.iter().map(|(name, _)| *name).chain(["frontend"]) {
+        for (service, _) in SERVICES {
             let port = self.base_port + offset(service);
             values.insert(format!("port.{service}"), port.to_string());
             values.insert(format!("url.{service}"), format!("http://127.0.0.1:{port}"));
@@ -249,7 +250,7 @@ mod tests {
                 secrets.admin_token.clone()
             )));
         }
-        assert_eq!(vars.len(), 14);
+        assert_eq!(vars.len(), 2 * SERVICES.len());
     }
 
     #[test]

@@ -5,3 +5,4 @@ mod checkout;
 mod conformance;
 mod edge;
 mod identity;
+mod storefront;

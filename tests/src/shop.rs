@@ -1,5 +1,5 @@
 //! The whole commerce platform in one test process: identity, catalog, inventory, payment,
-//! orders and the gateway, each on a random port with a fresh database of the backend the
+//! orders, notifications, the storefront and the gateway, each on a random port with a fresh database of the backend the
 //! environment names, wired together with one service key. Events from the order service go to
 //! a recording subscriber, so tests can count them.
 
@@ -41,6 +41,8 @@ pub struct Shop {
     pub order: TestServer,
     /// Notifications, sending through [`Shop::smtp`].
     pub notification: TestServer,
+    /// The storefront, behind the gateway at `/`.
+    pub frontend: TestServer,
     /// The real SMTP server (aiosmtpd) the shop's mails arrive at.
     pub smtp: SmtpServer,
     /// Events delivered by the order service's relay.
@@ -230,6 +232,32 @@ impl Shop {
         ));
         dbs.push(order_db);
 
+        let upstream = |name: &str, url: &str| (format!("upstreams.{name}"), url.to_owned());
+        let mut frontend_source = ConfigSource::default()
+            .with("port", 0)
+            .with("log", "warn")
+            .with("environment", "test")
+            .with("service_key", SERVICE_KEY)
+            .with("admin_token", ADMIN_TOKEN)
+            .with("jwks_url", jwks.clone())
+            .with("oidc_issuer", IDP_ISSUER)
+            .with("oidc_jwks_url", idp_url.clone())
+            .with("oidc_audience", "shopctl");
+        for (key, url) in [
+            upstream("user", &user.url),
+            upstream("product", &product.url),
+            upstream("order", &order.url),
+            upstream("inventory", &inventory.url),
+            upstream("payment", &payment.url),
+            upstream("notification", &notification.url),
+        ] {
+            frontend_source = frontend_source.with(&key, url);
+        }
+        let frontend_settings =
+            shopctl_frontend::load_settings(&frontend_source).expect("frontend settings");
+        let frontend =
+            TestServer::spawn("frontend", shopctl_frontend::app(&frontend_settings)).await;
+
         let gateway_settings = shopctl_gateway::load_settings(
             &ConfigSource::default()
                 .with("oidc_issuer", IDP_ISSUER)
@@ -247,7 +275,9 @@ impl Shop {
                 .with("upstreams.product", product.url.clone())
                 .with("upstreams.inventory", inventory.url.clone())
                 .with("upstreams.payment", payment.url.clone())
-                .with("upstreams.order", order.url.clone()),
+                .with("upstreams.order", order.url.clone())
+                .with("upstreams.notification", notification.url.clone())
+                .with("upstreams.frontend", frontend.url.clone()),
         )
         .expect("gateway settings");
         let gateway = TestServer::spawn("gateway", shopctl_gateway::app(&gateway_settings)).await;
@@ -260,6 +290,7 @@ impl Shop {
             payment,
             order,
             notification,
+            frontend,
             smtp,
             events,
             idp,

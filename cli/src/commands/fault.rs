@@ -70,6 +70,7 @@ pub(crate) fn service_name(service: ServiceName) -> &'static str {
         ServiceName::Payment => "payment",
         ServiceName::Order => "order",
         ServiceName::Notification => "notification",
+        ServiceName::Frontend => "frontend",
     }
 }
 

@@ -46,6 +46,7 @@ pub(crate) async fn run_service(
         ServiceName::Payment => run!(shopctl_payment),
         ServiceName::Order => run!(shopctl_order),
         ServiceName::Notification => run!(shopctl_notification),
+        ServiceName::Frontend => run!(shopctl_frontend),
     }
     Ok(())
 }

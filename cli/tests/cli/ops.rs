@@ -39,7 +39,7 @@ async fn status_faults_and_loadgen_see_and_break_a_running_shop() {
     assert_eq!(status.status.code(), Some(0), "{}", stderr(&status));
     let report = json(&status);
     assert_eq!(report["healthy"], true);
-    assert_eq!(report["services"].as_array().unwrap().len(), 7);
+    assert_eq!(report["services"].as_array().unwrap().len(), 8);
     let product = service(&report, "product");
     assert_eq!(product["health"], "ready");
     assert_eq!(product["version"], env!("CARGO_PKG_VERSION"));

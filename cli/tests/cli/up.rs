@@ -24,7 +24,7 @@ async fn up_runs_the_shop_heals_a_killed_child_and_stops_cleanly() {
             )
         })
         .collect();
-    assert_eq!(pids.len(), 7);
+    assert_eq!(pids.len(), 8, "every service, the storefront included");
 
     // `shopctl wait --healthy` agrees, for CI.
     let waited = shopctl()
@@ -101,7 +101,7 @@ fn wait_gives_up_naming_who_is_not_ready() {
     assert_eq!(output.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["healthy"], false);
-    assert_eq!(report["not_ready"].as_array().unwrap().len(), 7);
+    assert_eq!(report["not_ready"].as_array().unwrap().len(), 8);
     let bad = shopctl()
         .args(["wait", "--healthy", "--timeout", "soon"])
         .output()

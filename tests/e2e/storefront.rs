@@ -1,0 +1,404 @@
+//! The storefront in a real browser: headless Chromium driven over WebDriver (chromedriver,
+//! both from Debian's packages), against the whole shop in this process and through the
+//! gateway, as a shopper and as an admin. Screenshots of every page visited are saved under
+//! `target/screenshots/` for people to look at.
+//!
+//! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (`apt-get install chromium
+//! chromium-driver`; `.ci/run` installs them).
+
+use std::{
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use shopctl_kit::testing::free_port;
+use shopctl_tests::{
+    ADMIN_TOKEN,
+    shop::{PASSWORD, Shop},
+    workspace_root,
+};
+
+/// chromedriver on a free port, stopped when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn driver() -> Driver {
+    let port = free_port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver is not installed: apt-get install chromium chromium-driver");
+    let driver = Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    for _ in 0..100 {
+        if reqwest::get(format!("{}/status", driver.url)).await.is_ok() {
+            return driver;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not start on port {port}");
+}
+
+async fn browser(driver: &Driver) -> Client {
+    let profile = tempfile::tempdir().expect("a profile directory").keep();
+    let capabilities = json!({
+        "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+                "--window-size=1280,1000", format!("--user-data-dir={}", profile.display()),
+            ]
+        }
+    });
+    let Value::Object(capabilities) = capabilities else {
+        unreachable!()
+    };
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&driver.url)
+        .await
+        .expect("a Chromium session")
+}
+
+fn screenshots() -> PathBuf {
+    let dir = workspace_root().join("target").join("screenshots");
+    std::fs::create_dir_all(&dir).expect("the screenshot directory");
+    dir
+}
+
+async fn shot(client: &Client, name: &str) {
+    let png = client.screenshot().await.expect("a screenshot");
+    std::fs::write(screenshots().join(format!("{name}.png")), png).expect("screenshot written");
+}
+
+async fn text(client: &Client, css: &str) -> String {
+    match client.find(Locator::Css(css)).await {
+        Ok(element) => element.text().await.expect("text"),
+        Err(e) => {
+            let at = client.current_url().await.map(|u| u.to_string());
+            panic!("{css} on {at:?}: {e}")
+        }
+    }
+}
+
+async fn fill(client: &Client, id: &str, value: &str) {
+    let input = client
+        .find(Locator::Id(id))
+        .await
+        .unwrap_or_else(|e| panic!("#{id}: {e}"));
+    input.clear().await.expect("cleared");
+    input.send_keys(value).await.expect("typed");
+}
+
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .expect("clicked");
+}
+
+async fn path(client: &Client) -> String {
+    client.current_url().await.expect("a URL").path().to_owned()
+}
+
+async fn checkout_with(client: &Client, card: &str) {
+    fill(client, "name", "Ana Example").await;
+    fill(client, "line1", "1 Main Street").await;
+    fill(client, "city", "Springfield").await;
+    fill(client, "postal_code", "12345").await;
+    fill(client, "country", "US").await;
+    fill(client, "card_number", card).await;
+    fill(client, "expiry", "12/34").await;
+    fill(client, "cvc", "123").await;
+    shot(client, "checkout").await;
+    click(client, "#place-order").await;
+}
+
+async fn orders_of(shop: &Shop) -> Vec<Value> {
+    let listed: Value = reqwest::Client::new()
+        .get(format!(
+            "{}/api/orders?customer=all&limit=100",
+            shop.order.url
+        ))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("orders")
+        .json()
+        .await
+        .expect("json");
+    listed["items"].as_array().cloned().unwrap_or_default()
+}
+
+/// The whole journey: browse → search → product → add to cart (as a guest) → register at
+/// checkout (the guest cart follows) → pay with 4242… → confirmation → the order in the
+/// history; then a declined card shows the error and places no order, and a form posted
+/// without its CSRF token is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_shopper_buys_a_product_end_to_end_in_a_real_browser() {
+    let shop = Shop::start().await;
+    let sku = shop.product_with_stock("KET-100", 4_999, 5).await;
+    shop.product_with_stock("KET-200", 1_999, 5).await;
+    let driver = driver().await;
+    let client = browser(&driver).await;
+    let base = &shop.gateway.url;
+
+    // Home: categories and the newest products.
+    client.goto(base).await.expect("home");
+    shot(&client, "home").await;
+    assert!(text(&client, ".categories").await.contains("Kitchen"));
+    assert!(text(&client, ".grid").await.contains("Kettle KET-100"));
+
+    // Category listing with facets.
+    click(&client, ".categories a").await;
+    assert_eq!(path(&client).await, "/c/kitchen");
+    assert!(text(&client, ".facets").await.contains("Acme"));
+    shot(&client, "category").await;
+
+    // Search, matches marked.
+    fill(&client, "q", "kettle").await;
+    click(&client, ".search button").await;
+    assert_eq!(path(&client).await, "/search");
+    let marked = text(&client, ".grid mark").await;
+    assert_eq!(marked, "Kettle");
+    shot(&client, "search").await;
+
+    // Product page with stock, then into the cart as a guest.
+    client
+        .find(Locator::Css(&format!("a[href='/p/{sku}']")))
+        .await
+        .expect("the product in the results")
+        .click()
+        .await
+        .expect("clicked");
+    assert_eq!(path(&client).await, format!("/p/{sku}"));
+    assert_eq!(text(&client, ".price.big").await, "$49.99");
+    assert_eq!(text(&client, ".stock").await, "Only 5 left");
+    shot(&client, "product").await;
+    fill(&client, "quantity", "2").await;
+    click(&client, ".buy button").await;
+    assert_eq!(path(&client).await, "/cart");
+    assert_eq!(text(&client, ".subtotal").await, "$99.98");
+    assert_eq!(text(&client, ".badge").await, "2");
+    shot(&client, "cart").await;
+
+    // Checkout asks a guest to sign in; they register instead and come back to checkout.
+    click(&client, "a.button.primary[href='/checkout']").await;
+    assert_eq!(path(&client).await, "/login");
+    shot(&client, "login").await;
+    click(&client, "main a[href^='/register']").await;
+    assert_eq!(path(&client).await, "/register");
+    fill(&client, "name", "Ana").await;
+    fill(&client, "email", "ana.browser@example.com").await;
+    fill(&client, "password", PASSWORD).await;
+    shot(&client, "register").await;
+    click(&client, "form.stack button[type=submit]").await;
+    assert_eq!(
+        path(&client).await,
+        "/checkout",
+        "registration returns to checkout"
+    );
+    assert!(
+        text(&client, ".summary")
+            .await
+            .contains("2 × Kettle KET-100")
+    );
+
+    // Pay with the test card that succeeds.
+    checkout_with(&client, "4242 4242 4242 4242").await;
+    let order_path = path(&client).await;
+    assert!(order_path.starts_with("/orders/"), "{order_path}");
+    assert!(text(&client, ".thanks h1").await.contains("confirmed"));
+    // $99.98 + 8 % tax ($8.00) + $4.99 shipping.
+    assert_eq!(text(&client, ".order-total").await, "$112.97");
+    shot(&client, "order").await;
+    assert_eq!(shop.stock(&sku).await["on_hand"], 3);
+
+    // The order is in the history.
+    client
+        .goto(&format!("{base}/orders"))
+        .await
+        .expect("orders");
+    let history = text(&client, "table.orders").await;
+    let short = &order_path["/orders/".len().."/orders/".len() + 8];
+    assert!(history.contains(short), "{history}");
+    assert!(history.to_lowercase().contains("confirmed"), "{history}");
+    shot(&client, "orders").await;
+
+    // A declined card: the error is shown, no order is placed, the cart keeps its items.
+    client
+        .goto(&format!("{base}/p/KET-200"))
+        .await
+        .expect("product");
+    click(&client, ".buy button").await;
+    client
+        .goto(&format!("{base}/checkout"))
+        .await
+        .expect("checkout");
+    checkout_with(&client, "4000 0000 0000 0002").await;
+    assert_eq!(path(&client).await, "/checkout");
+    assert!(text(&client, "#checkout-error").await.contains("declined"));
+    shot(&client, "checkout-declined").await;
+    let placed: Vec<_> = orders_of(&shop)
+        .await
+        .into_iter()
+        .filter(|o| o["status"] != "cancelled")
+        .collect();
+    assert_eq!(placed.len(), 1, "only the first order went through");
+    assert_eq!(shop.stock("KET-200").await["on_hand"], 5);
+    client
+        .goto(&format!("{base}/orders"))
+        .await
+        .expect("orders");
+    assert_eq!(
+        client
+            .find_all(Locator::Css("table.orders tbody tr"))
+            .await
+            .expect("rows")
+            .len(),
+        1
+    );
+    client.goto(&format!("{base}/cart")).await.expect("cart");
+    assert!(text(&client, "table.cart").await.contains("Kettle KET-200"));
+
+    // A form posted without its CSRF token is refused and changes nothing.
+    client
+        .goto(&format!("{base}/p/KET-200"))
+        .await
+        .expect("product");
+    client
+        .execute(
+            "document.querySelector('.buy input[name=csrf]').remove();",
+            Vec::new(),
+        )
+        .await
+        .expect("token removed");
+    click(&client, ".buy button").await;
+    assert_eq!(text(&client, "h1").await, "This form has expired");
+    shot(&client, "csrf-refused").await;
+    client.goto(&format!("{base}/cart")).await.expect("cart");
+    let quantity = client
+        .find(Locator::Css("table.cart input[name=quantity]"))
+        .await
+        .expect("quantity")
+        .prop("value")
+        .await
+        .expect("value");
+    assert_eq!(
+        quantity.as_deref(),
+        Some("1"),
+        "the refused post added nothing"
+    );
+
+    client.close().await.expect("browser closed");
+}
+
+/// An admin edits a product in the admin pages and the storefront shows the change; a
+/// customer gets 403 there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_admin_edits_a_product_and_the_storefront_shows_it() {
+    let shop = Shop::start().await;
+    let sku = shop.product_with_stock("LAMP-1", 2_500, 4).await;
+    let (admin_id, _) = shop.customer("boss@example.com").await;
+    let promoted = reqwest::Client::new()
+        .put(format!("{}/api/users/{admin_id}/roles", shop.user.url))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"roles": ["admin"]}))
+        .send()
+        .await
+        .expect("promote");
+    assert_eq!(promoted.status(), 200);
+    shop.customer("plain@example.com").await;
+    let driver = driver().await;
+    let client = browser(&driver).await;
+    let base = &shop.gateway.url;
+
+    // A customer is refused the admin pages.
+    client.goto(&format!("{base}/login")).await.expect("login");
+    fill(&client, "email", "plain@example.com").await;
+    fill(&client, "password", PASSWORD).await;
+    click(&client, "form.stack button[type=submit]").await;
+    client
+        .goto(&format!("{base}/admin/products"))
+        .await
+        .expect("admin");
+    assert_eq!(text(&client, ".error-page .code").await, "403");
+    client.goto(base).await.expect("home");
+    click(&client, "form.inline button").await; // sign out
+    assert_eq!(path(&client).await, "/login");
+
+    // The admin edits the product's name and price.
+    client
+        .goto(&format!("{base}/login?next=/admin"))
+        .await
+        .expect("login");
+    fill(&client, "email", "boss@example.com").await;
+    fill(&client, "password", PASSWORD).await;
+    click(&client, "form.stack button[type=submit]").await;
+    assert_eq!(path(&client).await, "/admin");
+    shot(&client, "admin").await;
+    client
+        .goto(&format!("{base}/admin/products"))
+        .await
+        .expect("products");
+    client
+        .find(Locator::Css(&format!("a[href='/admin/products/{sku}']")))
+        .await
+        .expect("the product in the admin list")
+        .click()
+        .await
+        .expect("clicked");
+    assert_eq!(text(&client, ".on-hand").await, "4");
+    fill(&client, "name", "Reading Lamp Deluxe").await;
+    fill(&client, "price", "31.50").await;
+    shot(&client, "admin-product").await;
+    click(&client, "#product-form button[type=submit]").await;
+    assert!(text(&client, ".notice").await.contains("Saved"));
+
+    // Stock adjusted from the same page.
+    fill(&client, "delta", "6").await;
+    click(&client, "form[action$='/stock'] button").await;
+    assert_eq!(text(&client, ".on-hand").await, "10");
+
+    // The storefront shows the change.
+    client
+        .goto(&format!("{base}/p/{sku}"))
+        .await
+        .expect("product");
+    assert_eq!(text(&client, "h1").await, "Reading Lamp Deluxe");
+    assert_eq!(text(&client, ".price.big").await, "$31.50");
+    assert_eq!(text(&client, ".stock").await, "In stock");
+    client
+        .goto(&format!("{base}/admin/orders"))
+        .await
+        .expect("orders");
+    shot(&client, "admin-orders").await;
+    client
+        .goto(&format!("{base}/admin/dlq"))
+        .await
+        .expect("dlq");
+    assert!(text(&client, "main").await.contains("order"));
+    shot(&client, "admin-dlq").await;
+
+    client.close().await.expect("browser closed");
+}
