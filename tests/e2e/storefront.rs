@@ -402,3 +402,113 @@ async fn an_admin_edits_a_product_and_the_storefront_shows_it() {
 
     client.close().await.expect("browser closed");
 }
+
+/// Without a browser: an access token that no longer verifies is replaced from the refresh
+/// token on the next page (new cookies set, the page shown signed in), and a shopper reading
+/// another shopper's order gets the 404 page.
+#[tokio::test]
+async fn stale_tokens_refresh_transparently_and_others_orders_are_not_found() {
+    let shop = Shop::start().await;
+    let client = reqwest::Client::new();
+    let login = |email: &'static str| {
+        let client = client.clone();
+        let url = format!("{}/api/users/login", shop.gateway.url);
+        async move {
+            let tokens: Value = client
+                .post(url)
+                .json(&json!({"email": email, "password": PASSWORD}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            tokens
+        }
+    };
+    shop.customer("first@example.com").await;
+    shop.customer("second@example.com").await;
+    let first = login("first@example.com").await;
+
+    // A stale access token and a valid refresh token: the account page, signed in.
+    let page = client
+        .get(format!("{}/account", shop.gateway.url))
+        .header(
+            "cookie",
+            format!(
+                "sid=browser-session-0001; at=not.a.valid-token; rt={}",
+                first["refresh_token"].as_str().unwrap()
+            ),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let cookies: Vec<String> = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        cookies.iter().any(|c| c.starts_with("at=ey")),
+        "{cookies:?}"
+    );
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("rt=") && !c.contains(first["refresh_token"].as_str().unwrap())),
+        "the refresh token rotated: {cookies:?}"
+    );
+    assert!(page.text().await.unwrap().contains("first@example.com"));
+
+    // The first shopper's order, read with the second shopper's session: 404.
+    let sku = shop.product_with_stock("MUG-1", 1_200, 5).await;
+    let token = first["access_token"].as_str().unwrap();
+    client
+        .post(format!("{}/api/cart/items", shop.gateway.url))
+        .bearer_auth(token)
+        .json(&json!({"sku": sku, "quantity": 1}))
+        .send()
+        .await
+        .unwrap();
+    let order: Value = client
+        .post(format!("{}/api/orders", shop.gateway.url))
+        .bearer_auth(token)
+        .header("idempotency-key", "storefront-ownership-1")
+        .json(&shopctl_tests::shop::checkout_body("4242424242424242"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(order["status"], "confirmed", "{order}");
+    let second = login("second@example.com").await;
+    let cookie = |tokens: &Value| {
+        format!(
+            "sid=browser-session-0002; at={}",
+            tokens["access_token"].as_str().unwrap()
+        )
+    };
+    let path = format!(
+        "{}/orders/{}",
+        shop.gateway.url,
+        order["id"].as_str().unwrap()
+    );
+    let theirs = client
+        .get(&path)
+        .header("cookie", cookie(&second))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(theirs.status(), 404);
+    assert!(theirs.text().await.unwrap().contains("find that page"));
+    let mine = client
+        .get(&path)
+        .header("cookie", cookie(&first))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mine.status(), 200);
+}

@@ -615,3 +615,64 @@ async fn over_tls_the_gateway_sends_hsts_and_tells_upstreams_the_scheme() {
     let seen: Value = response.json().await.unwrap();
     assert_eq!(seen["headers"]["x-forwarded-proto"], "http");
 }
+
+/// A shopper's browser gets an HTML page when the edge refuses a page (over the limit, or the
+/// storefront down); API clients keep getting problem+json for the same refusals.
+#[tokio::test]
+async fn refused_pages_are_html_and_refused_api_calls_stay_problem_json() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let upstream = echo(calls.clone()).await;
+    let closed = format!("http://127.0.0.1:{}", shopctl_kit::testing::free_port());
+    let gateway = TestServer::spawn(
+        "gateway",
+        gateway_with(
+            &upstream.url,
+            &[
+                ("upstreams.frontend", closed.as_str()),
+                ("rate_limit_burst", "1"),
+                ("rate_limit_per_minute", "1"),
+            ],
+        ),
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let content_type =
+        |r: &reqwest::Response| r.headers()["content-type"].to_str().unwrap().to_owned();
+    // The storefront is down: the page is a 503 page.
+    let down = client
+        .get(format!("{}/cart", gateway.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(down.status(), 503);
+    assert!(
+        content_type(&down).starts_with("text/html"),
+        "{}",
+        content_type(&down)
+    );
+    let html = down.text().await.unwrap();
+    assert!(html.contains("taking a short break"), "{html}");
+    assert!(!html.contains("127.0.0.1"), "no internals: {html}");
+    // Over the web limit: a 429 page with Retry-After.
+    let limited = client
+        .get(format!("{}/cart", gateway.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(limited.status(), 429);
+    assert!(limited.headers().contains_key("retry-after"));
+    assert!(content_type(&limited).starts_with("text/html"));
+    // The API's refusals are unchanged.
+    client
+        .get(format!("{}/api/products", gateway.url))
+        .send()
+        .await
+        .unwrap();
+    let api = client
+        .get(format!("{}/api/products", gateway.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 429);
+    assert!(content_type(&api).starts_with("application/problem+json"));
+}
