@@ -15,6 +15,7 @@ pub mod db;
 pub mod error;
 pub mod events;
 pub mod health;
+pub mod html;
 pub mod http;
 pub mod json;
 pub mod jwt;

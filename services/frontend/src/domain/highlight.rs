@@ -1,21 +1,7 @@
 //! Search results with the shopper's words marked: the text is HTML-escaped first, then the
 //! matches wrapped in `<mark>`, so nothing from the catalog or the query reaches the page raw.
 
-/// Escapes `text` for HTML element content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use shopctl_kit::html::escape;
 
 /// `text` as safe HTML with every word that starts with one of `query`'s words marked
 /// (case-insensitive prefix match, as the catalog's search matches).

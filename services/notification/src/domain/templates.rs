@@ -379,21 +379,7 @@ fn render_order_notice(
     }
 }
 
-/// Escapes `& < > " '` so `s` can be placed in HTML text or a quoted attribute value.
-pub fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+pub use shopctl_kit::html::escape as escape_html;
 
 /// The first 8 characters of an order id, as shown to customers.
 fn short_id(order_id: &str) -> String {
