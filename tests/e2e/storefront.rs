@@ -117,6 +117,23 @@ async fn click(client: &Client, css: &str) {
         .expect("clicked");
 }
 
+/// Opens `path` of the shop at `base`.
+async fn visit(client: &Client, base: &str, path: &str) {
+    client
+        .goto(&format!("{base}{path}"))
+        .await
+        .unwrap_or_else(|e| panic!("{path}: {e}"));
+}
+
+/// Signs in through the sign-in page (`/login?next=…` when `next` is given).
+async fn sign_in(client: &Client, base: &str, email: &str, next: Option<&str>) {
+    let path = next.map_or_else(|| "/login".to_owned(), |next| format!("/login?next={next}"));
+    visit(client, base, &path).await;
+    fill(client, "email", email).await;
+    fill(client, "password", PASSWORD).await;
+    click(client, "form.stack button[type=submit]").await;
+}
+
 async fn path(client: &Client) -> String {
     client.current_url().await.expect("a URL").path().to_owned()
 }
@@ -235,10 +252,7 @@ async fn a_shopper_buys_a_product_end_to_end_in_a_real_browser() {
     assert_eq!(shop.stock(&sku).await["on_hand"], 3);
 
     // The order is in the history.
-    client
-        .goto(&format!("{base}/orders"))
-        .await
-        .expect("orders");
+    visit(&client, base, "/orders").await;
     let history = text(&client, "table.orders").await;
     let short = &order_path["/orders/".len().."/orders/".len() + 8];
     assert!(history.contains(short), "{history}");
@@ -246,15 +260,9 @@ async fn a_shopper_buys_a_product_end_to_end_in_a_real_browser() {
     shot(&client, "orders").await;
 
     // A declined card: the error is shown, no order is placed, the cart keeps its items.
-    client
-        .goto(&format!("{base}/p/KET-200"))
-        .await
-        .expect("product");
+    visit(&client, base, "/p/KET-200").await;
     click(&client, ".buy button").await;
-    client
-        .goto(&format!("{base}/checkout"))
-        .await
-        .expect("checkout");
+    visit(&client, base, "/checkout").await;
     checkout_with(&client, "4000 0000 0000 0002").await;
     assert_eq!(path(&client).await, "/checkout");
     assert!(text(&client, "#checkout-error").await.contains("declined"));
@@ -266,10 +274,7 @@ async fn a_shopper_buys_a_product_end_to_end_in_a_real_browser() {
         .collect();
     assert_eq!(placed.len(), 1, "only the first order went through");
     assert_eq!(shop.stock("KET-200").await["on_hand"], 5);
-    client
-        .goto(&format!("{base}/orders"))
-        .await
-        .expect("orders");
+    visit(&client, base, "/orders").await;
     assert_eq!(
         client
             .find_all(Locator::Css("table.orders tbody tr"))
@@ -278,14 +283,11 @@ async fn a_shopper_buys_a_product_end_to_end_in_a_real_browser() {
             .len(),
         1
     );
-    client.goto(&format!("{base}/cart")).await.expect("cart");
+    visit(&client, base, "/cart").await;
     assert!(text(&client, "table.cart").await.contains("Kettle KET-200"));
 
     // A form posted without its CSRF token is refused and changes nothing.
-    client
-        .goto(&format!("{base}/p/KET-200"))
-        .await
-        .expect("product");
+    visit(&client, base, "/p/KET-200").await;
     client
         .execute(
             "document.querySelector('.buy input[name=csrf]').remove();",
@@ -296,7 +298,7 @@ async fn a_shopper_buys_a_product_end_to_end_in_a_real_browser() {
     click(&client, ".buy button").await;
     assert_eq!(text(&client, "h1").await, "This form has expired");
     shot(&client, "csrf-refused").await;
-    client.goto(&format!("{base}/cart")).await.expect("cart");
+    visit(&client, base, "/cart").await;
     let quantity = client
         .find(Locator::Css("table.cart input[name=quantity]"))
         .await
@@ -334,33 +336,18 @@ async fn an_admin_edits_a_product_and_the_storefront_shows_it() {
     let base = &shop.gateway.url;
 
     // A customer is refused the admin pages.
-    client.goto(&format!("{base}/login")).await.expect("login");
-    fill(&client, "email", "plain@example.com").await;
-    fill(&client, "password", PASSWORD).await;
-    click(&client, "form.stack button[type=submit]").await;
-    client
-        .goto(&format!("{base}/admin/products"))
-        .await
-        .expect("admin");
+    sign_in(&client, base, "plain@example.com", None).await;
+    visit(&client, base, "/admin/products").await;
     assert_eq!(text(&client, ".error-page .code").await, "403");
     client.goto(base).await.expect("home");
     click(&client, "form.inline button").await; // sign out
     assert_eq!(path(&client).await, "/login");
 
     // The admin edits the product's name and price.
-    client
-        .goto(&format!("{base}/login?next=/admin"))
-        .await
-        .expect("login");
-    fill(&client, "email", "boss@example.com").await;
-    fill(&client, "password", PASSWORD).await;
-    click(&client, "form.stack button[type=submit]").await;
+    sign_in(&client, base, "boss@example.com", Some("/admin")).await;
     assert_eq!(path(&client).await, "/admin");
     shot(&client, "admin").await;
-    client
-        .goto(&format!("{base}/admin/products"))
-        .await
-        .expect("products");
+    visit(&client, base, "/admin/products").await;
     client
         .find(Locator::Css(&format!("a[href='/admin/products/{sku}']")))
         .await
@@ -381,22 +368,13 @@ async fn an_admin_edits_a_product_and_the_storefront_shows_it() {
     assert_eq!(text(&client, ".on-hand").await, "10");
 
     // The storefront shows the change.
-    client
-        .goto(&format!("{base}/p/{sku}"))
-        .await
-        .expect("product");
+    visit(&client, base, &format!("/p/{sku}")).await;
     assert_eq!(text(&client, "h1").await, "Reading Lamp Deluxe");
     assert_eq!(text(&client, ".price.big").await, "$31.50");
     assert_eq!(text(&client, ".stock").await, "In stock");
-    client
-        .goto(&format!("{base}/admin/orders"))
-        .await
-        .expect("orders");
+    visit(&client, base, "/admin/orders").await;
     shot(&client, "admin-orders").await;
-    client
-        .goto(&format!("{base}/admin/dlq"))
-        .await
-        .expect("dlq");
+    visit(&client, base, "/admin/dlq").await;
     assert!(text(&client, "main").await.contains("order"));
     shot(&client, "admin-dlq").await;
 

@@ -19,7 +19,7 @@ pub mod session;
 pub mod settings;
 pub mod store;
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{future::Future, time::Duration};
 
 use axum::Router;
 use secrecy::ExposeSecret as _;
@@ -61,7 +61,6 @@ pub fn app(settings: &Settings) -> Router {
         secure_cookies: service.secure_cookies,
         featured_count: service.featured_count,
         page_size: service.page_size,
-        shop_name: Arc::from(service.shop_name.as_str()),
     };
     let ctx = ServiceContext {
         name: NAME,

@@ -16,8 +16,6 @@ mod checkout;
 mod orders;
 pub mod pages;
 
-use std::sync::Arc;
-
 use axum::{Router, middleware};
 use shopctl_kit::auth::Auth;
 
@@ -38,8 +36,6 @@ pub struct AppState {
     pub featured_count: u32,
     /// Products per listing page.
     pub page_size: u32,
-    /// The shop's name.
-    pub shop_name: Arc<str>,
 }
 
 /// The storefront's routes with `state` applied and the session resolved for each request

@@ -111,12 +111,15 @@ impl Session {
 
     /// A cookie with the session's attributes.
     pub fn cookie(&self, name: &'static str, value: String) -> Cookie<'static> {
-        Cookie::build((name, value))
-            .http_only(true)
-            .same_site(SameSite::Lax)
-            .secure(self.secure)
-            .path("/")
-            .build()
+        cookie(name, value, self.secure)
+    }
+
+    /// The cookies that sign out and forget the header's cart count, in `jar`.
+    pub fn signed_out(&self, jar: CookieJar) -> CookieJar {
+        self.sign_out()
+            .into_iter()
+            .chain([self.removal(CART_COUNT)])
+            .fold(jar, CookieJar::add)
     }
 
     /// Cookies that sign `tokens` in.
@@ -192,14 +195,7 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
         Some(id) if id.len() >= 16 && id.len() <= 64 => id.to_owned(),
         _ => {
             let id = new_session_id();
-            set.push(
-                Cookie::build((SID, id.clone()))
-                    .http_only(true)
-                    .same_site(SameSite::Lax)
-                    .secure(secure)
-                    .path("/")
-                    .build(),
-            );
+            set.push(cookie(SID, id.clone(), secure));
             id
         }
     };
@@ -256,6 +252,16 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
     req.extensions_mut().insert(Arc::new(session));
     let response = next.run(req).await;
     with_cookies(response, &set)
+}
+
+/// A cookie with the storefront's attributes: HttpOnly, SameSite=Lax, whole site, Secure over TLS.
+fn cookie(name: &'static str, value: String, secure: bool) -> Cookie<'static> {
+    Cookie::build((name, value))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .path("/")
+        .build()
 }
 
 fn is_write(method: &Method) -> bool {

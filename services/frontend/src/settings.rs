@@ -42,19 +42,8 @@ pub struct FrontendSettings {
 
 impl Default for FrontendSettings {
     fn default() -> Self {
-        let upstreams = [
-            ("user", 8082),
-            ("product", 8083),
-            ("order", 8084),
-            ("inventory", 8085),
-            ("payment", 8086),
-            ("notification", 8087),
-        ]
-        .into_iter()
-        .map(|(name, port)| (name.to_owned(), format!("http://127.0.0.1:{port}")))
-        .collect();
         Self {
-            upstreams,
+            upstreams: settings::local_urls(&UPSTREAMS),
             upstream_timeout_ms: 10_000,
             shop_name: "shopctl".to_owned(),
             featured_count: 8,

@@ -45,20 +45,16 @@ pub struct GatewaySettings {
 
 impl Default for GatewaySettings {
     fn default() -> Self {
-        let upstreams = [
-            ("frontend", 8081),
-            ("user", 8082),
-            ("product", 8083),
-            ("order", 8084),
-            ("inventory", 8085),
-            ("payment", 8086),
-            ("notification", 8087),
-        ]
-        .into_iter()
-        .map(|(name, port)| (name.to_owned(), format!("http://127.0.0.1:{port}")))
-        .collect();
         Self {
-            upstreams,
+            upstreams: settings::local_urls(&[
+                "frontend",
+                "user",
+                "product",
+                "order",
+                "inventory",
+                "payment",
+                "notification",
+            ]),
             upstream_timeout_ms: 10_000,
             rate_limit_per_minute: 1_000,
             rate_limit_burst: 100,

@@ -67,6 +67,28 @@ impl fmt::Display for Environment {
     }
 }
 
+/// The port each service listens on by default (DESIGN.md §8).
+pub const DEFAULT_PORTS: [(&str, u16); 8] = [
+    ("gateway", 8080),
+    ("frontend", 8081),
+    ("user", 8082),
+    ("product", 8083),
+    ("order", 8084),
+    ("inventory", 8085),
+    ("payment", 8086),
+    ("notification", 8087),
+];
+
+/// `http://127.0.0.1:<default port>` of each of `services`, by name: the upstreams a service
+/// calls when nothing else is configured.
+pub fn local_urls(services: &[&str]) -> std::collections::BTreeMap<String, String> {
+    DEFAULT_PORTS
+        .iter()
+        .filter(|(name, _)| services.contains(name))
+        .map(|(name, port)| ((*name).to_owned(), format!("http://127.0.0.1:{port}")))
+        .collect()
+}
+
 /// Settings every service has, read from its own section.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CommonSettings {

@@ -107,10 +107,10 @@ async fn sign_in(
             None,
         )
         .await?;
-    let mut jar = CookieJar::new();
-    for cookie in session.sign_in(&tokens) {
-        jar = jar.add(cookie);
-    }
+    let mut jar = session
+        .sign_in(&tokens)
+        .into_iter()
+        .fold(CookieJar::new(), CookieJar::add);
     let caller = Caller::User(&tokens.access_token);
     let cart: std::result::Result<crate::store::Cart, Upstream> = if session.guest_cart.is_empty() {
         state.services.get("order", "/api/cart", caller, None).await
@@ -301,12 +301,11 @@ async fn logout(
             tracing::warn!(error = %err, "refresh token not revoked at sign-out");
         }
     }
-    let mut out = CookieJar::new();
-    for cookie in session.sign_out() {
-        out = out.add(cookie);
-    }
-    out = out.add(session.removal(crate::session::CART_COUNT));
-    (out, see_other("/login?done=signed-out")).into_response()
+    (
+        session.signed_out(CookieJar::new()),
+        see_other("/login?done=signed-out"),
+    )
+        .into_response()
 }
 
 #[derive(Template, Default)]
@@ -501,14 +500,11 @@ async fn delete_account(
         )
         .await;
     match erased {
-        Ok(_) => {
-            let mut jar = CookieJar::new();
-            for cookie in session.sign_out() {
-                jar = jar.add(cookie);
-            }
-            jar = jar.add(session.removal(crate::session::CART_COUNT));
-            Ok((jar, see_other("/login?done=deleted")).into_response())
-        }
+        Ok(_) => Ok((
+            session.signed_out(CookieJar::new()),
+            see_other("/login?done=deleted"),
+        )
+            .into_response()),
         Err(Upstream::Problem { status: 422, .. }) => {
             let mut page = account_page(&state, &session).await?;
             page.delete_error =

@@ -34,6 +34,7 @@ pub(super) fn router() -> Router<AppState> {
 }
 
 /// A cart line as shown.
+#[derive(Clone)]
 pub(crate) struct LineView {
     pub(crate) sku: String,
     pub(crate) name: String,
@@ -106,7 +107,14 @@ async fn guest_cart(state: &AppState, session: &Session) -> Cart {
         count += quantity;
         let (name, unit, available) = match product {
             Some(p) => (p.name, p.price, p.active),
-            None => (sku.clone(), subtotal.clone(), false),
+            None => (
+                sku.clone(),
+                Money {
+                    amount: 0,
+                    currency: subtotal.currency.clone(),
+                },
+                false,
+            ),
         };
         let line_total = Money {
             amount: unit.amount.saturating_mul(quantity),

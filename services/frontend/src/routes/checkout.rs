@@ -157,18 +157,7 @@ fn page(
             })
             .collect(),
         subtotal: cart.subtotal.clone(),
-        lines: cart
-            .lines
-            .iter()
-            .map(|l| LineView {
-                sku: l.sku.clone(),
-                name: l.name.clone(),
-                quantity: l.quantity,
-                unit_price: l.unit_price.clone(),
-                line_total: l.line_total.clone(),
-                available: l.available,
-            })
-            .collect(),
+        lines: cart.lines.clone(),
         error,
     }
 }

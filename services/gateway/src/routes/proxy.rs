@@ -129,8 +129,7 @@ pub(super) async fn forward(
     req: Request,
 ) -> Response {
     let tls = req.extensions().get::<Tls>().is_some();
-    let page =
-        !req.uri().path().starts_with("/api/") && !req.uri().path().starts_with("/.well-known/");
+    let page = upstream_for(req.uri().path()) == "frontend";
     let response = match handle(&state, peer, req).await {
         Ok(response) => response,
         Err(err) => err.into_response(),
