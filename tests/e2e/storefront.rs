@@ -88,14 +88,61 @@ async fn shot(client: &Client, name: &str) {
     std::fs::write(screenshots().join(format!("{name}.png")), png).expect("screenshot written");
 }
 
+/// How long a page may take to arrive after a click (form posts navigate asynchronously).
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// The text of `css`, waiting for it to appear (and retrying when the element found belonged to
+/// the page a click was just replacing).
 async fn text(client: &Client, css: &str) -> String {
-    match client.find(Locator::Css(css)).await {
-        Ok(element) => element.text().await.expect("text"),
-        Err(e) => {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        let error = match client.find(Locator::Css(css)).await {
+            Ok(element) => match element.text().await {
+                Ok(text) => return text,
+                Err(e) => e,
+            },
+            Err(e) => e,
+        };
+        if std::time::Instant::now() >= deadline {
             let at = client.current_url().await.map(|u| u.to_string());
-            panic!("{css} on {at:?}: {e}")
+            panic!("{css} on {at:?}: {error}");
         }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Waits until `css` reads `expected` (the page after a click replaces the one before it).
+async fn wait_text(client: &Client, css: &str, expected: &str) {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        let now = text(client, css).await;
+        if now == expected {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{css}: {now:?}, not {expected:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until the browser's path satisfies `done`, and returns it.
+async fn wait_path(client: &Client, done: impl Fn(&str) -> bool) -> String {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        let now = path(client).await;
+        if done(&now) {
+            return now;
+        }
+        assert!(std::time::Instant::now() < deadline, "still at {now}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until the browser is at `expected`.
+async fn at(client: &Client, expected: &str) {
+    wait_path(client, |now| now == expected).await;
 }
 
 async fn fill(client: &Client, id: &str, value: &str) {
@@ -132,6 +179,7 @@ async fn sign_in(client: &Client, base: &str, email: &str, next: Option<&str>) {
     fill(client, "email", email).await;
     fill(client, "password", PASSWORD).await;
     click(client, "form.stack button[type=submit]").await;
+    wait_path(client, |now| now != "/login").await;
 }
 
 async fn path(client: &Client) -> String {
@@ -188,14 +236,14 @@ async fn a_shopper_buys_a_product_end_to_end_in_a_real_browser() {
 
     // Category listing with facets.
     click(&client, ".categories a").await;
-    assert_eq!(path(&client).await, "/c/kitchen");
+    at(&client, "/c/kitchen").await;
     assert!(text(&client, ".facets").await.contains("Acme"));
     shot(&client, "category").await;
 
     // Search, matches marked.
     fill(&client, "q", "kettle").await;
     click(&client, ".search button").await;
-    assert_eq!(path(&client).await, "/search");
+    at(&client, "/search").await;
     let marked = text(&client, ".grid mark").await;
     assert_eq!(marked, "Kettle");
     shot(&client, "search").await;
@@ -208,33 +256,30 @@ async fn a_shopper_buys_a_product_end_to_end_in_a_real_browser() {
         .click()
         .await
         .expect("clicked");
-    assert_eq!(path(&client).await, format!("/p/{sku}"));
+    at(&client, &format!("/p/{sku}")).await;
     assert_eq!(text(&client, ".price.big").await, "$49.99");
     assert_eq!(text(&client, ".stock").await, "Only 5 left");
     shot(&client, "product").await;
     fill(&client, "quantity", "2").await;
     click(&client, ".buy button").await;
-    assert_eq!(path(&client).await, "/cart");
+    at(&client, "/cart").await;
     assert_eq!(text(&client, ".subtotal").await, "$99.98");
     assert_eq!(text(&client, ".badge").await, "2");
     shot(&client, "cart").await;
 
     // Checkout asks a guest to sign in; they register instead and come back to checkout.
     click(&client, "a.button.primary[href='/checkout']").await;
-    assert_eq!(path(&client).await, "/login");
+    at(&client, "/login").await;
     shot(&client, "login").await;
     click(&client, "main a[href^='/register']").await;
-    assert_eq!(path(&client).await, "/register");
+    at(&client, "/register").await;
     fill(&client, "name", "Ana").await;
     fill(&client, "email", "ana.browser@example.com").await;
     fill(&client, "password", PASSWORD).await;
     shot(&client, "register").await;
     click(&client, "form.stack button[type=submit]").await;
-    assert_eq!(
-        path(&client).await,
-        "/checkout",
-        "registration returns to checkout"
-    );
+    // Registration returns to checkout.
+    at(&client, "/checkout").await;
     assert!(
         text(&client, ".summary")
             .await
@@ -243,7 +288,7 @@ async fn a_shopper_buys_a_product_end_to_end_in_a_real_browser() {
 
     // Pay with the test card that succeeds.
     checkout_with(&client, "4242 4242 4242 4242").await;
-    let order_path = path(&client).await;
+    let order_path = wait_path(&client, |now| now.starts_with("/orders/")).await;
     assert!(order_path.starts_with("/orders/"), "{order_path}");
     assert!(text(&client, ".thanks h1").await.contains("confirmed"));
     // $99.98 + 8 % tax ($8.00) + $4.99 shipping.
@@ -262,9 +307,10 @@ async fn a_shopper_buys_a_product_end_to_end_in_a_real_browser() {
     // A declined card: the error is shown, no order is placed, the cart keeps its items.
     visit(&client, base, "/p/KET-200").await;
     click(&client, ".buy button").await;
+    at(&client, "/cart").await;
     visit(&client, base, "/checkout").await;
     checkout_with(&client, "4000 0000 0000 0002").await;
-    assert_eq!(path(&client).await, "/checkout");
+    at(&client, "/checkout").await;
     assert!(text(&client, "#checkout-error").await.contains("declined"));
     shot(&client, "checkout-declined").await;
     let placed: Vec<_> = orders_of(&shop)
@@ -296,7 +342,7 @@ async fn a_shopper_buys_a_product_end_to_end_in_a_real_browser() {
         .await
         .expect("token removed");
     click(&client, ".buy button").await;
-    assert_eq!(text(&client, "h1").await, "This form has expired");
+    wait_text(&client, "h1", "This form has expired").await;
     shot(&client, "csrf-refused").await;
     visit(&client, base, "/cart").await;
     let quantity = client
@@ -341,11 +387,11 @@ async fn an_admin_edits_a_product_and_the_storefront_shows_it() {
     assert_eq!(text(&client, ".error-page .code").await, "403");
     client.goto(base).await.expect("home");
     click(&client, "form.inline button").await; // sign out
-    assert_eq!(path(&client).await, "/login");
+    at(&client, "/login").await;
 
     // The admin edits the product's name and price.
     sign_in(&client, base, "boss@example.com", Some("/admin")).await;
-    assert_eq!(path(&client).await, "/admin");
+    at(&client, "/admin").await;
     shot(&client, "admin").await;
     visit(&client, base, "/admin/products").await;
     client
@@ -365,7 +411,7 @@ async fn an_admin_edits_a_product_and_the_storefront_shows_it() {
     // Stock adjusted from the same page.
     fill(&client, "delta", "6").await;
     click(&client, "form[action$='/stock'] button").await;
-    assert_eq!(text(&client, ".on-hand").await, "10");
+    wait_text(&client, ".on-hand", "10").await;
 
     // The storefront shows the change.
     visit(&client, base, &format!("/p/{sku}")).await;
