@@ -19,7 +19,7 @@ use crate::{
     shared::Shared,
 };
 
-pub use proxy::HttpClient;
+pub use proxy::{HttpClient, Target};
 
 /// Labels of the gateway's own metrics.
 pub type UpstreamLabels = Vec<(&'static str, String)>;
@@ -46,6 +46,8 @@ pub struct Proxy {
     pub limiter: Arc<Limiter>,
     /// One breaker per upstream.
     pub breakers: Arc<HashMap<String, Breaker>>,
+    /// Each upstream's base URL, parsed once.
+    pub targets: HashMap<String, proxy::Target>,
     /// Settings.
     pub settings: Arc<GatewaySettings>,
     /// Largest accepted request body in bytes.
@@ -104,9 +106,15 @@ impl AppState {
             },
             None => Cache::Memory(ResponseCache::new(ttl, settings.cache_max_entries)),
         };
+        let targets = settings
+            .upstreams
+            .iter()
+            .filter_map(|(name, base)| Some((name.clone(), proxy::Target::parse(base)?)))
+            .collect();
         let state = Proxy {
             client,
             auth,
+            targets,
             limiter: Arc::new(limiter(settings, shared)),
             breakers: Arc::new(breakers),
             settings: Arc::new(settings.clone()),

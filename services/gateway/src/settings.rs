@@ -91,6 +91,13 @@ pub fn load(source: &ConfigSource) -> Result<Settings, SettingsError> {
             )));
         }
     }
+    for (name, url) in &settings.service.upstreams {
+        if crate::routes::Target::parse(url).is_none() {
+            return Err(SettingsError::Invalid(format!(
+                "gateway.upstreams.{name}: `{url}` is not an absolute URL; use http://HOST:PORT"
+            )));
+        }
+    }
     if let Some(url) = &settings.service.redis_url
         && redis::Client::open(url.as_str()).is_err()
     {

@@ -428,6 +428,26 @@ fn a_bad_cors_origin_is_a_settings_error() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+#[test]
+fn a_relative_upstream_url_is_a_settings_error() {
+    let dir = std::env::temp_dir().join(format!("gw-upstream-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("shopctl.toml");
+    std::fs::write(&file, "[gateway.upstreams]\nproduct = \"127.0.0.1:8082\"\n").unwrap();
+    let source = ConfigSource {
+        file: Some(file),
+        overrides: Vec::new(),
+    };
+    let err = shopctl_gateway::load_settings(&source)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("gateway.upstreams.product") && err.contains("http://HOST:PORT"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 fn gateway_with_redis(upstream: &str, redis_url: &str, prefix: &str) -> Router {
     gateway_with_redis_cache(upstream, redis_url, prefix, 0)
 }
