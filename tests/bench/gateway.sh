@@ -3,12 +3,18 @@
 # bearer token verified at the edge, rate limiting on) and through nginx proxying the same
 # upstream, in one run. Prints a Markdown table with ratios against the direct numbers.
 #
-# Usage: tests/bench/gateway.sh [DURATION]   (default 15s per target)
+# Usage: tests/bench/gateway.sh [DURATION] [ROUNDS]   (default 5s per target and round, 5 rounds)
+#
+# The three targets are measured in interleaved rounds (the order rotates every round) and the
+# table shows medians, so a machine that speeds up or slows down during the run moves all three
+# alike. Besides req/s and p99 it reports each proxy's CPU time per request (user + system, from
+# /proc), which does not depend on how the two cores happen to be shared in a round.
 # Needs: wrk and nginx (apt-get install wrk nginx). Loopback only.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-duration="${1:-15s}"
+duration="${1:-5s}"
+rounds="${2:-5}"
 connections="${CONNECTIONS:-32}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/shopctl-target}"
 for tool in wrk nginx; do
@@ -69,20 +75,54 @@ token="$(curl -fs -X POST 127.0.0.1:18700/api/users/login -H 'content-type: appl
 sku="$(curl -fs '127.0.0.1:18703/api/products?limit=1' | sed -E 's/.*"sku":"([^"]+)".*/\1/')"
 path="/api/products/sku/$sku"
 
-measure() {
-  local out
-  out="$(wrk -t2 -c"$connections" -d"$duration" --latency -H "Authorization: Bearer $token" "$1")"
-  if echo "$out" | grep -q "Non-2xx"; then echo "non-2xx from $1" >&2; echo "$out" >&2; exit 1; fi
-  echo "$(echo "$out" | awk '/Requests\/sec/ {print $2}')|$(echo "$out" | awk '$1=="99%" {print $2}')"
+gateway_pid="${pids[2]}"
+nginx_pids="$(pgrep -d' ' -f 'nginx: worker')"
+# CPU ticks (user + system) of the given processes.
+ticks() {
+  local total=0 pid fields
+  for pid in "$@"; do
+    read -r -a fields <"/proc/$pid/stat"
+    total=$((total + fields[13] + fields[14]))
+  done
+  echo "$total"
 }
-
-direct="$(measure "http://127.0.0.1:18703$path")"
-gateway="$(measure "http://127.0.0.1:18700$path")"
-nginx_r="$(measure "http://127.0.0.1:18701$path")"
-rps() { echo "${1%%|*}"; }
+hz="$(getconf CLK_TCK)"
+# measure NAME URL PID...: one wrk run; appends "rps p99_ms cpu_us_per_request" to $work/NAME.
+measure() {
+  local name="$1" url="$2" out before after
+  shift 2
+  before="$(ticks "$@")"
+  out="$(wrk -t2 -c"$connections" -d"$duration" --latency -H "Authorization: Bearer $token" "$url")"
+  after="$(ticks "$@")"
+  if echo "$out" | grep -q "Non-2xx"; then echo "non-2xx from $url" >&2; echo "$out" >&2; exit 1; fi
+  echo "$out" | awk -v cpu="$((after - before))" -v hz="$hz" '
+    /requests in/ {n = $1}
+    /Requests\/sec/ {rps = $2}
+    $1 == "99%" {p = $2; if (p ~ /us$/) p = p / 1000; else if (p ~ /ms$/) p = p + 0; else p = p * 1000}
+    END {printf "%s %.2f %.1f\n", rps, p, (n > 0 ? cpu * 1000000 / hz / n : 0)}' >>"$work/$name"
+}
+targets=(direct gateway nginx)
+for round in $(seq 1 "$rounds"); do
+  for i in 0 1 2; do
+    case "${targets[$(((i + round) % 3))]}" in
+      direct) measure direct "http://127.0.0.1:18703$path" "${pids[1]}" ;;
+      gateway) measure gateway "http://127.0.0.1:18700$path" "$gateway_pid" ;;
+      nginx) measure nginx "http://127.0.0.1:18701$path" $nginx_pids ;;
+    esac
+  done
+  echo "round $round of $rounds done" >&2
+done
+# median COLUMN FILE
+median() { awk -v c="$1" '{print $c}' "$2" | sort -g | awk '{v[NR] = $1} END {print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2)}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
-echo "| target | req/s | p99 | vs direct | vs nginx |"
-echo "|---|---:|---:|---:|---:|"
-echo "| product direct | $(rps "$direct") | ${direct##*|} | 1.00 | $(ratio "$(rps "$direct")" "$(rps "$nginx_r")") |"
-echo "| via shopctl gateway (JWT verified, rate limited) | $(rps "$gateway") | ${gateway##*|} | $(ratio "$(rps "$gateway")" "$(rps "$direct")") | $(ratio "$(rps "$gateway")" "$(rps "$nginx_r")") |"
-echo "| via nginx (keepalive upstream) | $(rps "$nginx_r") | ${nginx_r##*|} | $(ratio "$(rps "$nginx_r")" "$(rps "$direct")") | 1.00 |"
+for t in direct gateway nginx; do
+  eval "${t}_rps=$(median 1 "$work/$t") ${t}_p99=$(median 2 "$work/$t") ${t}_cpu=$(median 3 "$work/$t")"
+done
+round_ratios="$(paste -d' ' "$work/gateway" "$work/nginx" | awk '{printf "%s%.2f", (NR > 1 ? ", " : ""), $1 / $4}')"
+echo "| target | req/s (median of $rounds) | p99 | proxy CPU per request | vs direct | vs nginx |"
+echo "|---|---:|---:|---:|---:|---:|"
+echo "| product direct | $direct_rps | $direct_p99 ms | — | 1.00 | $(ratio "$direct_rps" "$nginx_rps") |"
+echo "| via shopctl gateway (JWT verified, rate limited) | $gateway_rps | $gateway_p99 ms | $gateway_cpu µs | $(ratio "$gateway_rps" "$direct_rps") | $(ratio "$gateway_rps" "$nginx_rps") |"
+echo "| via nginx (keepalive upstream) | $nginx_rps | $nginx_p99 ms | $nginx_cpu µs | $(ratio "$nginx_rps" "$direct_rps") | 1.00 |"
+echo
+echo "Gateway vs nginx throughput, round by round: $round_ratios."
