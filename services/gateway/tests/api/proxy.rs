@@ -404,16 +404,12 @@ async fn cors_follows_the_configured_origins() {
     );
 }
 
-#[test]
-fn a_bad_cors_origin_is_a_settings_error() {
-    let dir = std::env::temp_dir().join(format!("gw-cors-{}", std::process::id()));
+/// The error loading a `shopctl.toml` holding `toml` gives.
+fn settings_error(name: &str, toml: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("gw-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("shopctl.toml");
-    std::fs::write(
-        &file,
-        "[gateway]\ncors_allowed_origins = [\"shop.example.com/\"]\n",
-    )
-    .unwrap();
+    std::fs::write(&file, toml).unwrap();
     let source = ConfigSource {
         file: Some(file),
         overrides: Vec::new(),
@@ -421,31 +417,32 @@ fn a_bad_cors_origin_is_a_settings_error() {
     let err = shopctl_gateway::load_settings(&source)
         .unwrap_err()
         .to_string();
+    std::fs::remove_dir_all(dir).unwrap();
+    err
+}
+
+#[test]
+fn a_bad_cors_origin_is_a_settings_error() {
+    let err = settings_error(
+        "cors",
+        "[gateway]\ncors_allowed_origins = [\"shop.example.com/\"]\n",
+    );
     assert!(
         err.contains("cors_allowed_origins") && err.contains("shop.example.com/"),
         "{err}"
     );
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
 fn a_relative_upstream_url_is_a_settings_error() {
-    let dir = std::env::temp_dir().join(format!("gw-upstream-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("shopctl.toml");
-    std::fs::write(&file, "[gateway.upstreams]\nproduct = \"127.0.0.1:8082\"\n").unwrap();
-    let source = ConfigSource {
-        file: Some(file),
-        overrides: Vec::new(),
-    };
-    let err = shopctl_gateway::load_settings(&source)
-        .unwrap_err()
-        .to_string();
+    let err = settings_error(
+        "upstream",
+        "[gateway.upstreams]\nproduct = \"127.0.0.1:8082\"\n",
+    );
     assert!(
         err.contains("gateway.upstreams.product") && err.contains("http://HOST:PORT"),
         "{err}"
     );
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 fn gateway_with_redis(upstream: &str, redis_url: &str, prefix: &str) -> Router {
