@@ -13,13 +13,13 @@ use shopctl_kit::{auth::Auth, metrics::Metrics, trace::TraceContext};
 
 use crate::{
     cache::Cache,
-    domain::{Breaker, RateLimiter, ResponseCache},
+    domain::{Breaker, RateLimiter, ResponseCache, Target},
     limiter::Limiter,
     settings::GatewaySettings,
     shared::Shared,
 };
 
-pub use proxy::{HttpClient, Target};
+pub use proxy::HttpClient;
 
 /// Labels of the gateway's own metrics.
 pub type UpstreamLabels = Vec<(&'static str, String)>;
@@ -47,7 +47,7 @@ pub struct Proxy {
     /// One breaker per upstream.
     pub breakers: Arc<HashMap<String, Breaker>>,
     /// Each upstream's base URL, parsed once.
-    pub targets: HashMap<String, proxy::Target>,
+    pub targets: HashMap<String, Target>,
     /// Settings.
     pub settings: Arc<GatewaySettings>,
     /// Largest accepted request body in bytes.
@@ -109,7 +109,7 @@ impl AppState {
         let targets = settings
             .upstreams
             .iter()
-            .filter_map(|(name, base)| Some((name.clone(), proxy::Target::parse(base)?)))
+            .filter_map(|(name, base)| Some((name.clone(), Target::parse(base)?)))
             .collect();
         let state = Proxy {
             client,

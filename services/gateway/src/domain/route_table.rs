@@ -1,5 +1,11 @@
 //! Which service owns a path (DESIGN §11). Services serve their own `/api/<resource>` paths,
-//! so the gateway forwards paths unchanged; anything else is the storefront.
+//! so the gateway forwards paths unchanged; anything else is the storefront. [`Target`] is an
+//! upstream's base URL, parsed once, and the URI a request goes to there.
+
+use http::{
+    Uri,
+    uri::{Authority, PathAndQuery, Scheme},
+};
 
 /// Path prefixes and the service that owns them, most specific first.
 const ROUTES: &[(&str, &str)] = &[
@@ -27,6 +33,48 @@ pub fn upstream_for(path: &str) -> &'static str {
         .map_or("frontend", |(_, service)| service)
 }
 
+/// An upstream's base URL, parsed once when the gateway starts.
+pub struct Target {
+    scheme: Scheme,
+    authority: Authority,
+    /// The base's path without its trailing `/` (usually empty).
+    prefix: String,
+}
+
+impl Target {
+    /// The target for `base` (`http://host:port` with an optional path); `None` when it is not
+    /// an absolute URL.
+    pub fn parse(base: &str) -> Option<Self> {
+        let uri: Uri = base.parse().ok()?;
+        let parts = uri.into_parts();
+        Some(Self {
+            scheme: parts.scheme?,
+            authority: parts.authority?,
+            prefix: parts
+                .path_and_query
+                .map(|pq| pq.path().trim_end_matches('/').to_owned())
+                .unwrap_or_default(),
+        })
+    }
+
+    /// The upstream URI for a request's path and query: no string is formatted or parsed again
+    /// unless the base has a path of its own.
+    pub fn uri(&self, original: &Uri) -> Option<Uri> {
+        let path_and_query = match original.path_and_query() {
+            Some(pq) if self.prefix.is_empty() => pq.clone(),
+            other => {
+                let pq = other.map_or("/", PathAndQuery::as_str);
+                PathAndQuery::try_from(format!("{}{pq}", self.prefix)).ok()?
+            }
+        };
+        let mut parts = http::uri::Parts::default();
+        parts.scheme = Some(self.scheme.clone());
+        parts.authority = Some(self.authority.clone());
+        parts.path_and_query = Some(path_and_query);
+        Uri::from_parts(parts).ok()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -41,5 +89,41 @@ mod tests {
         assert_eq!(upstream_for("/api/orders/1/cancel"), "order");
         assert_eq!(upstream_for("/"), "frontend");
         assert_eq!(upstream_for("/p/SHO-1"), "frontend");
+    }
+
+    fn upstream_uri(base: &str, original: &str) -> String {
+        let target = Target::parse(base).unwrap_or_else(|| panic!("{base} parses"));
+        let original: Uri = original.parse().unwrap_or_else(|e| panic!("{e}"));
+        target
+            .uri(&original)
+            .unwrap_or_else(|| panic!("a URI for {original}"))
+            .to_string()
+    }
+
+    #[test]
+    fn the_path_and_query_go_to_the_upstream_unchanged() {
+        assert_eq!(
+            upstream_uri("http://127.0.0.1:8082", "/api/products?q=lamp&limit=2"),
+            "http://127.0.0.1:8082/api/products?q=lamp&limit=2"
+        );
+        assert_eq!(
+            upstream_uri("http://product:8082/", "/api/products/sku/A-1"),
+            "http://product:8082/api/products/sku/A-1"
+        );
+    }
+
+    #[test]
+    fn a_base_path_is_kept_in_front_of_the_request_path() {
+        assert_eq!(
+            upstream_uri("http://10.0.0.5:9000/shop/", "/api/cart?x=1"),
+            "http://10.0.0.5:9000/shop/api/cart?x=1"
+        );
+    }
+
+    #[test]
+    fn a_base_without_scheme_or_host_is_refused() {
+        assert!(Target::parse("127.0.0.1:8082").is_none());
+        assert!(Target::parse("/api").is_none());
+        assert!(Target::parse("not a url").is_none());
     }
 }

@@ -10,10 +10,7 @@ use std::{
 use axum::{
     body::Body,
     extract::{ConnectInfo, Request, State},
-    http::{
-        HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header,
-        uri::{Authority, PathAndQuery, Scheme},
-    },
+    http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use http_body_util::{BodyExt, combinators::UnsyncBoxBody};
@@ -22,7 +19,7 @@ use shopctl_kit::{ApiError, auth::Principal, service::Tls, trace::TraceContext};
 
 use super::AppState;
 use crate::domain::{
-    BreakerState, MAX_BODY, Requirement, cacheable, classify, etag_matches, requirement,
+    BreakerState, MAX_BODY, Requirement, Target, cacheable, classify, etag_matches, requirement,
     upstream_for,
 };
 
@@ -404,49 +401,6 @@ fn cached(
     response
 }
 
-/// An upstream's base URL, parsed once when the gateway starts.
-pub struct Target {
-    scheme: Scheme,
-    authority: Authority,
-    /// The base's path without its trailing `/` (usually empty).
-    prefix: String,
-}
-
-impl Target {
-    /// The target for `base` (`http://host:port` with an optional path); `None` when it is not
-    /// an absolute URL.
-    pub fn parse(base: &str) -> Option<Self> {
-        let uri: Uri = base.parse().ok()?;
-        let parts = uri.into_parts();
-        Some(Self {
-            scheme: parts.scheme?,
-            authority: parts.authority?,
-            prefix: parts
-                .path_and_query
-                .map(|pq| pq.path().trim_end_matches('/').to_owned())
-                .unwrap_or_default(),
-        })
-    }
-
-    /// The upstream URI for a request's path and query: no string is formatted or parsed again
-    /// unless the base has a path of its own.
-    fn uri(&self, original: &Uri) -> Result<Uri, ApiError> {
-        let path_and_query = match original.path_and_query() {
-            Some(pq) if self.prefix.is_empty() => pq.clone(),
-            other => {
-                let pq = other.map_or("/", PathAndQuery::as_str);
-                PathAndQuery::try_from(format!("{}{pq}", self.prefix))
-                    .map_err(|e| ApiError::Internal(anyhow::anyhow!("upstream path: {e}")))?
-            }
-        };
-        let mut parts = http::uri::Parts::default();
-        parts.scheme = Some(self.scheme.clone());
-        parts.authority = Some(self.authority.clone());
-        parts.path_and_query = Some(path_and_query);
-        Uri::from_parts(parts).map_err(|e| ApiError::Internal(anyhow::anyhow!("upstream URI: {e}")))
-    }
-}
-
 async fn call(
     state: &AppState,
     peer: SocketAddr,
@@ -454,7 +408,9 @@ async fn call(
     req: Request,
 ) -> Result<Response, ApiError> {
     let (mut parts, body) = req.into_parts();
-    let uri = target.uri(&parts.uri)?;
+    let uri = target
+        .uri(&parts.uri)
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no upstream URI for {}", parts.uri)))?;
     let host = parts.headers.get(header::HOST).cloned();
     let trace = parts.extensions.get::<TraceContext>().cloned();
     let proto = if parts.extensions.get::<Tls>().is_some() {
@@ -509,45 +465,4 @@ async fn call(
         });
     }
     Ok(Response::from_parts(parts, Body::new(body)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn upstream_uri(base: &str, original: &str) -> String {
-        let target = Target::parse(base).unwrap_or_else(|| panic!("{base} parses"));
-        let original: Uri = original.parse().unwrap_or_else(|e| panic!("{e}"));
-        target
-            .uri(&original)
-            .unwrap_or_else(|e| panic!("{e:?}"))
-            .to_string()
-    }
-
-    #[test]
-    fn the_path_and_query_go_to_the_upstream_unchanged() {
-        assert_eq!(
-            upstream_uri("http://127.0.0.1:8082", "/api/products?q=lamp&limit=2"),
-            "http://127.0.0.1:8082/api/products?q=lamp&limit=2"
-        );
-        assert_eq!(
-            upstream_uri("http://product:8082/", "/api/products/sku/A-1"),
-            "http://product:8082/api/products/sku/A-1"
-        );
-    }
-
-    #[test]
-    fn a_base_path_is_kept_in_front_of_the_request_path() {
-        assert_eq!(
-            upstream_uri("http://10.0.0.5:9000/shop/", "/api/cart?x=1"),
-            "http://10.0.0.5:9000/shop/api/cart?x=1"
-        );
-    }
-
-    #[test]
-    fn a_base_without_scheme_or_host_is_refused() {
-        assert!(Target::parse("127.0.0.1:8082").is_none());
-        assert!(Target::parse("/api").is_none());
-        assert!(Target::parse("not a url").is_none());
-    }
 }
