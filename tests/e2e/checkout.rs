@@ -9,6 +9,8 @@ use shopctl_tests::shop::{Shop, checkout_body};
 
 const OK_CARD: &str = "4242 4242 4242 4242";
 const DECLINED_CARD: &str = "4000000000000002";
+/// Authorized, but only after two seconds.
+const SLOW_CARD: &str = "4000000000003220";
 
 async fn add_to_cart(client: &Client, base: &str, token: &str, sku: &str, quantity: i64) {
     let added = client
@@ -356,6 +358,39 @@ async fn one_idempotency_key_sent_twenty_times_makes_one_order_and_one_payment()
         .await
         .unwrap();
     assert_eq!(reused.status(), 422);
+}
+
+/// A saga slower than the request deadline is not cut off with a 503: the client gets the
+/// pending order (202) in time and the same process finishes the saga.
+#[tokio::test]
+async fn a_checkout_outliving_its_deadline_answers_202_and_still_confirms() {
+    let shop = Shop::start().await;
+    // Nothing else may finish this saga: only the request's own task can confirm it.
+    shop.stop_order_loops();
+    let mut settings = shop.order_settings.clone();
+    settings.common.request_timeout_ms = 2_000;
+    let service = shopctl_order::build(&settings).await.expect("order");
+    let (router, _background) = service.split();
+    let order = shopctl_kit::testing::TestServer::spawn("order", router).await;
+    let sku = shop.product_with_stock("SLOW-1", 900, 3).await;
+    let token = shop.token("patient-buyer");
+    let client = Client::new();
+    add_to_cart(&client, &order.url, &token, &sku, 1).await;
+
+    let response = checkout(&client, &order.url, &token, "slow", SLOW_CARD).await;
+    // Not the 503 the deadline would have given.
+    assert_eq!(response.status(), 202);
+    let pending: Value = response.json().await.unwrap();
+    assert_eq!(pending["status"], "pending", "{pending}");
+
+    let id = pending["id"].as_str().unwrap();
+    let order = settled(&shop, &token, id).await;
+    assert_eq!(order["status"], "confirmed", "{order}");
+    assert_eq!(shop.stock(&sku).await["on_hand"], 2);
+    assert!(
+        metric(&shop.payment.url, r#"payments_total{result="captured"} 1"#).await,
+        "charged once"
+    );
 }
 
 #[tokio::test]

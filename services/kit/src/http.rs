@@ -30,6 +30,37 @@ use crate::{
 #[derive(Debug, Clone)]
 struct RouteTag(Arc<str>);
 
+/// When the running request's deadline passes (a request extension, set before the handler
+/// runs): work that may outlive it, such as a checkout saga, answers in time and carries on in
+/// the background instead of being cut off with a 503.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline(pub Instant);
+
+impl Deadline {
+    /// How long is left, less `margin` for writing the answer (zero once passed).
+    pub fn remaining_less(&self, margin: Duration) -> Duration {
+        self.0
+            .saturating_duration_since(Instant::now())
+            .saturating_sub(margin)
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Deadline {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        // Outside the standard stack (a bare router in a test) there is no deadline to honour.
+        Ok(parts
+            .extensions
+            .get::<Deadline>()
+            .copied()
+            .unwrap_or_else(|| Deadline(Instant::now() + Duration::from_secs(3600))))
+    }
+}
+
 /// Adds the health and metrics routes and the standard middleware to a service's router.
 pub fn finish(router: Router, ctx: &ServiceContext) -> Router {
     finish_with_fallback(router, ctx, || async {
@@ -67,9 +98,11 @@ where
 async fn tag_route(
     State(deadline): State<Duration>,
     matched: Option<MatchedPath>,
-    req: Request,
+    mut req: Request,
     next: Next,
 ) -> Response {
+    req.extensions_mut()
+        .insert(Deadline(Instant::now() + deadline));
     let mut response = match tokio::time::timeout(deadline, next.run(req)).await {
         Ok(response) => response,
         Err(_) => ApiError::Timeout.into_response(),

@@ -1,6 +1,8 @@
 //! `/api/orders`: checkout (with `Idempotency-Key`), history and detail for the owner, and for
 //! support and admins every order, its saga log, and cancellation.
 
+use std::time::Duration;
+
 use axum::{
     extract::State,
     http::{HeaderMap, StatusCode},
@@ -12,6 +14,7 @@ use shopctl_kit::{
     ApiError, AppJson, AppQuery,
     auth::{AnyUser, Authorized, Principal, Role, UserOrService},
     db::StoreError,
+    http::Deadline,
     json::AppPath,
 };
 use utoipa::{IntoParams, ToSchema};
@@ -201,6 +204,9 @@ fn count(state: &AppState, result: &'static str) {
         .inc();
 }
 
+/// How long before the request deadline a checkout stops waiting for its saga and answers 202.
+const ANSWER_MARGIN: Duration = Duration::from_secs(1);
+
 /// Check out the cart: prices from the catalog, stock reserved, card authorized and captured.
 /// The same `Idempotency-Key` with the same request returns the same order (200); with a
 /// different request, 422. Out of stock is a 409 and nothing is charged; a declined card gives
@@ -219,6 +225,7 @@ fn count(state: &AppState, result: &'static str) {
 async fn checkout(
     Authorized(user, ..): Authorized<AnyUser>,
     State(state): State<AppState>,
+    deadline: Deadline,
     headers: HeaderMap,
     AppJson(input): AppJson<CheckoutInput>,
 ) -> Result<(StatusCode, AppJson<Order>), ApiError> {
@@ -264,11 +271,19 @@ async fn checkout(
         }
         Err(other) => return Err(other.into()),
     };
-    let outcome = state
-        .saga
-        .checkout(&order, &input.payment)
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
+    // The saga runs on its own task, so the request deadline never cuts it off half-way: if it
+    // has not ended a moment before the deadline, the client gets the order as it stands (202)
+    // and the saga carries on; the resumer picks it up should this process die.
+    let id = order.id;
+    let saga = state.saga.clone();
+    let mut running = tokio::spawn(async move { saga.checkout(&order, &input.payment).await });
+    let outcome =
+        match tokio::time::timeout(deadline.remaining_less(ANSWER_MARGIN), &mut running).await {
+            Ok(joined) => joined
+                .map_err(|e| ApiError::Internal(e.into()))?
+                .map_err(|e| ApiError::Internal(e.into()))?,
+            Err(_) => Outcome::Pending(state.store.order(id).await?),
+        };
     match outcome {
         Outcome::Confirmed(order) => {
             count(&state, "confirmed");
