@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Gateway benchmark: the product service direct, through `shopctl serve gateway` (a customer's
-# bearer token verified at the edge, rate limiting on) and through nginx proxying the same
-# upstream, in one run. Prints a Markdown table with ratios against the direct numbers.
+# bearer token verified at the edge, rate limiting on), through nginx proxying the same
+# upstream, and through a bare hyper proxy (`services/gateway/examples/bare_proxy.rs`: hyper's
+# server and pooled client with nothing in between, the floor of any proxy on hyper), in one
+# run. Prints a Markdown table with ratios against the direct and the nginx numbers.
 #
 # Usage: tests/bench/gateway.sh [DURATION] [ROUNDS]   (default 5s per target and round, 5 rounds)
 #
-# The three targets are measured in interleaved rounds (the order rotates every round) and the
-# table shows medians, so a machine that speeds up or slows down during the run moves all three
-# alike. Besides req/s and p99 it reports each proxy's CPU time per request (user + system, from
-# /proc), which does not depend on how the two cores happen to be shared in a round.
+# The four targets are measured in interleaved rounds (the order rotates every round) and the
+# table shows medians, so a machine that speeds up or slows down during the run moves them all
+# alike. Besides req/s and p99 it reports each proxy's CPU time per request (user + system, and
+# the user part alone, from /proc), which does not depend on how the two cores happen to be
+# shared in a round.
 # Needs: wrk and nginx (apt-get install wrk nginx). Loopback only.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -21,7 +24,9 @@ for tool in wrk nginx; do
   command -v "$tool" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$tool" >/dev/null; }
 done
 cargo build --release -p shopctl >&2
+cargo build --release -p shopctl-gateway --example bare_proxy >&2
 bin="$CARGO_TARGET_DIR/release/shopctl"
+bare="$CARGO_TARGET_DIR/release/examples/bare_proxy"
 work="$(mktemp -d)"
 pids=()
 cleanup() {
@@ -40,6 +45,7 @@ SHOPCTL_GATEWAY__JWKS_URL="$jwks" \
   SHOPCTL_GATEWAY__UPSTREAMS__USER=http://127.0.0.1:18702 \
   SHOPCTL_GATEWAY__UPSTREAMS__PRODUCT=http://127.0.0.1:18703 \
   "$bin" serve gateway --port 18700 >"$work/gateway.log" 2>&1 & pids+=($!)
+"$bare" 127.0.0.1:18704 127.0.0.1:18703 >"$work/bare.log" 2>&1 & pids+=($!)
 for port in 18700 18702 18703; do
   for _ in $(seq 1 100); do curl -fs "127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
 done
@@ -76,38 +82,42 @@ sku="$(curl -fs '127.0.0.1:18703/api/products?limit=1' | sed -E 's/.*"sku":"([^"
 path="/api/products/sku/$sku"
 
 gateway_pid="${pids[2]}"
+bare_pid="${pids[3]}"
 nginx_pids="$(pgrep -d' ' -f 'nginx: worker')"
-# CPU ticks (user + system) of the given processes.
+# CPU ticks of the given processes: "user+system user".
 ticks() {
-  local total=0 pid fields
+  local total=0 user=0 pid fields
   for pid in "$@"; do
     read -r -a fields <"/proc/$pid/stat"
     total=$((total + fields[13] + fields[14]))
+    user=$((user + fields[13]))
   done
-  echo "$total"
+  echo "$total $user"
 }
 hz="$(getconf CLK_TCK)"
-# measure NAME URL PID...: one wrk run; appends "rps p99_ms cpu_us_per_request" to $work/NAME.
+# measure NAME URL PID...: one wrk run; appends "rps p99_ms cpu_us user_us" (CPU per request)
+# to $work/NAME.
 measure() {
   local name="$1" url="$2" out before after
   shift 2
-  before="$(ticks "$@")"
+  read -r -a before <<<"$(ticks "$@")"
   out="$(wrk -t2 -c"$connections" -d"$duration" --latency -H "Authorization: Bearer $token" "$url")"
-  after="$(ticks "$@")"
+  read -r -a after <<<"$(ticks "$@")"
   if echo "$out" | grep -q "Non-2xx"; then echo "non-2xx from $url" >&2; echo "$out" >&2; exit 1; fi
-  echo "$out" | awk -v cpu="$((after - before))" -v hz="$hz" '
+  echo "$out" | awk -v cpu="$((after[0] - before[0]))" -v user="$((after[1] - before[1]))" -v hz="$hz" '
     /requests in/ {n = $1}
     /Requests\/sec/ {rps = $2}
     $1 == "99%" {p = $2; if (p ~ /us$/) p = p / 1000; else if (p ~ /ms$/) p = p + 0; else p = p * 1000}
-    END {printf "%s %.2f %.1f\n", rps, p, (n > 0 ? cpu * 1000000 / hz / n : 0)}' >>"$work/$name"
+    END {printf "%s %.2f %.1f %.1f\n", rps, p, (n > 0 ? cpu * 1000000 / hz / n : 0), (n > 0 ? user * 1000000 / hz / n : 0)}' >>"$work/$name"
 }
-targets=(direct gateway nginx)
+targets=(direct gateway nginx bare)
 for round in $(seq 1 "$rounds"); do
-  for i in 0 1 2; do
-    case "${targets[$(((i + round) % 3))]}" in
+  for i in 0 1 2 3; do
+    case "${targets[$(((i + round) % 4))]}" in
       direct) measure direct "http://127.0.0.1:18703$path" "${pids[1]}" ;;
       gateway) measure gateway "http://127.0.0.1:18700$path" "$gateway_pid" ;;
       nginx) measure nginx "http://127.0.0.1:18701$path" $nginx_pids ;;
+      bare) measure bare "http://127.0.0.1:18704$path" "$bare_pid" ;;
     esac
   done
   echo "round $round of $rounds done" >&2
@@ -115,14 +125,17 @@ done
 # median COLUMN FILE
 median() { awk -v c="$1" '{print $c}' "$2" | sort -g | awk '{v[NR] = $1} END {print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2)}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
-for t in direct gateway nginx; do
-  eval "${t}_rps=$(median 1 "$work/$t") ${t}_p99=$(median 2 "$work/$t") ${t}_cpu=$(median 3 "$work/$t")"
+for t in direct gateway nginx bare; do
+  eval "${t}_rps=$(median 1 "$work/$t") ${t}_p99=$(median 2 "$work/$t") ${t}_cpu=$(median 3 "$work/$t") ${t}_user=$(median 4 "$work/$t")"
 done
-round_ratios="$(paste -d' ' "$work/gateway" "$work/nginx" | awk '{printf "%s%.2f", (NR > 1 ? ", " : ""), $1 / $4}')"
-echo "| target | req/s (median of $rounds) | p99 | proxy CPU per request | vs direct | vs nginx |"
+# ratios A B: per-round throughput ratios of A's rounds over B's.
+ratios() { paste -d' ' "$work/$1" "$work/$2" | awk '{printf "%s%.2f", (NR > 1 ? ", " : ""), $1 / $5}'; }
+echo "| target | req/s (median of $rounds) | p99 | proxy CPU per request (user part) | vs direct | vs nginx |"
 echo "|---|---:|---:|---:|---:|---:|"
 echo "| product direct | $direct_rps | $direct_p99 ms | — | 1.00 | $(ratio "$direct_rps" "$nginx_rps") |"
-echo "| via shopctl gateway (JWT verified, rate limited) | $gateway_rps | $gateway_p99 ms | $gateway_cpu µs | $(ratio "$gateway_rps" "$direct_rps") | $(ratio "$gateway_rps" "$nginx_rps") |"
-echo "| via nginx (keepalive upstream) | $nginx_rps | $nginx_p99 ms | $nginx_cpu µs | $(ratio "$nginx_rps" "$direct_rps") | 1.00 |"
+echo "| via shopctl gateway (JWT verified, rate limited) | $gateway_rps | $gateway_p99 ms | $gateway_cpu µs ($gateway_user µs) | $(ratio "$gateway_rps" "$direct_rps") | $(ratio "$gateway_rps" "$nginx_rps") |"
+echo "| via nginx (keepalive upstream) | $nginx_rps | $nginx_p99 ms | $nginx_cpu µs ($nginx_user µs) | $(ratio "$nginx_rps" "$direct_rps") | 1.00 |"
+echo "| via bare hyper proxy (floor) | $bare_rps | $bare_p99 ms | $bare_cpu µs ($bare_user µs) | $(ratio "$bare_rps" "$direct_rps") | $(ratio "$bare_rps" "$nginx_rps") |"
 echo
-echo "Gateway vs nginx throughput, round by round: $round_ratios."
+echo "Gateway vs nginx throughput, round by round: $(ratios gateway nginx)."
+echo "Bare hyper proxy vs nginx throughput, round by round: $(ratios bare nginx)."
