@@ -13,7 +13,7 @@ use shopctl_kit::{auth::Auth, metrics::Metrics, trace::TraceContext};
 
 use crate::{
     cache::Cache,
-    domain::{Breaker, RateLimiter, ResponseCache, Target},
+    domain::{Breaker, RateLimiter, ResponseCache, SERVICE_DOCUMENTS, Target, public_document},
     limiter::Limiter,
     settings::GatewaySettings,
     shared::Shared,
@@ -62,7 +62,13 @@ pub struct Proxy {
     pub cache: Arc<Cache>,
     /// `gateway_cache_requests_total{result}`: hit or miss.
     pub cache_requests: Family<Vec<(&'static str, &'static str)>, Counter>,
+    /// The public API document served at [`OPENAPI_PATH`], serialized once.
+    pub document: axum::body::Bytes,
 }
+
+/// Where the gateway serves the platform's public API document (its own answer, not an
+/// upstream's).
+pub const OPENAPI_PATH: &str = "/openapi.json";
 
 impl AppState {
     /// State for `settings`, registering the gateway's metrics in `metrics`.
@@ -124,6 +130,10 @@ impl AppState {
             breaker_state: Family::default(),
             cache: Arc::new(cache),
             cache_requests: Family::default(),
+            // The documents are compiled in and their merge is tested: failing here is a bug.
+            document: public_document(&SERVICE_DOCUMENTS, env!("CARGO_PKG_VERSION"))
+                .map(|doc| axum::body::Bytes::from(doc.to_string()))
+                .expect("the services' committed OpenAPI documents merge"),
         };
         metrics.register(
             "gateway_rate_limited",

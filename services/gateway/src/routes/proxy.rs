@@ -17,7 +17,7 @@ use http_body_util::{BodyExt, combinators::UnsyncBoxBody};
 use hyper_util::client::legacy::{Client, connect::HttpConnector};
 use shopctl_kit::{ApiError, auth::Principal, service::Tls, trace::TraceContext};
 
-use super::AppState;
+use super::{AppState, OPENAPI_PATH};
 use crate::domain::{
     BreakerState, MAX_BODY, Requirement, Target, cacheable, classify, etag_matches, requirement,
     upstream_for,
@@ -129,7 +129,8 @@ pub(super) async fn forward(
     req: Request,
 ) -> Response {
     let tls = req.extensions().get::<Tls>().is_some();
-    let page = upstream_for(req.uri().path()) == "frontend";
+    let path = req.uri().path();
+    let page = path != OPENAPI_PATH && upstream_for(path) == "frontend";
     let response = match handle(&state, peer, req).await {
         Ok(response) => response,
         Err(err) => err.into_response(),
@@ -217,38 +218,57 @@ async fn authorize(
     Ok(principal)
 }
 
-async fn handle(state: &AppState, peer: SocketAddr, req: Request) -> Result<Response, ApiError> {
-    let path = req.uri().path().to_owned();
-    let (parts, body) = req.into_parts();
-    let principal = authorize(state, &parts.method, &parts.headers, &path).await?;
-    let req = Request::from_parts(parts, body);
-
-    // Rate: per signed-in subject, else per client address.
-    let class = classify(&path);
-    let client = principal
-        .as_ref()
-        .map_or_else(|| peer.ip().to_string(), |p| format!("sub:{}", p.subject));
+/// The `RateLimit-*` headers of a request within its client's rate, or the 429 for one beyond it.
+/// The client is the signed-in subject, else the client address.
+async fn limit(
+    state: &AppState,
+    principal: Option<&Principal>,
+    peer: SocketAddr,
+    path: &str,
+) -> Result<RateHeaders, Response> {
+    let class = classify(path);
+    let client = principal.map_or_else(|| peer.ip().to_string(), |p| format!("sub:{}", p.subject));
     let decision = state.limiter.check(&client, class).await;
     let rate_headers = [
         ("ratelimit-limit", HeaderValue::from(decision.limit)),
         ("ratelimit-remaining", HeaderValue::from(decision.remaining)),
         ("ratelimit-reset", HeaderValue::from(decision.reset_secs)),
     ];
-    if !decision.allowed {
-        state
-            .rate_limited
-            .get_or_create(&vec![("class", class.as_str())])
-            .inc();
-        let mut response = ApiError::TooManyRequests.into_response();
-        let headers = response.headers_mut();
-        for (name, value) in &rate_headers {
-            headers.insert(*name, value.clone());
-        }
-        headers.insert(
-            header::RETRY_AFTER,
-            HeaderValue::from(decision.retry_after_secs),
-        );
-        return Ok(response);
+    if decision.allowed {
+        return Ok(rate_headers);
+    }
+    state
+        .rate_limited
+        .get_or_create(&vec![("class", class.as_str())])
+        .inc();
+    let mut response = ApiError::TooManyRequests.into_response();
+    let headers = response.headers_mut();
+    for (name, value) in &rate_headers {
+        headers.insert(*name, value.clone());
+    }
+    headers.insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(decision.retry_after_secs),
+    );
+    Err(response)
+}
+
+/// The three `RateLimit-*` headers.
+type RateHeaders = [(&'static str, HeaderValue); 3];
+
+async fn handle(state: &AppState, peer: SocketAddr, req: Request) -> Result<Response, ApiError> {
+    let path = req.uri().path().to_owned();
+    let (parts, body) = req.into_parts();
+    let principal = authorize(state, &parts.method, &parts.headers, &path).await?;
+    let req = Request::from_parts(parts, body);
+
+    let rate_headers = match limit(state, principal.as_ref(), peer, &path).await {
+        Ok(headers) => headers,
+        Err(refused) => return Ok(refused),
+    };
+
+    if path == OPENAPI_PATH {
+        return Ok(with_headers(document(state, req.method()), &rate_headers));
     }
 
     // Anonymous catalog reads may be answered from the cache.
@@ -324,6 +344,21 @@ async fn handle(state: &AppState, peer: SocketAddr, req: Request) -> Result<Resp
         (_, other) => other,
     };
     response.map(|answer| with_headers(answer, &rate_headers))
+}
+
+/// The public API document (GET and HEAD only).
+fn document(state: &AppState, method: &http::Method) -> Response {
+    if !matches!(*method, http::Method::GET | http::Method::HEAD) {
+        return ApiError::MethodNotAllowed.into_response();
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        state.document.clone(),
+    )
+        .into_response()
 }
 
 /// Keeps a fresh upstream answer in the cache and answers from the stored copy.

@@ -693,3 +693,51 @@ async fn refused_pages_are_html_and_refused_api_calls_stay_problem_json() {
     assert_eq!(api.status(), 429);
     assert!(content_type(&api).starts_with("application/problem+json"));
 }
+
+/// The gateway answers `/openapi.json` itself, with every service's public routes, even when no
+/// upstream is reachable, and through the same edge (rate-limit and security headers).
+#[tokio::test]
+async fn the_public_api_document_is_the_gateways_own_answer() {
+    let gateway = TestServer::spawn("gateway", gateway_with("http://127.0.0.1:9", &[])).await;
+    let client = reqwest::Client::new();
+    let response = client
+        .get(format!("{}/openapi.json", gateway.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    assert!(response.headers().contains_key("ratelimit-remaining"));
+    let doc: Value = response.json().await.unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().unwrap();
+    for path in [
+        "/api/products",
+        "/api/users/register",
+        "/.well-known/jwks.json",
+        "/api/orders",
+        "/api/inventory/{sku}",
+        "/api/payments/{id}",
+        "/api/notifications/outbox",
+    ] {
+        assert!(paths.contains_key(path), "{path} missing");
+    }
+    assert!(
+        paths
+            .keys()
+            .all(|p| p.starts_with("/api/") || p == "/.well-known/jwks.json"),
+        "only public routes"
+    );
+
+    let refused = client
+        .post(format!("{}/openapi.json", gateway.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 405);
+    assert_eq!(
+        refused.headers()["content-type"],
+        "application/problem+json"
+    );
+}
