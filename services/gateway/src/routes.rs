@@ -56,6 +56,8 @@ pub struct Proxy {
     pub rate_limited: Family<Vec<(&'static str, &'static str)>, Counter>,
     /// `gateway_upstream_errors_total{upstream}`.
     pub upstream_errors: Family<UpstreamLabels, Counter>,
+    /// `gateway_upstream_retries_total{upstream}`: attempts after a failed first one.
+    pub upstream_retries: Family<UpstreamLabels, Counter>,
     /// `gateway_breaker_state{upstream}`: 0 closed, 1 open, 2 half-open.
     pub breaker_state: Family<UpstreamLabels, Gauge>,
     /// Cache of anonymous catalog reads.
@@ -127,6 +129,7 @@ impl AppState {
             body_limit,
             rate_limited: Family::default(),
             upstream_errors: Family::default(),
+            upstream_retries: Family::default(),
             breaker_state: Family::default(),
             cache: Arc::new(cache),
             cache_requests: Family::default(),
@@ -144,6 +147,11 @@ impl AppState {
             "gateway_upstream_errors",
             "Upstream calls that failed or timed out",
             state.upstream_errors.clone(),
+        );
+        metrics.register(
+            "gateway_upstream_retries",
+            "Upstream calls repeated after a failed attempt (body-less GET, HEAD and OPTIONS only)",
+            state.upstream_retries.clone(),
         );
         metrics.register(
             "gateway_cache_requests",

@@ -17,6 +17,9 @@ pub struct GatewaySettings {
     pub upstreams: BTreeMap<String, String>,
     /// Deadline of one upstream call, in milliseconds.
     pub upstream_timeout_ms: u64,
+    /// Further attempts for a body-less GET, HEAD or OPTIONS request whose upstream could not be
+    /// reached or answered 502 or 503 (0–5; other methods are never retried).
+    pub upstream_retries: u32,
     /// Sustained requests per minute per client and route class.
     pub rate_limit_per_minute: u32,
     /// Burst size per client and route class.
@@ -56,6 +59,7 @@ impl Default for GatewaySettings {
                 "notification",
             ]),
             upstream_timeout_ms: 10_000,
+            upstream_retries: 1,
             rate_limit_per_minute: 1_000,
             rate_limit_burst: 100,
             auth_rate_limit_per_minute: 60,
@@ -97,6 +101,12 @@ pub fn load(source: &ConfigSource) -> Result<Settings, SettingsError> {
                 "gateway.upstreams.{name}: `{url}` is not an absolute URL; use http://HOST:PORT"
             )));
         }
+    }
+    if settings.service.upstream_retries > 5 {
+        return Err(SettingsError::Invalid(format!(
+            "gateway.upstream_retries: {} is too many; use 0 to 5",
+            settings.service.upstream_retries
+        )));
     }
     if let Some(url) = &settings.service.redis_url
         && redis::Client::open(url.as_str()).is_err()

@@ -300,6 +300,113 @@ async fn handle(state: &AppState, peer: SocketAddr, req: Request) -> Result<Resp
         .ok_or_else(|| ApiError::Unavailable {
             detail: format!("the {upstream} service is not configured"),
         })?;
+    let response = match replay_copy(&req) {
+        // Safe, body-less requests may be sent again when the upstream was not reached or
+        // answered 502/503, as long as its breaker stays closed.
+        Some(mut copy) => {
+            let mut response = attempt(state, peer, target, upstream, req).await;
+            for _ in 0..state.settings.upstream_retries {
+                let open = state
+                    .breakers
+                    .get(upstream)
+                    .is_some_and(|b| b.state() == BreakerState::Open);
+                if !worth_retrying(&response) || open {
+                    break;
+                }
+                state
+                    .upstream_retries
+                    .get_or_create(&vec![("upstream", upstream.to_owned())])
+                    .inc();
+                tokio::time::sleep(RETRY_PAUSE).await;
+                let next = replay_base(&copy);
+                let this = std::mem::replace(&mut copy, next);
+                response = attempt(state, peer, target, upstream, this).await;
+            }
+            response
+        }
+        None => attempt(state, peer, target, upstream, req).await,
+    };
+    let response = match (&cache_key, response) {
+        (Some(key), Ok(answer)) if storable(&answer) => {
+            state
+                .cache_requests
+                .get_or_create(&vec![("result", "miss")])
+                .inc();
+            store(state, key, answer, if_none_match.as_ref()).await
+        }
+        (_, other) => other,
+    };
+    response.map(|answer| with_headers(answer, &rate_headers))
+}
+
+/// The public API document (GET and HEAD only).
+fn document(state: &AppState, method: &http::Method) -> Response {
+    if !matches!(*method, http::Method::GET | http::Method::HEAD) {
+        return ApiError::MethodNotAllowed.into_response();
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        state.document.clone(),
+    )
+        .into_response()
+}
+
+/// Pause before an upstream call is tried again.
+const RETRY_PAUSE: Duration = Duration::from_millis(25);
+
+/// Whether a failed attempt is worth another: the upstream was not reached, or said it could not
+/// serve just now (502, 503). A timeout is not: the request has spent its time already.
+fn worth_retrying(response: &Result<Response, ApiError>) -> bool {
+    match response {
+        Ok(answer) => matches!(answer.status().as_u16(), 502 | 503),
+        Err(ApiError::Unavailable { .. }) => true,
+        Err(_) => false,
+    }
+}
+
+/// A copy of `req` to send again, for a GET, HEAD or OPTIONS request without a body; `None` for
+/// any other (its body streams through once and cannot be replayed).
+fn replay_copy(req: &Request) -> Option<Request> {
+    let safe = matches!(
+        *req.method(),
+        http::Method::GET | http::Method::HEAD | http::Method::OPTIONS
+    );
+    let bodiless = !req.headers().contains_key(header::TRANSFER_ENCODING)
+        && req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .is_none_or(|len| len.as_bytes() == b"0");
+    (safe && bodiless).then(|| replay_base(req))
+}
+
+/// `req`'s method, URI, version, headers and the extensions the call reads, with an empty body.
+fn replay_base(req: &Request) -> Request {
+    let mut copy = Request::new(Body::empty());
+    *copy.method_mut() = req.method().clone();
+    *copy.uri_mut() = req.uri().clone();
+    *copy.version_mut() = req.version();
+    *copy.headers_mut() = req.headers().clone();
+    if let Some(trace) = req.extensions().get::<TraceContext>() {
+        copy.extensions_mut().insert(trace.clone());
+    }
+    if let Some(tls) = req.extensions().get::<Tls>() {
+        copy.extensions_mut().insert(*tls);
+    }
+    copy
+}
+
+/// One call to `upstream` through its breaker: refused at once while the breaker is open, and
+/// counted by it otherwise.
+async fn attempt(
+    state: &AppState,
+    peer: SocketAddr,
+    target: &Target,
+    upstream: &str,
+    req: Request,
+) -> Result<Response, ApiError> {
     let labels = || vec![("upstream", upstream.to_owned())];
     let breaker = state.breakers.get(upstream);
     if breaker.is_some_and(|b| !b.allow(Instant::now())) {
@@ -333,32 +440,7 @@ async fn handle(state: &AppState, peer: SocketAddr, req: Request) -> Result<Resp
                 .set(breaker_gauge(after));
         }
     }
-    let response = match (&cache_key, response) {
-        (Some(key), Ok(answer)) if storable(&answer) => {
-            state
-                .cache_requests
-                .get_or_create(&vec![("result", "miss")])
-                .inc();
-            store(state, key, answer, if_none_match.as_ref()).await
-        }
-        (_, other) => other,
-    };
-    response.map(|answer| with_headers(answer, &rate_headers))
-}
-
-/// The public API document (GET and HEAD only).
-fn document(state: &AppState, method: &http::Method) -> Response {
-    if !matches!(*method, http::Method::GET | http::Method::HEAD) {
-        return ApiError::MethodNotAllowed.into_response();
-    }
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        state.document.clone(),
-    )
-        .into_response()
+    response
 }
 
 /// Keeps a fresh upstream answer in the cache and answers from the stored copy.

@@ -149,7 +149,10 @@ async fn a_dead_upstream_opens_the_breaker_and_a_recovered_one_closes_it() {
     // The cache would answer the second read after recovery; this test is about the breaker.
     let gateway = TestServer::spawn(
         "gateway",
-        gateway_with(&format!("http://{addr}"), &[("cache_ttl_ms", "0")]),
+        gateway_with(
+            &format!("http://{addr}"),
+            &[("cache_ttl_ms", "0"), ("upstream_retries", "0")],
+        ),
     )
     .await;
     let client = reqwest::Client::new();
@@ -740,4 +743,109 @@ async fn the_public_api_document_is_the_gateways_own_answer() {
         refused.headers()["content-type"],
         "application/problem+json"
     );
+}
+
+/// An upstream that answers 503 to every other call (the first, the third, …), counting calls.
+async fn flaky(calls: Arc<AtomicUsize>) -> TestServer {
+    let router = Router::new().fallback(any(move || {
+        let calls = calls.clone();
+        async move {
+            if calls.fetch_add(1, Ordering::SeqCst).is_multiple_of(2) {
+                (axum::http::StatusCode::SERVICE_UNAVAILABLE, "busy")
+            } else {
+                (axum::http::StatusCode::OK, "fine")
+            }
+        }
+    }));
+    TestServer::spawn("flaky", router).await
+}
+
+#[tokio::test]
+async fn safe_requests_are_retried_once_and_writes_never() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let upstream = flaky(calls.clone()).await;
+    let gateway = TestServer::spawn(
+        "gateway",
+        gateway_with(&upstream.url, &[("cache_ttl_ms", "0")]),
+    )
+    .await;
+    let client = reqwest::Client::new();
+
+    let read = client
+        .get(format!("{}/api/products", gateway.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200, "the second attempt answered");
+    assert_eq!(read.text().await.unwrap(), "fine");
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+
+    let write = client
+        .post(format!("{}/api/users/register", gateway.url))
+        .json(&json!({"email": "a@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        write.status(),
+        503,
+        "a write is sent once, whatever comes back"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+
+    // A GET with a body is not replayed either: its body streams through once.
+    let with_body = client
+        .get(format!("{}/api/products", gateway.url))
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_body.status(), 200);
+    assert_eq!(calls.load(Ordering::SeqCst), 4);
+    let again = client
+        .get(format!("{}/api/products", gateway.url))
+        .body("y")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 503);
+    assert_eq!(calls.load(Ordering::SeqCst), 5);
+
+    let metrics = client
+        .get(format!("{}/metrics", gateway.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"gateway_upstream_retries_total{upstream="product"} 1"#),
+        "{metrics}"
+    );
+
+    // Without retries, the first answer is the answer.
+    let calls = Arc::new(AtomicUsize::new(0));
+    let upstream = flaky(calls.clone()).await;
+    let gateway = TestServer::spawn(
+        "gateway",
+        gateway_with(
+            &upstream.url,
+            &[("cache_ttl_ms", "0"), ("upstream_retries", "0")],
+        ),
+    )
+    .await;
+    let read = client
+        .get(format!("{}/api/products", gateway.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 503);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn more_than_five_retries_is_a_settings_error() {
+    let error = settings_error("upstream_retries", "[gateway]\nupstream_retries = 9\n");
+    assert!(error.contains("gateway.upstream_retries"), "{error}");
 }
