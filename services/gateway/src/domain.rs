@@ -14,4 +14,4 @@ pub use breaker::{Breaker, BreakerState};
 pub use cache::{Entry as CacheEntry, MAX_BODY, ResponseCache, cacheable, matches as etag_matches};
 pub use policy::{Requirement, RouteClass, classify, requirement};
 pub use rate_limit::{Decision, RateLimiter, decision};
-pub use route_table::{Target, upstream_for};
+pub use route_table::{GATEWAY, OPENAPI_PATH, Target, upstream_for};

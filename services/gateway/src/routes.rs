@@ -64,13 +64,9 @@ pub struct Proxy {
     pub cache: Arc<Cache>,
     /// `gateway_cache_requests_total{result}`: hit or miss.
     pub cache_requests: Family<Vec<(&'static str, &'static str)>, Counter>,
-    /// The public API document served at [`OPENAPI_PATH`], serialized once.
+    /// The public API document served at [`crate::domain::OPENAPI_PATH`], serialized once.
     pub document: axum::body::Bytes,
 }
-
-/// Where the gateway serves the platform's public API document (its own answer, not an
-/// upstream's).
-pub const OPENAPI_PATH: &str = "/openapi.json";
 
 impl AppState {
     /// State for `settings`, registering the gateway's metrics in `metrics`.

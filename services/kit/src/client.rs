@@ -136,8 +136,9 @@ impl ServiceClient {
         .await
     }
 
-    /// `method path` with an optional JSON body, made as `caller`. GETs and calls that carry an
-    /// `idempotency_key` are retried on no answer and on 502/503/504; other calls are sent once.
+    /// `method path` with an optional JSON body, made as `caller`. Safe methods and calls that
+    /// carry an `idempotency_key` are retried on no answer and on 502/503/504 ([`crate::retry`]);
+    /// other calls are sent once.
     pub async fn request<B: Serialize + Sync>(
         &self,
         method: reqwest::Method,
@@ -147,12 +148,12 @@ impl ServiceClient {
         idempotency_key: Option<&str>,
         trace: Option<&TraceContext>,
     ) -> Result<Answer, CallError> {
-        let retry = method == reqwest::Method::GET || idempotency_key.is_some();
+        let retry = crate::retry::repeatable(&method, idempotency_key.is_some());
         let attempts = if retry { self.retries + 1 } else { 1 };
         let mut last = String::new();
         for attempt in 0..attempts {
             if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(100 * 2u64.pow(attempt - 1))).await;
+                tokio::time::sleep(crate::retry::pause(attempt)).await;
             }
             let mut request = self
                 .http
@@ -186,7 +187,7 @@ impl ServiceClient {
                     let status = response.status().as_u16();
                     let bytes = response.bytes().await.unwrap_or_default();
                     let body = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
-                    if retry && matches!(status, 502..=504) && attempt + 1 < attempts {
+                    if retry && crate::retry::worth_retrying(status) && attempt + 1 < attempts {
                         last = format!("answered {status}");
                         continue;
                     }

@@ -21,6 +21,7 @@ pub mod json;
 pub mod jwt;
 pub mod metrics;
 pub mod openapi;
+pub mod retry;
 pub mod service;
 pub mod settings;
 pub mod sql;

@@ -171,6 +171,16 @@ impl TestServer {
         }
     }
 
+    /// The server's `/metrics` page, as text.
+    pub async fn metrics(&self) -> String {
+        reqwest::get(format!("{}/metrics", self.url))
+            .await
+            .expect("the metrics page answers")
+            .text()
+            .await
+            .expect("the metrics page is text")
+    }
+
     /// Asks the server to shut down gracefully and waits until it has drained.
     pub async fn stop(mut self) -> Result<(), ServeError> {
         if let Some(tx) = self.shutdown.take() {

@@ -20,8 +20,17 @@ const ROUTES: &[(&str, &str)] = &[
     ("/api/notifications", "notification"),
 ];
 
-/// The upstream service for `path`.
+/// The "upstream" of paths the gateway answers itself.
+pub const GATEWAY: &str = "gateway";
+
+/// Where the gateway serves the platform's public API document.
+pub const OPENAPI_PATH: &str = "/openapi.json";
+
+/// The upstream service for `path` ([`GATEWAY`] for the gateway's own document).
 pub fn upstream_for(path: &str) -> &'static str {
+    if path == OPENAPI_PATH {
+        return GATEWAY;
+    }
     ROUTES
         .iter()
         .find(|(prefix, _)| {
@@ -89,6 +98,8 @@ mod tests {
         assert_eq!(upstream_for("/api/orders/1/cancel"), "order");
         assert_eq!(upstream_for("/"), "frontend");
         assert_eq!(upstream_for("/p/SHO-1"), "frontend");
+        assert_eq!(upstream_for("/openapi.json"), GATEWAY);
+        assert_eq!(upstream_for("/openapi.json/x"), "frontend");
     }
 
     fn upstream_uri(base: &str, original: &str) -> String {

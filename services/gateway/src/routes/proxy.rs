@@ -15,12 +15,12 @@ use axum::{
 };
 use http_body_util::{BodyExt, combinators::UnsyncBoxBody};
 use hyper_util::client::legacy::{Client, connect::HttpConnector};
-use shopctl_kit::{ApiError, auth::Principal, service::Tls, trace::TraceContext};
+use shopctl_kit::{ApiError, auth::Principal, retry, service::Tls, trace::TraceContext};
 
-use super::{AppState, OPENAPI_PATH};
+use super::AppState;
 use crate::domain::{
-    BreakerState, MAX_BODY, Requirement, Target, cacheable, classify, etag_matches, requirement,
-    upstream_for,
+    BreakerState, GATEWAY, MAX_BODY, Requirement, Target, cacheable, classify, etag_matches,
+    requirement, upstream_for,
 };
 
 /// The pooled client type.
@@ -129,8 +129,7 @@ pub(super) async fn forward(
     req: Request,
 ) -> Response {
     let tls = req.extensions().get::<Tls>().is_some();
-    let path = req.uri().path();
-    let page = path != OPENAPI_PATH && upstream_for(path) == "frontend";
+    let page = upstream_for(req.uri().path()) == "frontend";
     let response = match handle(&state, peer, req).await {
         Ok(response) => response,
         Err(err) => err.into_response(),
@@ -267,7 +266,8 @@ async fn handle(state: &AppState, peer: SocketAddr, req: Request) -> Result<Resp
         Err(refused) => return Ok(refused),
     };
 
-    if path == OPENAPI_PATH {
+    let upstream = upstream_for(&path);
+    if upstream == GATEWAY {
         return Ok(with_headers(document(state, req.method()), &rate_headers));
     }
 
@@ -293,39 +293,33 @@ async fn handle(state: &AppState, peer: SocketAddr, req: Request) -> Result<Resp
     }
 
     // Where to: the owning service, if its breaker lets us.
-    let upstream = upstream_for(&path);
     let target = state
         .targets
         .get(upstream)
         .ok_or_else(|| ApiError::Unavailable {
             detail: format!("the {upstream} service is not configured"),
         })?;
-    let response = match replay_copy(&req) {
-        // Safe, body-less requests may be sent again when the upstream was not reached or
-        // answered 502/503, as long as its breaker stays closed.
-        Some(mut copy) => {
-            let mut response = attempt(state, peer, target, upstream, req).await;
-            for _ in 0..state.settings.upstream_retries {
-                let open = state
-                    .breakers
-                    .get(upstream)
-                    .is_some_and(|b| b.state() == BreakerState::Open);
-                if !worth_retrying(&response) || open {
-                    break;
-                }
-                state
-                    .upstream_retries
-                    .get_or_create(&vec![("upstream", upstream.to_owned())])
-                    .inc();
-                tokio::time::sleep(RETRY_PAUSE).await;
-                let next = replay_base(&copy);
-                let this = std::mem::replace(&mut copy, next);
-                response = attempt(state, peer, target, upstream, this).await;
+    // A request with no body to stream may be sent again when the upstream was not reached or
+    // could not serve just now, as long as its breaker stays closed (kit's retry policy).
+    let template = replayable(&req).then(|| copy_of(&req));
+    let mut response = attempt(state, peer, target, upstream, req).await;
+    if let Some(template) = template {
+        for retry in 1..=state.settings.upstream_retries {
+            let open = state
+                .breakers
+                .get(upstream)
+                .is_some_and(|b| b.state() == BreakerState::Open);
+            if open || !worth_retrying(&response) {
+                break;
             }
-            response
+            state
+                .upstream_retries
+                .get_or_create(&vec![("upstream", upstream.to_owned())])
+                .inc();
+            tokio::time::sleep(retry::pause(retry)).await;
+            response = attempt(state, peer, target, upstream, copy_of(&template)).await;
         }
-        None => attempt(state, peer, target, upstream, req).await,
-    };
+    }
     let response = match (&cache_key, response) {
         (Some(key), Ok(answer)) if storable(&answer) => {
             state
@@ -354,36 +348,28 @@ fn document(state: &AppState, method: &http::Method) -> Response {
         .into_response()
 }
 
-/// Pause before an upstream call is tried again.
-const RETRY_PAUSE: Duration = Duration::from_millis(25);
-
-/// Whether a failed attempt is worth another: the upstream was not reached, or said it could not
-/// serve just now (502, 503). A timeout is not: the request has spent its time already.
+/// Whether a failed attempt is worth another: the upstream was not reached, or answered that it
+/// could not serve just now. The gateway's own timeout is not: the request has spent its time.
 fn worth_retrying(response: &Result<Response, ApiError>) -> bool {
     match response {
-        Ok(answer) => matches!(answer.status().as_u16(), 502 | 503),
+        Ok(answer) => retry::worth_retrying(answer.status().as_u16()),
         Err(ApiError::Unavailable { .. }) => true,
         Err(_) => false,
     }
 }
 
-/// A copy of `req` to send again, for a GET, HEAD or OPTIONS request without a body; `None` for
-/// any other (its body streams through once and cannot be replayed).
-fn replay_copy(req: &Request) -> Option<Request> {
-    let safe = matches!(
-        *req.method(),
-        http::Method::GET | http::Method::HEAD | http::Method::OPTIONS
-    );
+/// Whether `req` may be sent again: a safe method and no body (a body streams through once).
+fn replayable(req: &Request) -> bool {
     let bodiless = !req.headers().contains_key(header::TRANSFER_ENCODING)
         && req
             .headers()
             .get(header::CONTENT_LENGTH)
             .is_none_or(|len| len.as_bytes() == b"0");
-    (safe && bodiless).then(|| replay_base(req))
+    bodiless && retry::repeatable(req.method(), false)
 }
 
 /// `req`'s method, URI, version, headers and the extensions the call reads, with an empty body.
-fn replay_base(req: &Request) -> Request {
+fn copy_of(req: &Request) -> Request {
     let mut copy = Request::new(Body::empty());
     *copy.method_mut() = req.method().clone();
     *copy.uri_mut() = req.uri().clone();

@@ -170,14 +170,7 @@ async fn a_dead_upstream_opens_the_breaker_and_a_recovered_one_closes_it() {
         open["detail"].as_str().unwrap().contains("failing"),
         "breaker open: {open}"
     );
-    let metrics = client
-        .get(format!("{}/metrics", gateway.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = gateway.metrics().await;
     assert!(
         metrics.contains(r#"gateway_breaker_state{upstream="product"} 1"#),
         "{metrics}"
@@ -226,12 +219,7 @@ async fn an_oversized_chunked_body_is_413_and_does_not_trip_the_breaker() {
             answer.lines().next().unwrap_or("")
         );
     }
-    let metrics = reqwest::get(format!("{}/metrics", gateway.url))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = gateway.metrics().await;
     assert!(
         !metrics.contains(r#"gateway_breaker_state{upstream="user"} 1"#),
         "breaker stayed closed: {metrics}"
@@ -301,14 +289,7 @@ async fn anonymous_catalog_reads_are_cached_with_etags_and_revalidated() {
     tokio::time::sleep(Duration::from_millis(450)).await;
     let expired = client.get(&url).send().await.unwrap();
     assert_eq!(expired.headers()["x-cache"], "MISS", "entries expire");
-    let metrics = client
-        .get(format!("{}/metrics", gateway.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = gateway.metrics().await;
     assert!(
         metrics.contains(r#"gateway_cache_requests_total{result="hit"} 2"#),
         "{metrics}"
@@ -811,14 +792,7 @@ async fn safe_requests_are_retried_once_and_writes_never() {
     assert_eq!(again.status(), 503);
     assert_eq!(calls.load(Ordering::SeqCst), 5);
 
-    let metrics = client
-        .get(format!("{}/metrics", gateway.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = gateway.metrics().await;
     assert!(
         metrics.contains(r#"gateway_upstream_retries_total{upstream="product"} 1"#),
         "{metrics}"
