@@ -741,6 +741,21 @@ async fn flaky(calls: Arc<AtomicUsize>) -> TestServer {
     TestServer::spawn("flaky", router).await
 }
 
+/// `GET /api/products` through `gateway`, with `body` when given; the status and the count of
+/// upstream calls after it.
+async fn catalog_read(
+    gateway: &TestServer,
+    body: Option<&'static str>,
+    calls: &AtomicUsize,
+) -> (u16, usize) {
+    let mut request = reqwest::Client::new().get(format!("{}/api/products", gateway.url));
+    if let Some(body) = body {
+        request = request.body(body);
+    }
+    let status = request.send().await.unwrap().status().as_u16();
+    (status, calls.load(Ordering::SeqCst))
+}
+
 #[tokio::test]
 async fn safe_requests_are_retried_once_and_writes_never() {
     let calls = Arc::new(AtomicUsize::new(0));
@@ -750,18 +765,13 @@ async fn safe_requests_are_retried_once_and_writes_never() {
         gateway_with(&upstream.url, &[("cache_ttl_ms", "0")]),
     )
     .await;
-    let client = reqwest::Client::new();
 
-    let read = client
-        .get(format!("{}/api/products", gateway.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(read.status(), 200, "the second attempt answered");
-    assert_eq!(read.text().await.unwrap(), "fine");
-    assert_eq!(calls.load(Ordering::SeqCst), 2);
-
-    let write = client
+    assert_eq!(
+        catalog_read(&gateway, None, &calls).await,
+        (200, 2),
+        "the second attempt answered"
+    );
+    let write = reqwest::Client::new()
         .post(format!("{}/api/users/register", gateway.url))
         .json(&json!({"email": "a@example.com"}))
         .send()
@@ -773,24 +783,9 @@ async fn safe_requests_are_retried_once_and_writes_never() {
         "a write is sent once, whatever comes back"
     );
     assert_eq!(calls.load(Ordering::SeqCst), 3);
-
     // A GET with a body is not replayed either: its body streams through once.
-    let with_body = client
-        .get(format!("{}/api/products", gateway.url))
-        .body("x")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(with_body.status(), 200);
-    assert_eq!(calls.load(Ordering::SeqCst), 4);
-    let again = client
-        .get(format!("{}/api/products", gateway.url))
-        .body("y")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(again.status(), 503);
-    assert_eq!(calls.load(Ordering::SeqCst), 5);
+    assert_eq!(catalog_read(&gateway, Some("x"), &calls).await, (200, 4));
+    assert_eq!(catalog_read(&gateway, Some("y"), &calls).await, (503, 5));
 
     let metrics = gateway.metrics().await;
     assert!(
@@ -809,13 +804,7 @@ async fn safe_requests_are_retried_once_and_writes_never() {
         ),
     )
     .await;
-    let read = client
-        .get(format!("{}/api/products", gateway.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(read.status(), 503);
-    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(catalog_read(&gateway, None, &calls).await, (503, 1));
 }
 
 #[test]
