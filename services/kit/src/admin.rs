@@ -25,8 +25,7 @@ use std::{
 
 use axum::{
     Json, Router,
-    extract::{FromRef, Request, State},
-    middleware::Next,
+    extract::{FromRef, State},
     response::{IntoResponse, Response},
     routing::get,
 };
@@ -88,7 +87,7 @@ impl Faults {
     }
 
     /// Whether any fault is in force (the fast path of the middleware).
-    fn any(&self) -> bool {
+    pub(crate) fn any(&self) -> bool {
         self.0.latency_ms.load(Ordering::Relaxed) != 0
             || self.0.error_rate.load(Ordering::Relaxed) != 0
     }
@@ -143,27 +142,27 @@ pub fn router(ctx: ServiceContext, faults: Faults) -> Router {
         .with_state(state)
 }
 
-/// Whether `path` is exempt from faults: probes, metrics and the admin routes.
-fn exempt(path: &str) -> bool {
+/// Whether a request for `path` is exempt from faults: probes, metrics and the admin routes.
+pub(crate) fn exempt(path: &str) -> bool {
     health::is_probe(path) || path.starts_with("/admin/")
 }
 
-/// Middleware: applies the injected faults to every API request.
-pub(crate) async fn inject(State(faults): State<Faults>, req: Request, next: Next) -> Response {
-    if !faults.any() || exempt(req.uri().path()) {
-        return next.run(req).await;
-    }
+/// Applies the injected faults to one API request before it runs: waits the injected latency,
+/// then answers the refusal the error rate draws, if any (kit's route middleware calls this only
+/// while [`Faults::any`] holds and the path is not [`exempt`]).
+pub(crate) async fn inject(faults: &Faults) -> Option<Response> {
     let state = faults.state();
     if state.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(state.latency_ms)).await;
     }
-    if state.error_rate > 0.0 && rand::rng().random_bool(state.error_rate.clamp(0.0, 1.0)) {
-        return ApiError::Unavailable {
-            detail: "an injected fault (shopctl fault inject) refused this request".to_owned(),
-        }
-        .into_response();
-    }
-    next.run(req).await
+    (state.error_rate > 0.0 && rand::rng().random_bool(state.error_rate.clamp(0.0, 1.0))).then(
+        || {
+            ApiError::Unavailable {
+                detail: "an injected fault (shopctl fault inject) refused this request".to_owned(),
+            }
+            .into_response()
+        },
+    )
 }
 
 async fn info(

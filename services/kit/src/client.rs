@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::{jwt::ServiceTokens, trace::TraceContext};
+use crate::{
+    jwt::ServiceTokens,
+    trace::{TRACEPARENT, TraceContext},
+};
 
 /// A client for one callee.
 #[derive(Debug, Clone)]
@@ -171,11 +174,7 @@ impl ServiceClient {
                     }
                 }
             }
-            let traceparent = trace.map_or_else(
-                || TraceContext::new_root().child_traceparent(),
-                TraceContext::child_traceparent,
-            );
-            request = request.header("traceparent", traceparent);
+            request = request.header(TRACEPARENT, TraceContext::outgoing(trace));
             if let Some(key) = idempotency_key {
                 request = request.header("idempotency-key", key);
             }

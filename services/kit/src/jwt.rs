@@ -9,6 +9,7 @@
 //! trusted at once, e.g. the built-in user service and an organisation's OIDC provider.
 
 use std::{
+    collections::HashMap,
     sync::{Arc, RwLock},
     time::{Duration, Instant},
 };
@@ -493,10 +494,12 @@ fn decoding_key(jwk: &Jwk, alg: Algorithm) -> Option<DecodingKey> {
 ///
 /// Successful verifications are remembered for up to a minute (never past `exp`), so a client
 /// sending the same token on every request costs one signature check a minute, not one per
-/// request. Access tokens cannot be revoked before `exp` anyway, so this changes no answer.
+/// request. Access tokens cannot be revoked before `exp` anyway, so this changes no answer. Only
+/// verified tokens are ever stored, so the fast (seeded, not collision-hardened) hash of the
+/// cache cannot be steered by a caller.
 pub struct JwtAuthenticator {
     issuers: Vec<TrustedIssuer>,
-    verified: RwLock<std::collections::HashMap<String, (Claims, i64)>>,
+    verified: RwLock<HashMap<Box<str>, (Principal, i64), foldhash::fast::RandomState>>,
 }
 
 /// Tokens remembered before the cache is emptied.
@@ -509,33 +512,42 @@ impl JwtAuthenticator {
     pub fn new(issuers: Vec<TrustedIssuer>) -> Self {
         Self {
             issuers,
-            verified: RwLock::new(std::collections::HashMap::new()),
+            verified: RwLock::new(HashMap::default()),
         }
     }
 
-    /// The verified claims of `token`, or `None`.
+    /// The verified claims of `token`, or `None`: the signature, issuer, audience and times
+    /// are checked on every call (the cache serves [`Authenticator::authenticate`] only).
     pub async fn verify(&self, token: &str) -> Option<Claims> {
+        self.verify_signature(token).await
+    }
+
+    /// The caller `token` proves, from the cache while its verification is fresh.
+    async fn principal(&self, token: &str) -> Option<Principal> {
         let now = chrono::Utc::now().timestamp();
         let remembered = self.verified.read().ok().and_then(|cache| {
             cache
                 .get(token)
                 .filter(|(_, until)| *until > now)
-                .map(|(claims, _)| claims.clone())
+                .map(|(principal, _)| principal.clone())
         });
         if remembered.is_some() {
             return remembered;
         }
         let claims = self.verify_signature(token).await?;
+        let until = claims.exp.min(now + VERIFIED_FOR);
+        let principal = Principal {
+            subject: claims.sub,
+            roles: claims.roles,
+            issuer: claims.iss,
+        };
         if let Ok(mut cache) = self.verified.write() {
             if cache.len() >= VERIFIED_CACHE {
                 cache.clear();
             }
-            cache.insert(
-                token.to_owned(),
-                (claims.clone(), claims.exp.min(now + VERIFIED_FOR)),
-            );
+            cache.insert(token.into(), (principal.clone(), until));
         }
-        Some(claims)
+        Some(principal)
     }
 
     async fn verify_signature(&self, token: &str) -> Option<Claims> {
@@ -572,13 +584,7 @@ impl JwtAuthenticator {
 
 impl Authenticator for JwtAuthenticator {
     fn authenticate<'a>(&'a self, bearer: &'a str) -> AuthFuture<'a> {
-        Box::pin(async move {
-            self.verify(bearer).await.map(|claims| Principal {
-                subject: claims.sub,
-                roles: claims.roles,
-                issuer: claims.iss,
-            })
-        })
+        Box::pin(async move { self.principal(bearer).await })
     }
 }
 

@@ -5,12 +5,12 @@
 //! [`TraceContext::child_traceparent`] on outgoing calls so one trace id follows a checkout
 //! through every service's logs.
 
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 
 /// Header carrying the request id.
-pub const REQUEST_ID: &str = "x-request-id";
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// W3C trace context header.
-pub const TRACEPARENT: &str = "traceparent";
+pub const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 
 /// This hop's position in a distributed trace.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,12 +70,25 @@ impl TraceContext {
 
     /// The `traceparent` to send on a call made while serving this request.
     pub fn child_traceparent(&self) -> String {
-        format!(
-            "00-{}-{}-{:02x}",
-            self.trace_id,
-            self.span_id,
-            u8::from(self.sampled)
-        )
+        let mut header = String::with_capacity(55);
+        header.push_str("00-");
+        header.push_str(&self.trace_id);
+        header.push('-');
+        header.push_str(&self.span_id);
+        header.push_str(if self.sampled { "-01" } else { "-00" });
+        header
+    }
+
+    /// The `traceparent` header for a call made while serving `trace`, or for a call that starts
+    /// a new trace when there is none.
+    pub fn outgoing(trace: Option<&Self>) -> HeaderValue {
+        let header = trace.map_or_else(
+            || Self::new_root().child_traceparent(),
+            Self::child_traceparent,
+        );
+        // Hex digits and dashes only (a parsed or a generated context), so always a valid value.
+        HeaderValue::from_maybe_shared(axum::body::Bytes::from(header))
+            .unwrap_or_else(|_| HeaderValue::from_static(""))
     }
 }
 
@@ -87,43 +100,50 @@ fn new_span_id() -> String {
 /// the thread's user-space CSPRNG: ids are made on every request, a system call each would show.
 fn random_hex<const N: usize>() -> String {
     use rand::Rng as _;
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut bytes = [0u8; N];
     while bytes.iter().all(|b| *b == 0) {
         rand::rng().fill(&mut bytes[..]);
     }
     let mut text = String::with_capacity(N * 2);
     for byte in bytes {
-        use std::fmt::Write as _;
-        let _ = write!(text, "{byte:02x}");
+        text.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        text.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
     }
     text
 }
 
 /// A new request id: a UUIDv7 (time-ordered) with its random bits from the thread's RNG.
-fn new_request_id() -> String {
+fn new_request_id() -> HeaderValue {
     use rand::Rng as _;
     let millis = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
     let random: [u8; 10] = rand::rng().random();
-    uuid::Builder::from_unix_timestamp_millis(millis, &random)
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    let id = uuid::Builder::from_unix_timestamp_millis(millis, &random)
         .into_uuid()
-        .to_string()
+        .hyphenated()
+        .encode_lower(&mut text)
+        .to_owned();
+    // A hyphenated UUID is always a valid header value.
+    HeaderValue::from_maybe_shared(axum::body::Bytes::from(id))
+        .unwrap_or_else(|_| HeaderValue::from_static("-"))
 }
 
-/// The caller's request id when it is sane (1–128 visible ASCII characters), else a new one.
-pub fn request_id(headers: &HeaderMap) -> String {
+/// The caller's request id when it is sane (1–128 of `A-Z a-z 0-9 - _ . :`), else a new one.
+pub fn request_id(headers: &HeaderMap) -> HeaderValue {
     headers
         .get(REQUEST_ID)
-        .and_then(|value| value.to_str().ok())
         .filter(|id| {
+            let id = id.as_bytes();
             !id.is_empty()
                 && id.len() <= 128
                 && id
-                    .bytes()
+                    .iter()
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
         })
-        .map_or_else(new_request_id, str::to_owned)
+        .map_or_else(new_request_id, HeaderValue::clone)
 }
 
 #[cfg(test)]
@@ -176,9 +196,14 @@ mod tests {
         let header = root.child_traceparent();
         let parsed = TraceContext::parse(&header).expect("our own traceparent parses");
         assert_eq!(parsed.trace_id, root.trace_id);
+        assert_eq!(header, format!("00-{}-{}-01", root.trace_id, root.span_id));
+        assert_eq!(TraceContext::outgoing(Some(&root)), header.as_str());
+        let fresh = TraceContext::outgoing(None);
+        let fresh = TraceContext::parse(fresh.to_str().unwrap()).expect("a new trace parses");
+        assert_ne!(fresh.trace_id, root.trace_id);
         assert_ne!(TraceContext::new_root().trace_id, root.trace_id);
         let id = request_id(&HeaderMap::new());
-        let uuid = uuid::Uuid::parse_str(&id).expect("a UUID");
+        let uuid = uuid::Uuid::parse_str(id.to_str().unwrap()).expect("a UUID");
         assert_eq!(uuid.get_version_num(), 7);
         assert_ne!(request_id(&HeaderMap::new()), id);
     }
