@@ -13,5 +13,5 @@ pub use api_document::{DocumentError, SERVICE_DOCUMENTS, is_public, public_docum
 pub use breaker::{Breaker, BreakerState};
 pub use cache::{Entry as CacheEntry, MAX_BODY, ResponseCache, cacheable, matches as etag_matches};
 pub use policy::{Requirement, RouteClass, classify, requirement};
-pub use rate_limit::{Decision, RateLimiter, decision};
+pub use rate_limit::{ClientId, Decision, RateLimiter, decision};
 pub use route_table::{GATEWAY, OPENAPI_PATH, Target, upstream_for};

@@ -9,7 +9,7 @@ use std::{sync::Arc, time::Instant};
 use redis::Script;
 
 use crate::{
-    domain::{Decision, RateLimiter, RouteClass, decision},
+    domain::{ClientId, Decision, RateLimiter, RouteClass, decision},
     shared::Shared,
 };
 
@@ -59,38 +59,45 @@ impl Limiter {
     }
 
     /// Takes one token for `client` in `class`, if there is one.
-    pub async fn check(&self, client_id: &str, class: RouteClass) -> Decision {
+    pub async fn check(&self, client: ClientId<'_>, class: RouteClass) -> Decision {
         match self {
-            Self::Memory(limiter) => limiter.check(client_id, class, Instant::now()),
-            Self::Redis(redis) => {
-                let (per_second, burst) = redis.shape.shape(class);
-                let key = redis
-                    .shared
-                    .key("rl", &format!("{}:{client_id}", class.as_str()));
-                let outcome = redis
-                    .shared
-                    .run(|mut connection| async move {
-                        redis
-                            .script
-                            .key(&key)
-                            .arg(per_second)
-                            .arg(burst)
-                            .invoke_async::<(i64, String)>(&mut connection)
-                            .await
-                    })
-                    .await;
-                match outcome {
-                    Ok((allowed, tokens)) => decision(
-                        allowed == 1,
-                        tokens.parse().unwrap_or(0.0),
-                        per_second,
-                        burst,
-                    ),
-                    Err(err) => {
-                        tracing::warn!(error = %err, "rate limiter unavailable: letting the request through");
-                        decision(true, f64::from(burst), per_second, burst)
-                    }
-                }
+            Self::Memory(limiter) => limiter.check(client, class, Instant::now()),
+            // Boxed: the Redis round trip's future is large, and inline it would make every
+            // request's future (moved on each poll layer) that much larger.
+            Self::Redis(redis) => Box::pin(redis.check(client, class)).await,
+        }
+    }
+}
+
+impl RedisLimiter {
+    /// Takes one token from the shared bucket of `client` in `class`; lets the request through
+    /// when Redis cannot be reached.
+    async fn check(&self, client: ClientId<'_>, class: RouteClass) -> Decision {
+        let (per_second, burst) = self.shape.shape(class);
+        let key = self
+            .shared
+            .key("rl", &format!("{}:{client}", class.as_str()));
+        let outcome = self
+            .shared
+            .run(|mut connection| async move {
+                self.script
+                    .key(&key)
+                    .arg(per_second)
+                    .arg(burst)
+                    .invoke_async::<(i64, String)>(&mut connection)
+                    .await
+            })
+            .await;
+        match outcome {
+            Ok((allowed, tokens)) => decision(
+                allowed == 1,
+                tokens.parse().unwrap_or(0.0),
+                per_second,
+                burst,
+            ),
+            Err(err) => {
+                tracing::warn!(error = %err, "rate limiter unavailable: letting the request through");
+                decision(true, f64::from(burst), per_second, burst)
             }
         }
     }

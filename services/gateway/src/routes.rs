@@ -9,7 +9,7 @@ use axum::{Router, routing::any};
 use http_body_util::combinators::UnsyncBoxBody;
 use hyper_util::{client::legacy::Client, rt::TokioExecutor};
 use prometheus_client::metrics::{counter::Counter, family::Family, gauge::Gauge};
-use shopctl_kit::{auth::Auth, metrics::Metrics, trace::TraceContext};
+use shopctl_kit::{auth::Auth, metrics::Metrics};
 
 use crate::{
     cache::Cache,
@@ -187,12 +187,4 @@ pub fn router(state: AppState) -> Router {
         .route("/", any(proxy::forward))
         .route("/{*path}", any(proxy::forward))
         .with_state(state)
-}
-
-/// The `traceparent` to send upstream.
-pub(crate) fn traceparent(trace: Option<&TraceContext>) -> String {
-    trace.map_or_else(
-        || TraceContext::new_root().child_traceparent(),
-        TraceContext::child_traceparent,
-    )
 }

@@ -35,8 +35,18 @@ impl Requirement {
 #[allow(clippy::match_same_arms)]
 pub fn requirement(method: &Method, path: &str) -> Requirement {
     let write = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
-    let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
-    match segments.as_slice() {
+    // The first five segments are all any rule looks at (rules with `..` read a prefix, the
+    // others have at most four), so they are kept on the stack.
+    let mut buffer = [""; 5];
+    let mut count = 0;
+    for (slot, segment) in buffer
+        .iter_mut()
+        .zip(path.trim_end_matches('/').split('/').skip(1))
+    {
+        *slot = segment;
+        count += 1;
+    }
+    match &buffer[..count] {
         ["api", "products" | "categories", ..] if write => Requirement::Admin,
         ["api", "users", "register" | "login" | "refresh" | "logout"] => Requirement::Public,
         ["api", "users", "me", ..] => Requirement::AnyUser,
@@ -62,6 +72,15 @@ pub enum RouteClass {
 }
 
 impl RouteClass {
+    /// A dense index (0, 1, 2), for per-class tables.
+    pub fn index(self) -> usize {
+        match self {
+            Self::Auth => 0,
+            Self::Api => 1,
+            Self::Web => 2,
+        }
+    }
+
     /// Label value for metrics.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -90,6 +109,28 @@ pub fn classify(path: &str) -> RouteClass {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_paths_are_judged_by_their_prefix() {
+        assert_eq!(
+            requirement(&Method::POST, "/api/products/a/b/c/d/e/f"),
+            Requirement::Admin
+        );
+        assert_eq!(
+            requirement(&Method::GET, "/api/users/me/a/b/c/d"),
+            Requirement::AnyUser
+        );
+        assert_eq!(
+            requirement(&Method::POST, "/api/users/login/a/b/c"),
+            Requirement::Admin,
+            "only the exact sign-in paths are public"
+        );
+        assert_eq!(
+            requirement(&Method::POST, "/api/payments/p1/refund/a/b"),
+            Requirement::AnyUser,
+            "not the refund route"
+        );
+    }
 
     #[test]
     fn writes_and_private_routes_need_roles() {

@@ -2,11 +2,31 @@
 
 use std::{
     collections::HashMap,
+    fmt,
+    net::IpAddr,
     sync::Mutex,
     time::{Duration, Instant},
 };
 
 use super::RouteClass;
+
+/// Whose bucket a request takes from: the signed-in subject, else the client address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientId<'a> {
+    /// A verified token's subject.
+    Subject(&'a str),
+    /// An anonymous caller's address.
+    Address(IpAddr),
+}
+
+impl fmt::Display for ClientId<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Subject(subject) => write!(f, "sub:{subject}"),
+            Self::Address(address) => write!(f, "{address}"),
+        }
+    }
+}
 
 /// The answer for one request.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -62,10 +82,47 @@ pub struct RateLimiter {
     per_minute: u32,
     burst: u32,
     auth_per_minute: u32,
-    buckets: Mutex<HashMap<(String, RouteClass), Bucket>>,
+    /// One lock per route class (indexed by [`RouteClass::index`]), so classes never wait on
+    /// each other.
+    buckets: Box<[Mutex<Buckets>; 3]>,
 }
 
-/// Buckets kept before idle ones are swept.
+/// The buckets of one route class. Keys are looked up borrowed (no allocation for a known
+/// client) with a fast seeded hash.
+#[derive(Debug, Default)]
+struct Buckets {
+    subjects: HashMap<String, Bucket, foldhash::fast::RandomState>,
+    addresses: HashMap<IpAddr, Bucket, foldhash::fast::RandomState>,
+}
+
+impl Buckets {
+    fn len(&self) -> usize {
+        self.subjects.len() + self.addresses.len()
+    }
+
+    /// Forgets buckets idle for ten minutes (full again long since).
+    fn sweep(&mut self, now: Instant) {
+        let fresh = |b: &mut Bucket| now.duration_since(b.at) < Duration::from_secs(600);
+        self.subjects.retain(|_, b| fresh(b));
+        self.addresses.retain(|_, b| fresh(b));
+    }
+
+    fn bucket(&mut self, client: ClientId<'_>, full: Bucket) -> &mut Bucket {
+        match client {
+            ClientId::Subject(subject) => {
+                if !self.subjects.contains_key(subject) {
+                    self.subjects.insert(subject.to_owned(), full);
+                }
+                self.subjects
+                    .get_mut(subject)
+                    .unwrap_or_else(|| unreachable!())
+            }
+            ClientId::Address(address) => self.addresses.entry(address).or_insert(full),
+        }
+    }
+}
+
+/// Buckets kept per class before idle ones are swept.
 const SWEEP_AT: usize = 100_000;
 
 impl RateLimiter {
@@ -76,7 +133,7 @@ impl RateLimiter {
             per_minute: per_minute.max(1),
             burst: burst.max(1),
             auth_per_minute: auth_per_minute.max(1),
-            buckets: Mutex::new(HashMap::new()),
+            buckets: Box::default(),
         }
     }
 
@@ -92,10 +149,10 @@ impl RateLimiter {
     }
 
     /// Takes one token for `client` in `class`, if there is one.
-    pub fn check(&self, client: &str, class: RouteClass, now: Instant) -> Decision {
+    pub fn check(&self, client: ClientId<'_>, class: RouteClass, now: Instant) -> Decision {
         let (per_second, burst) = self.shape(class);
         let capacity = f64::from(burst);
-        let Ok(mut buckets) = self.buckets.lock() else {
+        let Ok(mut buckets) = self.buckets[class.index()].lock() else {
             // A poisoned lock must not turn into an outage: let the request through.
             return Decision {
                 allowed: true,
@@ -106,12 +163,13 @@ impl RateLimiter {
             };
         };
         if buckets.len() > SWEEP_AT {
-            buckets.retain(|_, b| now.duration_since(b.at) < Duration::from_secs(600));
+            buckets.sweep(now);
         }
-        let bucket = buckets.entry((client.to_owned(), class)).or_insert(Bucket {
+        let full = Bucket {
             tokens: capacity,
             at: now,
-        });
+        };
+        let bucket = buckets.bucket(client, full);
         let elapsed = now.duration_since(bucket.at).as_secs_f64();
         bucket.tokens = (bucket.tokens + elapsed * per_second).min(capacity);
         bucket.at = now;
@@ -127,32 +185,69 @@ impl RateLimiter {
 mod tests {
     use super::*;
 
+    const ANA: ClientId<'static> = ClientId::Subject("ana");
+
     #[test]
     fn a_burst_passes_then_the_rate_applies() {
         let limiter = RateLimiter::new(60, 3, 60);
         let start = Instant::now();
         for i in 0..3 {
             assert!(
-                limiter.check("ana", RouteClass::Api, start).allowed,
+                limiter.check(ANA, RouteClass::Api, start).allowed,
                 "request {i}"
             );
         }
-        let refused = limiter.check("ana", RouteClass::Api, start);
+        let refused = limiter.check(ANA, RouteClass::Api, start);
         assert!(!refused.allowed);
         assert_eq!(refused.retry_after_secs, 1);
         assert!(
-            limiter.check("bo", RouteClass::Api, start).allowed,
+            limiter
+                .check(ClientId::Subject("bo"), RouteClass::Api, start)
+                .allowed,
             "clients are independent"
         );
         assert!(
-            limiter.check("ana", RouteClass::Web, start).allowed,
+            limiter.check(ANA, RouteClass::Web, start).allowed,
             "classes are independent"
         );
         assert!(
             limiter
-                .check("ana", RouteClass::Api, start + Duration::from_millis(1_100))
+                .check(ANA, RouteClass::Api, start + Duration::from_millis(1_100))
                 .allowed,
             "one token per second"
         );
+    }
+
+    #[test]
+    fn subjects_and_addresses_have_their_own_buckets() {
+        let limiter = RateLimiter::new(60, 1, 60);
+        let start = Instant::now();
+        let address = ClientId::Address(IpAddr::from([127, 0, 0, 1]));
+        assert!(limiter.check(address, RouteClass::Api, start).allowed);
+        assert!(!limiter.check(address, RouteClass::Api, start).allowed);
+        assert!(
+            limiter
+                .check(ClientId::Subject("127.0.0.1"), RouteClass::Api, start)
+                .allowed,
+            "a subject named like an address is not that address"
+        );
+        assert_eq!(address.to_string(), "127.0.0.1");
+        assert_eq!(ANA.to_string(), "sub:ana");
+    }
+
+    #[test]
+    fn idle_buckets_are_swept_full() {
+        let mut buckets = Buckets::default();
+        let start = Instant::now();
+        let empty = Bucket {
+            tokens: 0.0,
+            at: start,
+        };
+        buckets.bucket(ANA, empty);
+        buckets.bucket(ClientId::Address(IpAddr::from([10, 0, 0, 1])), empty);
+        buckets.sweep(start + Duration::from_secs(60));
+        assert_eq!(buckets.len(), 2, "recent buckets stay");
+        buckets.sweep(start + Duration::from_secs(601));
+        assert_eq!(buckets.len(), 0, "idle ones go");
     }
 }

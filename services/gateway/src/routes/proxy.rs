@@ -15,46 +15,63 @@ use axum::{
 };
 use http_body_util::{BodyExt, combinators::UnsyncBoxBody};
 use hyper_util::client::legacy::{Client, connect::HttpConnector};
-use shopctl_kit::{ApiError, auth::Principal, retry, service::Tls, trace::TraceContext};
+use shopctl_kit::{
+    ApiError,
+    auth::Principal,
+    retry,
+    service::Tls,
+    trace::{TRACEPARENT, TraceContext},
+};
 
 use super::AppState;
 use crate::domain::{
-    BreakerState, GATEWAY, MAX_BODY, Requirement, Target, cacheable, classify, etag_matches,
-    requirement, upstream_for,
+    Breaker, BreakerState, ClientId, GATEWAY, MAX_BODY, Requirement, RouteClass, Target, cacheable,
+    classify, etag_matches, requirement, upstream_for,
 };
 
 /// The pooled client type.
 pub type HttpClient = Client<HttpConnector, UnsyncBoxBody<axum::body::Bytes, axum::Error>>;
 
-/// Headers that belong to one connection and are never forwarded (RFC 9110 §7.6.1).
-const HOP_BY_HOP: [&str; 8] = [
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
+/// Headers that belong to one connection and are never forwarded (RFC 9110 §7.6.1). Names are
+/// constants, not strings: a string name is parsed (and a non-standard one allocated) on every
+/// use, which the gateway would pay several times per request.
+const HOP_BY_HOP: [HeaderName; 8] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
 ];
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
+const RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
+const RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
+const RATELIMIT_RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
 
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    let listed: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| {
-            v.split(',')
-                .map(str::trim)
-                .map(str::to_owned)
-                .collect::<Vec<_>>()
-        })
-        .filter_map(|name| HeaderName::try_from(name).ok())
-        .collect();
-    for name in listed {
-        headers.remove(name);
+    // Usually there is none: one pass over the names costs less than a lookup per name.
+    if !headers.keys().any(|name| HOP_BY_HOP.contains(name)) {
+        return;
     }
-    for name in HOP_BY_HOP {
+    // The headers a `Connection` header names go too.
+    if headers.contains_key(header::CONNECTION) {
+        let listed: Vec<HeaderName> = headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|name| HeaderName::try_from(name.trim()).ok())
+            .collect();
+        for name in listed {
+            headers.remove(name);
+        }
+    }
+    for name in &HOP_BY_HOP {
         headers.remove(name);
     }
 }
@@ -81,11 +98,14 @@ fn secure(mut response: Response, tls: bool) -> Response {
         );
     }
     headers.insert(
-        "x-content-type-options",
+        header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     let html = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -95,7 +115,10 @@ fn secure(mut response: Response, tls: bool) -> Response {
     } else {
         "frame-ancestors 'none'"
     };
-    headers.insert("content-security-policy", HeaderValue::from_static(csp));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(csp),
+    );
     response
 }
 
@@ -129,8 +152,9 @@ pub(super) async fn forward(
     req: Request,
 ) -> Response {
     let tls = req.extensions().get::<Tls>().is_some();
-    let page = upstream_for(req.uri().path()) == "frontend";
-    let response = match handle(&state, peer, req).await {
+    let upstream = upstream_for(req.uri().path());
+    let page = upstream == "frontend";
+    let response = match handle(&state, peer, upstream, req).await {
         Ok(response) => response,
         Err(err) => err.into_response(),
     };
@@ -179,9 +203,8 @@ fn for_browser(response: Response) -> Response {
 /// route policy; returns the caller.
 async fn authorize(
     state: &AppState,
-    method: &http::Method,
     headers: &HeaderMap,
-    path: &str,
+    needed: Requirement,
 ) -> Result<Option<Principal>, ApiError> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -202,7 +225,6 @@ async fn authorize(
         ),
         None => None,
     };
-    let needed = requirement(method, path);
     if !needed.allows(principal.as_ref()) {
         return Err(if principal.is_none() {
             ApiError::Unauthorized
@@ -223,15 +245,16 @@ async fn limit(
     state: &AppState,
     principal: Option<&Principal>,
     peer: SocketAddr,
-    path: &str,
+    class: RouteClass,
 ) -> Result<RateHeaders, Response> {
-    let class = classify(path);
-    let client = principal.map_or_else(|| peer.ip().to_string(), |p| format!("sub:{}", p.subject));
-    let decision = state.limiter.check(&client, class).await;
+    let client = principal.map_or(ClientId::Address(peer.ip()), |p| {
+        ClientId::Subject(&p.subject)
+    });
+    let decision = state.limiter.check(client, class).await;
     let rate_headers = [
-        ("ratelimit-limit", HeaderValue::from(decision.limit)),
-        ("ratelimit-remaining", HeaderValue::from(decision.remaining)),
-        ("ratelimit-reset", HeaderValue::from(decision.reset_secs)),
+        (RATELIMIT_LIMIT, HeaderValue::from(decision.limit)),
+        (RATELIMIT_REMAINING, HeaderValue::from(decision.remaining)),
+        (RATELIMIT_RESET, HeaderValue::from(decision.reset_secs)),
     ];
     if decision.allowed {
         return Ok(rate_headers);
@@ -242,8 +265,8 @@ async fn limit(
         .inc();
     let mut response = ApiError::TooManyRequests.into_response();
     let headers = response.headers_mut();
-    for (name, value) in &rate_headers {
-        headers.insert(*name, value.clone());
+    for (name, value) in rate_headers {
+        headers.insert(name, value);
     }
     headers.insert(
         header::RETRY_AFTER,
@@ -253,31 +276,34 @@ async fn limit(
 }
 
 /// The three `RateLimit-*` headers.
-type RateHeaders = [(&'static str, HeaderValue); 3];
+type RateHeaders = [(HeaderName, HeaderValue); 3];
 
-async fn handle(state: &AppState, peer: SocketAddr, req: Request) -> Result<Response, ApiError> {
-    let path = req.uri().path().to_owned();
-    let (parts, body) = req.into_parts();
-    let principal = authorize(state, &parts.method, &parts.headers, &path).await?;
-    let req = Request::from_parts(parts, body);
+async fn handle(
+    state: &AppState,
+    peer: SocketAddr,
+    upstream: &'static str,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let path = req.uri().path();
+    let needed = requirement(req.method(), path);
+    let class = classify(path);
+    // Anonymous catalog reads may be answered from the cache.
+    let cache_key =
+        (state.cache.enabled() && cacheable(req.method(), path, req.headers())).then(|| {
+            req.uri()
+                .path_and_query()
+                .map_or_else(|| path.to_owned(), ToString::to_string)
+        });
 
-    let rate_headers = match limit(state, principal.as_ref(), peer, &path).await {
+    let principal = authorize(state, req.headers(), needed).await?;
+    let rate_headers = match limit(state, principal.as_ref(), peer, class).await {
         Ok(headers) => headers,
         Err(refused) => return Ok(refused),
     };
 
-    let upstream = upstream_for(&path);
     if upstream == GATEWAY {
-        return Ok(with_headers(document(state, req.method()), &rate_headers));
+        return Ok(with_headers(document(state, req.method()), rate_headers));
     }
-
-    // Anonymous catalog reads may be answered from the cache.
-    let cache_key =
-        (state.cache.enabled() && cacheable(req.method(), &path, req.headers())).then(|| {
-            req.uri()
-                .path_and_query()
-                .map_or_else(|| path.clone(), ToString::to_string)
-        });
     let if_none_match = req.headers().get(header::IF_NONE_MATCH).cloned();
     if let Some(key) = &cache_key
         && let Some(entry) = state.cache.get(key).await
@@ -288,7 +314,7 @@ async fn handle(state: &AppState, peer: SocketAddr, req: Request) -> Result<Resp
             .inc();
         return Ok(with_headers(
             cached(state, &entry, if_none_match.as_ref(), "HIT"),
-            &rate_headers,
+            rate_headers,
         ));
     }
 
@@ -301,14 +327,12 @@ async fn handle(state: &AppState, peer: SocketAddr, req: Request) -> Result<Resp
         })?;
     // A request with no body to stream may be sent again when the upstream was not reached or
     // could not serve just now, as long as its breaker stays closed (kit's retry policy).
-    let template = replayable(&req).then(|| copy_of(&req));
-    let mut response = attempt(state, peer, target, upstream, req).await;
+    let breaker = state.breakers.get(upstream);
+    let template = (state.settings.upstream_retries > 0 && replayable(&req)).then(|| copy_of(&req));
+    let mut response = attempt(state, peer, target, upstream, breaker, req).await;
     if let Some(template) = template {
         for retry in 1..=state.settings.upstream_retries {
-            let open = state
-                .breakers
-                .get(upstream)
-                .is_some_and(|b| b.state() == BreakerState::Open);
+            let open = breaker.is_some_and(|b| b.state() == BreakerState::Open);
             if open || !worth_retrying(&response) {
                 break;
             }
@@ -317,7 +341,7 @@ async fn handle(state: &AppState, peer: SocketAddr, req: Request) -> Result<Resp
                 .get_or_create(&vec![("upstream", upstream.to_owned())])
                 .inc();
             tokio::time::sleep(retry::pause(retry)).await;
-            response = attempt(state, peer, target, upstream, copy_of(&template)).await;
+            response = attempt(state, peer, target, upstream, breaker, copy_of(&template)).await;
         }
     }
     let response = match (&cache_key, response) {
@@ -330,7 +354,7 @@ async fn handle(state: &AppState, peer: SocketAddr, req: Request) -> Result<Resp
         }
         (_, other) => other,
     };
-    response.map(|answer| with_headers(answer, &rate_headers))
+    response.map(|answer| with_headers(answer, rate_headers))
 }
 
 /// The public API document (GET and HEAD only).
@@ -391,10 +415,10 @@ async fn attempt(
     peer: SocketAddr,
     target: &Target,
     upstream: &str,
+    breaker: Option<&Breaker>,
     req: Request,
 ) -> Result<Response, ApiError> {
     let labels = || vec![("upstream", upstream.to_owned())];
-    let breaker = state.breakers.get(upstream);
     if breaker.is_some_and(|b| !b.allow(Instant::now())) {
         state
             .breaker_state
@@ -451,9 +475,9 @@ async fn store(
     Ok(cached(state, &entry, if_none_match, "MISS"))
 }
 
-fn with_headers(mut response: Response, extra: &[(&'static str, HeaderValue)]) -> Response {
+fn with_headers(mut response: Response, extra: RateHeaders) -> Response {
     for (name, value) in extra {
-        response.headers_mut().insert(*name, value.clone());
+        response.headers_mut().insert(name, value);
     }
     response
 }
@@ -500,7 +524,7 @@ fn cached(
     {
         headers.insert(header::CACHE_CONTROL, cache_control);
     }
-    headers.insert("x-cache", HeaderValue::from_static(result));
+    headers.insert(X_CACHE, HeaderValue::from_static(result));
     response
 }
 
@@ -515,7 +539,7 @@ async fn call(
         .uri(&parts.uri)
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no upstream URI for {}", parts.uri)))?;
     let host = parts.headers.get(header::HOST).cloned();
-    let trace = parts.extensions.get::<TraceContext>().cloned();
+    let traceparent = TraceContext::outgoing(parts.extensions.get::<TraceContext>());
     let proto = if parts.extensions.get::<Tls>().is_some() {
         "https"
     } else {
@@ -525,24 +549,22 @@ async fn call(
     parts.headers.remove(header::HOST);
     let forwarded_for = match parts
         .headers
-        .get("x-forwarded-for")
+        .get(&X_FORWARDED_FOR)
         .and_then(|v| v.to_str().ok())
     {
         Some(previous) => format!("{previous}, {}", peer.ip()),
         None => peer.ip().to_string(),
     };
-    if let Ok(value) = HeaderValue::from_str(&forwarded_for) {
-        parts.headers.insert("x-forwarded-for", value);
+    if let Ok(value) = HeaderValue::from_maybe_shared(axum::body::Bytes::from(forwarded_for)) {
+        parts.headers.insert(X_FORWARDED_FOR, value);
     }
     parts
         .headers
-        .insert("x-forwarded-proto", HeaderValue::from_static(proto));
+        .insert(X_FORWARDED_PROTO, HeaderValue::from_static(proto));
     if let Some(host) = host {
-        parts.headers.insert("x-forwarded-host", host);
+        parts.headers.insert(X_FORWARDED_HOST, host);
     }
-    if let Ok(value) = HeaderValue::from_str(&super::traceparent(trace.as_ref())) {
-        parts.headers.insert("traceparent", value);
-    }
+    parts.headers.insert(TRACEPARENT, traceparent);
     parts.uri = uri;
     // Chunked bodies are cut off at the limit too.
     let body = http_body_util::Limited::new(body, state.body_limit);
