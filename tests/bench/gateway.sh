@@ -36,49 +36,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
-export SHOPCTL_USER__LOG=warn SHOPCTL_PRODUCT__LOG=warn SHOPCTL_GATEWAY__LOG=warn
-jwks="http://127.0.0.1:18702/.well-known/jwks.json"
-"$bin" serve user --port 18702 --data-dir "$work" >"$work/user.log" 2>&1 & pids+=($!)
-SHOPCTL_PRODUCT__JWKS_URL="$jwks" "$bin" serve product --port 18703 --data-dir "$work" >"$work/product.log" 2>&1 & pids+=($!)
-SHOPCTL_GATEWAY__JWKS_URL="$jwks" \
-  SHOPCTL_GATEWAY__RATE_LIMIT_PER_MINUTE=100000000 SHOPCTL_GATEWAY__RATE_LIMIT_BURST=1000000 \
-  SHOPCTL_GATEWAY__UPSTREAMS__USER=http://127.0.0.1:18702 \
-  SHOPCTL_GATEWAY__UPSTREAMS__PRODUCT=http://127.0.0.1:18703 \
-  "$bin" serve gateway --port 18700 >"$work/gateway.log" 2>&1 & pids+=($!)
+# shellcheck source=tests/bench/gateway_env.sh
+. tests/bench/gateway_env.sh
+start_upstreams 18702 18703
+gateway_settings 18702 18703
+"$bin" serve gateway --port 18700 >"$work/gateway.log" 2>&1 & pids+=($!)
 "$bare" 127.0.0.1:18704 127.0.0.1:18703 >"$work/bare.log" 2>&1 & pids+=($!)
-for port in 18700 18702 18703; do
-  for _ in $(seq 1 100); do curl -fs "127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
-done
-
-cat >"$work/nginx.conf" <<NGINX
-worker_processes 2;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $work/nginx-body;
-  proxy_temp_path $work/nginx-proxy;
-  upstream product { server 127.0.0.1:18703; keepalive 64; }
-  server {
-    listen 127.0.0.1:18701;
-    location / {
-      proxy_pass http://product;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header X-Forwarded-For \$remote_addr;
-    }
-  }
-}
-NGINX
+for _ in $(seq 1 100); do curl -fs "127.0.0.1:18700/readyz" >/dev/null && break; sleep 0.1; done
+nginx_conf "$work/nginx.conf" 18701 18703 2
 nginx -c "$work/nginx.conf"
 
 # A customer's token, so the gateway verifies a real JWT on every request.
-curl -fs -X POST 127.0.0.1:18700/api/users/register -H 'content-type: application/json' \
-  -d '{"email":"bench@example.com","password":"violet-harbour-kettle-9"}' >/dev/null
-token="$(curl -fs -X POST 127.0.0.1:18700/api/users/login -H 'content-type: application/json' \
-  -d '{"email":"bench@example.com","password":"violet-harbour-kettle-9"}' | sed -E 's/.*"access_token":"([^"]+)".*/\1/')"
-sku="$(curl -fs '127.0.0.1:18703/api/products?limit=1' | sed -E 's/.*"sku":"([^"]+)".*/\1/')"
+token="$(customer_token http://127.0.0.1:18700)"
+sku="$(first_sku 18703)"
 path="/api/products/sku/$sku"
 
 gateway_pid="${pids[2]}"

@@ -30,43 +30,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-export SHOPCTL_USER__LOG=warn SHOPCTL_PRODUCT__LOG=warn SHOPCTL_GATEWAY__LOG=warn
-jwks="http://127.0.0.1:18712/.well-known/jwks.json"
-"$bin" serve user --port 18712 --data-dir "$work" >"$work/user.log" 2>&1 & pids+=($!)
-SHOPCTL_PRODUCT__JWKS_URL="$jwks" "$bin" serve product --port 18713 --data-dir "$work" >"$work/product.log" 2>&1 & pids+=($!)
-for port in 18712 18713; do
-  for _ in $(seq 1 100); do curl -fs "127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
-done
-curl -fs -X POST 127.0.0.1:18712/api/users/register -H 'content-type: application/json' \
-  -d '{"email":"bench@example.com","password":"violet-harbour-kettle-9"}' >/dev/null
-token="$(curl -fs -X POST 127.0.0.1:18712/api/users/login -H 'content-type: application/json' \
-  -d '{"email":"bench@example.com","password":"violet-harbour-kettle-9"}' | sed -E 's/.*"access_token":"([^"]+)".*/\1/')"
-sku="$(curl -fs '127.0.0.1:18713/api/products?limit=1' | sed -E 's/.*"sku":"([^"]+)".*/\1/')"
-path="/api/products/sku/$sku"
-
-cat >"$work/nginx.conf" <<NGINX
-daemon off;
-master_process off;
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $work/nginx-body;
-  proxy_temp_path $work/nginx-proxy;
-  upstream product { server 127.0.0.1:18713; keepalive 64; }
-  server {
-    listen 127.0.0.1:18710;
-    location / {
-      proxy_pass http://product;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header X-Forwarded-For \$remote_addr;
-    }
-  }
-}
-NGINX
+# shellcheck source=tests/bench/gateway_env.sh
+. tests/bench/gateway_env.sh
+start_upstreams 18712 18713
+token="$(customer_token http://127.0.0.1:18712)"
+path="/api/products/sku/$(first_sku 18713)"
+nginx_conf "$work/nginx.conf" 18710 18713 1 foreground
 
 # Sends exactly N keep-alive GETs over 4 connections and checks every answer is a 200.
 client() {
@@ -115,11 +84,8 @@ count() {
     awk -v n="$requests" '/PROGRAM TOTALS/ {gsub(",", "", $1); printf "%.0f\n", $1 / n}'
 }
 
-gateway="$(SHOPCTL_GATEWAY__JWKS_URL="$jwks" \
-  SHOPCTL_GATEWAY__RATE_LIMIT_PER_MINUTE=100000000 SHOPCTL_GATEWAY__RATE_LIMIT_BURST=1000000 \
-  SHOPCTL_GATEWAY__UPSTREAMS__USER=http://127.0.0.1:18712 \
-  SHOPCTL_GATEWAY__UPSTREAMS__PRODUCT=http://127.0.0.1:18713 \
-  count gateway "$bin" serve gateway --port 18710)"
+gateway_settings 18712 18713
+gateway="$(count gateway "$bin" serve gateway --port 18710)"
 bare_count="$(count bare "$bare" 127.0.0.1:18710 127.0.0.1:18713)"
 nginx_count="$(count nginx nginx -c "$work/nginx.conf")"
 

@@ -16,7 +16,7 @@ use axum::{
     extract::{DefaultBodyLimit, MatchedPath, Request},
     response::{IntoResponse, Response},
 };
-use tower::{Layer, Service, ServiceBuilder};
+use tower::{Service, ServiceBuilder, layer::layer_fn};
 use tower_http::catch_panic::CatchPanicLayer;
 use tracing::Instrument;
 
@@ -86,14 +86,21 @@ where
     T: 'static,
 {
     let faults = Faults::default();
-    let guard = GuardLayer {
-        deadline: ctx.settings.request_timeout(),
-        faults: faults.clone(),
-    };
-    let outer = ServiceBuilder::new()
-        .layer(ObserveLayer {
-            metrics: Arc::new(ctx.metrics.clone()),
+    let deadline = ctx.settings.request_timeout();
+    let guard = {
+        let faults = faults.clone();
+        layer_fn(move |inner| Guarded {
+            inner,
+            deadline,
+            faults: faults.clone(),
         })
+    };
+    let metrics = Arc::new(ctx.metrics.clone());
+    let outer = ServiceBuilder::new()
+        .layer(layer_fn(move |inner| Observed {
+            inner,
+            metrics: Arc::clone(&metrics),
+        }))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()
         }))
@@ -109,25 +116,6 @@ where
 
 /// A service's answer future, boxed once per middleware.
 type Answer = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
-
-/// [`Guarded`] around each matched route.
-#[derive(Clone)]
-struct GuardLayer {
-    deadline: Duration,
-    faults: Faults,
-}
-
-impl<S> Layer<S> for GuardLayer {
-    type Service = Guarded<S>;
-
-    fn layer(&self, inner: S) -> Guarded<S> {
-        Guarded {
-            inner,
-            deadline: self.deadline,
-            faults: self.faults.clone(),
-        }
-    }
-}
 
 /// Runs the matched handler under the per-request deadline (a [`Deadline`] extension tells the
 /// handler when it passes), after any injected faults, and tags the response with the route
@@ -193,23 +181,6 @@ async fn within(deadline: Duration, answer: impl Future<Output = Response>) -> R
     tokio::time::timeout(deadline, answer)
         .await
         .unwrap_or_else(|_| ApiError::Timeout.into_response())
-}
-
-/// [`Observed`] around the whole router.
-#[derive(Clone)]
-struct ObserveLayer {
-    metrics: Arc<Metrics>,
-}
-
-impl<S> Layer<S> for ObserveLayer {
-    type Service = Observed<S>;
-
-    fn layer(&self, inner: S) -> Observed<S> {
-        Observed {
-            inner,
-            metrics: Arc::clone(&self.metrics),
-        }
-    }
 }
 
 /// Gives every request an id (the caller's `x-request-id` when it is sane) and a trace context

@@ -1,0 +1,70 @@
+# Shared by the gateway benchmarks (`gateway.sh`, `gateway_instructions.sh`); sourced, not run.
+# Expects `bin` (the shopctl binary), `work` (a scratch directory) and a `pids` array that the
+# caller's exit trap kills.
+
+# start_upstreams USER_PORT PRODUCT_PORT: the identity service and the product service (seeded,
+# trusting the identity service's keys), both ready on return.
+start_upstreams() {
+  local user_port="$1" product_port="$2" port
+  export SHOPCTL_USER__LOG=warn SHOPCTL_PRODUCT__LOG=warn SHOPCTL_GATEWAY__LOG=warn
+  jwks="http://127.0.0.1:$user_port/.well-known/jwks.json"
+  "$bin" serve user --port "$user_port" --data-dir "$work" >"$work/user.log" 2>&1 & pids+=($!)
+  SHOPCTL_PRODUCT__JWKS_URL="$jwks" "$bin" serve product --port "$product_port" --data-dir "$work" \
+    >"$work/product.log" 2>&1 & pids+=($!)
+  for port in "$user_port" "$product_port"; do
+    for _ in $(seq 1 100); do curl -fs "127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
+  done
+}
+
+# customer_token BASE_URL: registers a customer through BASE_URL and prints its access token.
+customer_token() {
+  local account='{"email":"bench@example.com","password":"violet-harbour-kettle-9"}'
+  curl -fs -X POST "$1/api/users/register" -H 'content-type: application/json' -d "$account" >/dev/null
+  curl -fs -X POST "$1/api/users/login" -H 'content-type: application/json' -d "$account" |
+    sed -E 's/.*"access_token":"([^"]+)".*/\1/'
+}
+
+# first_sku PRODUCT_PORT: the SKU of the first product in the catalog.
+first_sku() {
+  curl -fs "127.0.0.1:$1/api/products?limit=1" | sed -E 's/.*"sku":"([^"]+)".*/\1/'
+}
+
+# nginx_conf FILE LISTEN_PORT UPSTREAM_PORT WORKERS [foreground]: nginx proxying LISTEN_PORT to
+# the product service with a keepalive pool of 64; `foreground` runs one process in the
+# foreground (no master), as valgrind needs.
+nginx_conf() {
+  local file="$1" listen="$2" upstream="$3" workers="$4" head=""
+  [ "${5:-}" = foreground ] && head=$'daemon off;\nmaster_process off;'
+  cat >"$file" <<NGINX
+$head
+worker_processes $workers;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx-body;
+  proxy_temp_path $work/nginx-proxy;
+  upstream product { server 127.0.0.1:$upstream; keepalive 64; }
+  server {
+    listen 127.0.0.1:$listen;
+    location / {
+      proxy_pass http://product;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For \$remote_addr;
+    }
+  }
+}
+NGINX
+}
+
+# gateway_settings USER_PORT PRODUCT_PORT: exports the gateway's settings for the benchmarks:
+# the identity service's keys, both upstreams, and limits raised so that nothing is refused
+# (the limiter still runs on every request).
+gateway_settings() {
+  export SHOPCTL_GATEWAY__JWKS_URL="http://127.0.0.1:$1/.well-known/jwks.json" \
+    SHOPCTL_GATEWAY__RATE_LIMIT_PER_MINUTE=100000000 SHOPCTL_GATEWAY__RATE_LIMIT_BURST=1000000 \
+    SHOPCTL_GATEWAY__UPSTREAMS__USER="http://127.0.0.1:$1" \
+    SHOPCTL_GATEWAY__UPSTREAMS__PRODUCT="http://127.0.0.1:$2"
+}
