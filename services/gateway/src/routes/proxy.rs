@@ -77,14 +77,38 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
+    let value = headers.get(header::AUTHORIZATION)?.as_bytes();
+    let token = value
+        .strip_prefix(b"Bearer ")
+        .or_else(|| value.strip_prefix(b"bearer "))?;
+    // UTF-8 validation has an ASCII fast path (`HeaderValue::to_str` goes byte by byte); a token
+    // that is not ASCII fails verification like any other bad token.
+    std::str::from_utf8(token).ok().map(str::trim)
+}
+
+/// `ip` as text: an IPv4 address written digit by digit (it goes on every forwarded request;
+/// `Display` costs several times as much), IPv6 through `Display`.
+fn ip_text(ip: std::net::IpAddr, out: &mut String) {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                if octet >= 100 {
+                    out.push(char::from(b'0' + octet / 100));
+                }
+                if octet >= 10 {
+                    out.push(char::from(b'0' + octet / 10 % 10));
+                }
+                out.push(char::from(b'0' + octet % 10));
+            }
+        }
+        std::net::IpAddr::V6(v6) => {
+            use std::fmt::Write as _;
+            let _ = write!(out, "{v6}");
+        }
+    }
 }
 
 /// Security headers on every answer; HSTS only over TLS (browsers ignore it on plain HTTP, and
@@ -547,14 +571,16 @@ async fn call(
     };
     strip_hop_by_hop(&mut parts.headers);
     parts.headers.remove(header::HOST);
-    let forwarded_for = match parts
+    let mut forwarded_for = String::with_capacity(48);
+    if let Some(previous) = parts
         .headers
         .get(&X_FORWARDED_FOR)
         .and_then(|v| v.to_str().ok())
     {
-        Some(previous) => format!("{previous}, {}", peer.ip()),
-        None => peer.ip().to_string(),
-    };
+        forwarded_for.push_str(previous);
+        forwarded_for.push_str(", ");
+    }
+    ip_text(peer.ip(), &mut forwarded_for);
     if let Ok(value) = HeaderValue::from_maybe_shared(axum::body::Bytes::from(forwarded_for)) {
         parts.headers.insert(X_FORWARDED_FOR, value);
     }
@@ -590,4 +616,50 @@ async fn call(
         });
     }
     Ok(Response::from_parts(parts, Body::new(body)))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+
+    use super::*;
+
+    #[test]
+    fn addresses_are_written_as_display_writes_them() {
+        for ip in [
+            "0.0.0.0",
+            "127.0.0.1",
+            "10.20.30.40",
+            "192.168.100.9",
+            "255.255.255.255",
+            "::1",
+            "2001:db8::8a2e:370:7334",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            let mut text = String::new();
+            ip_text(ip, &mut text);
+            assert_eq!(text, ip.to_string());
+        }
+    }
+
+    #[test]
+    fn a_bearer_token_is_read_in_either_case_and_trimmed() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(bearer(&headers), None);
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer abc.def "),
+        );
+        assert_eq!(bearer(&headers), Some("abc.def"));
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("bearer abc"),
+        );
+        assert_eq!(bearer(&headers), Some("abc"));
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Basic YWxhZGRpbg=="),
+        );
+        assert_eq!(bearer(&headers), None);
+    }
 }
