@@ -391,6 +391,42 @@ async fn injected_errors_and_latency_hit_api_routes_until_cleared() {
     );
 }
 
+/// An injected delay runs inside the request's deadline: past it, the answer is the deadline's
+/// 503 `timeout`, counted under the route, not a late 200.
+#[tokio::test]
+async fn injected_latency_counts_against_the_deadline() {
+    let (server, ctx, _dir) = spawn(200).await;
+    let client = reqwest::Client::new();
+    let set = admin(
+        &client,
+        reqwest::Method::PUT,
+        format!("{}/admin/faults", server.url),
+        ADMIN_TOKEN,
+        Some(serde_json::json!({"latency_ms": 2000})),
+    )
+    .await;
+    assert_eq!(set.status(), 200);
+    let started = std::time::Instant::now();
+    let response = client
+        .get(format!("{}/items/1", server.url))
+        .send()
+        .await
+        .unwrap();
+    let waited = started.elapsed();
+    assert_eq!(response.status(), 503);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["type"], "https://shopctl.dev/problems/timeout");
+    assert!(
+        waited < Duration::from_secs(2),
+        "cut off at the deadline, not after the whole delay: {waited:?}"
+    );
+    assert!(
+        ctx.metrics
+            .render()
+            .contains(r#"route="/items/{id}",method="GET",status="503"} 1"#)
+    );
+}
+
 #[tokio::test]
 async fn faults_are_refused_in_production() {
     let (mut ctx, _dir) = context(5_000).await;
