@@ -19,25 +19,9 @@ cd "$(dirname "$0")/../.."
 duration="${1:-5s}"
 rounds="${2:-5}"
 connections="${CONNECTIONS:-32}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/shopctl-target}"
-for tool in wrk nginx; do
-  command -v "$tool" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$tool" >/dev/null; }
-done
-cargo build --release -p shopctl >&2
-cargo build --release -p shopctl-gateway --example bare_proxy >&2
-bin="$CARGO_TARGET_DIR/release/shopctl"
-bare="$CARGO_TARGET_DIR/release/examples/bare_proxy"
-work="$(mktemp -d)"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
 # shellcheck source=tests/bench/gateway_env.sh
 . tests/bench/gateway_env.sh
+prepare wrk nginx
 start_upstreams 18702 18703
 gateway_settings 18702 18703
 "$bin" serve gateway --port 18700 >"$work/gateway.log" 2>&1 & pids+=($!)

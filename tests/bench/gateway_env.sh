@@ -1,6 +1,31 @@
-# Shared by the gateway benchmarks (`gateway.sh`, `gateway_instructions.sh`); sourced, not run.
-# Expects `bin` (the shopctl binary), `work` (a scratch directory) and a `pids` array that the
-# caller's exit trap kills.
+# Shared by the gateway benchmarks (`gateway.sh`, `gateway_instructions.sh`); sourced, not run,
+# from the repository's root.
+
+# prepare TOOL...: installs the missing TOOLs, builds shopctl and the bare proxy (release), and
+# sets `bin`, `bare`, a scratch directory `work` and a `pids` array; on exit every process in
+# `pids` (and a daemonised nginx) is stopped and `work` removed.
+prepare() {
+  local tool
+  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/shopctl-target}"
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$tool" >/dev/null; }
+  done
+  cargo build --release -p shopctl >&2
+  cargo build --release -p shopctl-gateway --example bare_proxy >&2
+  bin="$CARGO_TARGET_DIR/release/shopctl"
+  bare="$CARGO_TARGET_DIR/release/examples/bare_proxy"
+  work="$(mktemp -d)"
+  pids=()
+  trap cleanup EXIT
+}
+
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  if [ -f "$work/nginx.pid" ]; then kill "$(cat "$work/nginx.pid")" 2>/dev/null || true; fi
+  sleep 1
+  rm -rf "$work"
+}
 
 # start_upstreams USER_PORT PRODUCT_PORT: the identity service and the product service (seeded,
 # trusting the identity service's keys), both ready on return.

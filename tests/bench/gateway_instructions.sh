@@ -13,25 +13,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 requests="${1:-4000}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/shopctl-target}"
-for tool in valgrind nginx; do
-  command -v "$tool" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$tool" >/dev/null; }
-done
-cargo build --release -p shopctl >&2
-cargo build --release -p shopctl-gateway --example bare_proxy >&2
-bin="$CARGO_TARGET_DIR/release/shopctl"
-bare="$CARGO_TARGET_DIR/release/examples/bare_proxy"
-work="$(mktemp -d)"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  sleep 1
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
 # shellcheck source=tests/bench/gateway_env.sh
 . tests/bench/gateway_env.sh
+prepare valgrind nginx
 start_upstreams 18712 18713
 token="$(customer_token http://127.0.0.1:18712)"
 path="/api/products/sku/$(first_sku 18713)"

@@ -239,14 +239,7 @@ async fn a_burst_over_the_limit_gets_429_with_retry_after() {
     assert_eq!(last.headers()["ratelimit-remaining"], "0");
     let body: Value = last.json().await.unwrap();
     assert_eq!(body["type"], "https://shopctl.dev/problems/rate-limited");
-    let metrics = client
-        .get(format!("{}/metrics", p.gateway.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = p.gateway.metrics().await;
     assert!(
         metrics.contains(r#"gateway_rate_limited_total{class="api"} 3"#),
         "{metrics}"

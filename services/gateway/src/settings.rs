@@ -18,7 +18,7 @@ pub struct GatewaySettings {
     /// Deadline of one upstream call, in milliseconds.
     pub upstream_timeout_ms: u64,
     /// Further attempts for a body-less GET, HEAD or OPTIONS request whose upstream could not be
-    /// reached or answered 502 or 503 (0–5; other methods are never retried).
+    /// reached or answered 502, 503 or 504 (0–5; other methods are never retried).
     pub upstream_retries: u32,
     /// Sustained requests per minute per client and route class.
     pub rate_limit_per_minute: u32,

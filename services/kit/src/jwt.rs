@@ -516,12 +516,6 @@ impl JwtAuthenticator {
         }
     }
 
-    /// The verified claims of `token`, or `None`: the signature, issuer, audience and times
-    /// are checked on every call (the cache serves [`Authenticator::authenticate`] only).
-    pub async fn verify(&self, token: &str) -> Option<Claims> {
-        self.verify_signature(token).await
-    }
-
     /// The caller `token` proves, from the cache while its verification is fresh.
     async fn principal(&self, token: &str) -> Option<Principal> {
         let now = chrono::Utc::now().timestamp();
@@ -534,7 +528,7 @@ impl JwtAuthenticator {
         if remembered.is_some() {
             return remembered;
         }
-        let claims = self.verify_signature(token).await?;
+        let claims = self.verify(token).await?;
         let until = claims.exp.min(now + VERIFIED_FOR);
         let principal = Principal {
             subject: claims.sub,
@@ -550,7 +544,9 @@ impl JwtAuthenticator {
         Some(principal)
     }
 
-    async fn verify_signature(&self, token: &str) -> Option<Claims> {
+    /// The verified claims of `token`, or `None`: the signature, issuer, audience and times
+    /// are checked on every call (the cache serves [`Authenticator::authenticate`] only).
+    pub async fn verify(&self, token: &str) -> Option<Claims> {
         let header = jsonwebtoken::decode_header(token).ok()?;
         let alg = header.alg;
         let kid = header.kid?;

@@ -180,12 +180,7 @@ async fn metrics_use_route_templates_and_count_unmatched_requests() {
     reqwest::get(format!("{}/nowhere", server.url))
         .await
         .unwrap();
-    let text = reqwest::get(format!("{}/metrics", server.url))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = server.metrics().await;
     assert!(text.contains(r#"http_requests_total{service="kittest",route="/items/{id}",method="GET",status="200"} 3"#), "{text}");
     assert!(
         text.contains(r#"route="unmatched",method="GET",status="404"} 1"#),
@@ -377,14 +372,7 @@ async fn injected_errors_and_latency_hit_api_routes_until_cleared() {
         shown,
         serde_json::json!({"latency_ms": 0, "error_rate": 0.0})
     );
-    let text = client
-        .get(format!("{}/metrics", server.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = server.metrics().await;
     assert!(
         text.contains(r#"route="/items/{id}",method="GET",status="503"} 1"#),
         "injected failures are counted like real ones: {text}"

@@ -287,12 +287,8 @@ async fn limit(
         .rate_limited
         .get_or_create(&vec![("class", class.as_str())])
         .inc();
-    let mut response = ApiError::TooManyRequests.into_response();
-    let headers = response.headers_mut();
-    for (name, value) in rate_headers {
-        headers.insert(name, value);
-    }
-    headers.insert(
+    let mut response = with_headers(ApiError::TooManyRequests.into_response(), rate_headers);
+    response.headers_mut().insert(
         header::RETRY_AFTER,
         HeaderValue::from(decision.retry_after_secs),
     );

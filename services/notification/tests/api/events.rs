@@ -86,15 +86,7 @@ async fn the_same_event_delivered_twice_sends_one_mail() {
     assert_eq!(mails[0]["event_id"], event["id"]);
     assert_eq!(app.deliveries().await.len(), 1);
     assert_eq!(app.depths().await, (0, 0));
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.server.metrics().await;
     for line in [
         r#"notifications_received_total{topic="user.registered",result="accepted"} 1"#,
         r#"notifications_received_total{topic="user.registered",result="duplicate"} 2"#,

@@ -27,7 +27,7 @@ pub(crate) struct TestApp {
     pub(crate) relay: Relay,
     /// The service's database.
     pub(crate) db: Db,
-    pub(crate) _server: TestServer,
+    pub(crate) server: TestServer,
     pub(crate) _data: tempfile::TempDir,
     pub(crate) _test_db: TestDatabase,
 }
@@ -61,7 +61,7 @@ pub(crate) async fn spawn_with(configure: impl FnOnce(ConfigSource) -> ConfigSou
         service: service_token("order", "notification"),
         relay: service.relay,
         db: service.db,
-        _server: server,
+        server,
         _data: data,
         _test_db: test_db,
     }

@@ -328,15 +328,7 @@ async fn the_payments_metric_counts_each_result() {
     ok(app.internal(&voided["id"], "void").await).await;
     app.authorized(DECLINED, 1000).await;
 
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.server.metrics().await;
 
     for (result, count) in [
         ("authorized", 2),
