@@ -1,19 +1,19 @@
 //! The floor under the gateway's benchmark (`tests/bench/gateway.sh`): hyper's HTTP/1.1 server
-//! handing every request to hyper-util's pooled client, with nothing in between — no routing,
-//! authentication, rate limiting, breaker, metrics or header rewriting. What this costs per
-//! request is what any proxy built on hyper pays before it does its work, so the benchmark shows
-//! how much of the gateway's cost is its own and how much is the HTTP stack's.
+//! handing every request to the gateway's upstream connection pool ([`shopctl_gateway::pool`]),
+//! with nothing in between — no routing, authentication, rate limiting, breaker, metrics or
+//! header rewriting. What this costs per request is what the gateway pays for HTTP alone, so
+//! the benchmark shows how much of the gateway's cost is its own work and how much the
+//! HTTP stack's.
 //!
 //! Usage: `bare_proxy LISTEN_ADDR UPSTREAM_HOST:PORT`.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, time::Duration};
 
 use anyhow::Context as _;
+use http_body_util::BodyExt;
 use hyper::{Request, body::Incoming, server::conn::http1, service::service_fn};
-use hyper_util::{
-    client::legacy::{Client, connect::HttpConnector},
-    rt::{TokioExecutor, TokioIo},
-};
+use hyper_util::rt::TokioIo;
+use shopctl_gateway::pool::Pool;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -24,30 +24,19 @@ async fn main() -> anyhow::Result<()> {
     let usage = "usage: bare_proxy LISTEN_ADDR UPSTREAM_HOST:PORT";
     let listen: SocketAddr = args.next().context(usage)?.parse()?;
     let upstream: http::uri::Authority = args.next().context(usage)?.parse()?;
-    // The same connector and pool settings as the gateway's.
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    let client: Client<HttpConnector, Incoming> = Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(std::time::Duration::from_secs(30))
-        .pool_max_idle_per_host(64)
-        .build(connector);
+    // The same pool settings as the gateway's.
+    let pool = Pool::new(&upstream, 64, Duration::from_secs(30));
     let listener = tokio::net::TcpListener::bind(listen).await?;
     loop {
         let (stream, _) = listener.accept().await?;
         stream.set_nodelay(true)?;
-        let client = client.clone();
-        let upstream = upstream.clone();
+        let pool = pool.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |mut req: Request<Incoming>| {
-                let client = client.clone();
-                let upstream = upstream.clone();
+            let service = service_fn(move |req: Request<Incoming>| {
+                let pool = pool.clone();
                 async move {
-                    let mut parts = req.uri().clone().into_parts();
-                    parts.scheme = Some(http::uri::Scheme::HTTP);
-                    parts.authority = Some(upstream);
-                    // A path from a parsed request and a parsed authority always make a URI.
-                    *req.uri_mut() = http::Uri::from_parts(parts).expect("a valid URI");
-                    client.request(req).await
+                    let req = req.map(|body| body.map_err(axum::Error::new).boxed_unsync());
+                    pool.send(req).await
                 }
             });
             let _ = http1::Builder::new()

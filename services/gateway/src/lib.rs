@@ -9,6 +9,7 @@
 pub mod cache;
 pub mod domain;
 pub mod limiter;
+pub mod pool;
 pub mod routes;
 pub mod settings;
 pub mod shared;

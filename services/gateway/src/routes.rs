@@ -6,8 +6,6 @@ mod proxy;
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use axum::{Router, routing::any};
-use http_body_util::combinators::UnsyncBoxBody;
-use hyper_util::{client::legacy::Client, rt::TokioExecutor};
 use prometheus_client::metrics::{counter::Counter, family::Family, gauge::Gauge};
 use shopctl_kit::{auth::Auth, metrics::Metrics};
 
@@ -15,11 +13,10 @@ use crate::{
     cache::Cache,
     domain::{Breaker, RateLimiter, ResponseCache, SERVICE_DOCUMENTS, Target, public_document},
     limiter::Limiter,
+    pool::Pool,
     settings::GatewaySettings,
     shared::Shared,
 };
-
-pub use proxy::HttpClient;
 
 /// Labels of the gateway's own metrics.
 pub type UpstreamLabels = Vec<(&'static str, String)>;
@@ -36,18 +33,24 @@ impl std::ops::Deref for AppState {
     }
 }
 
+/// One upstream service: where it is, its kept-alive connections and its breaker.
+pub struct Upstream {
+    /// Its base URL, parsed once.
+    pub target: Target,
+    /// Its idle connections.
+    pub pool: Arc<Pool>,
+    /// Its circuit breaker.
+    pub breaker: Breaker,
+}
+
 /// What the proxy shares between requests.
 pub struct Proxy {
-    /// Pooled HTTP/1.1 client to the upstreams.
-    pub client: HttpClient,
+    /// The upstreams, by service name.
+    pub upstreams: HashMap<String, Upstream, foldhash::fast::RandomState>,
     /// Edge authentication.
     pub auth: Auth,
     /// Rate limiter.
     pub limiter: Arc<Limiter>,
-    /// One breaker per upstream.
-    pub breakers: Arc<HashMap<String, Breaker>>,
-    /// Each upstream's base URL, parsed once.
-    pub targets: HashMap<String, Target>,
     /// Settings.
     pub settings: Arc<GatewaySettings>,
     /// Largest accepted request body in bytes.
@@ -76,24 +79,21 @@ impl AppState {
         auth: Auth,
         metrics: &Metrics,
     ) -> Self {
-        // Requests go out in one write each; Nagle's algorithm would only hold them back.
-        let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .pool_max_idle_per_host(64)
-            .build::<_, UnsyncBoxBody<axum::body::Bytes, axum::Error>>(connector);
-        let breakers = settings
+        // The URLs were checked when the settings were loaded.
+        let upstreams = settings
             .upstreams
-            .keys()
-            .map(|name| {
-                (
-                    name.clone(),
-                    Breaker::new(
+            .iter()
+            .filter_map(|(name, base)| {
+                let target = Target::parse(base)?;
+                let upstream = Upstream {
+                    pool: Pool::new(target.authority(), 64, Duration::from_secs(30)),
+                    target,
+                    breaker: Breaker::new(
                         settings.breaker_failures,
                         Duration::from_secs(settings.breaker_open_secs),
                     ),
-                )
+                };
+                Some((name.clone(), upstream))
             })
             .collect();
         // The URL was checked when the settings were loaded.
@@ -110,17 +110,10 @@ impl AppState {
             },
             None => Cache::Memory(ResponseCache::new(ttl, settings.cache_max_entries)),
         };
-        let targets = settings
-            .upstreams
-            .iter()
-            .filter_map(|(name, base)| Some((name.clone(), Target::parse(base)?)))
-            .collect();
         let state = Proxy {
-            client,
+            upstreams,
             auth,
-            targets,
             limiter: Arc::new(limiter(settings, shared)),
-            breakers: Arc::new(breakers),
             settings: Arc::new(settings.clone()),
             body_limit,
             rate_limited: Family::default(),
@@ -154,7 +147,7 @@ impl AppState {
             "Cacheable catalog reads, by result (hit or miss)",
             state.cache_requests.clone(),
         );
-        for upstream in state.breakers.keys() {
+        for upstream in state.upstreams.keys() {
             state
                 .breaker_state
                 .get_or_create(&vec![("upstream", upstream.clone())])

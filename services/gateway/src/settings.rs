@@ -98,7 +98,7 @@ pub fn load(source: &ConfigSource) -> Result<Settings, SettingsError> {
     for (name, url) in &settings.service.upstreams {
         if crate::domain::Target::parse(url).is_none() {
             return Err(SettingsError::Invalid(format!(
-                "gateway.upstreams.{name}: `{url}` is not an absolute URL; use http://HOST:PORT"
+                "gateway.upstreams.{name}: `{url}` is not an absolute http:// URL; use http://HOST:PORT (upstreams are reached over plain HTTP)"
             )));
         }
     }

@@ -42,22 +42,24 @@ pub fn upstream_for(path: &str) -> &'static str {
         .map_or("frontend", |(_, service)| service)
 }
 
-/// An upstream's base URL, parsed once when the gateway starts.
+/// An upstream's base URL (`http://host:port`, optionally with a path), parsed once when the
+/// gateway starts.
 pub struct Target {
-    scheme: Scheme,
     authority: Authority,
     /// The base's path without its trailing `/` (usually empty).
     prefix: String,
 }
 
 impl Target {
-    /// The target for `base` (`http://host:port` with an optional path); `None` when it is not
-    /// an absolute URL.
+    /// The target for `base`; `None` when it is not an absolute `http://` URL (upstreams are
+    /// reached over plain HTTP/1.1 inside the platform's network).
     pub fn parse(base: &str) -> Option<Self> {
         let uri: Uri = base.parse().ok()?;
         let parts = uri.into_parts();
+        if parts.scheme? != Scheme::HTTP {
+            return None;
+        }
         Some(Self {
-            scheme: parts.scheme?,
             authority: parts.authority?,
             prefix: parts
                 .path_and_query
@@ -66,8 +68,13 @@ impl Target {
         })
     }
 
-    /// The upstream URI for a request's path and query: no string is formatted or parsed again
-    /// unless the base has a path of its own.
+    /// The upstream's host and port.
+    pub fn authority(&self) -> &Authority {
+        &self.authority
+    }
+
+    /// The origin-form URI (path and query) a request for `original` is sent with: no string
+    /// is formatted or parsed again unless the base has a path of its own.
     pub fn uri(&self, original: &Uri) -> Option<Uri> {
         let path_and_query = match original.path_and_query() {
             Some(pq) if self.prefix.is_empty() => pq.clone(),
@@ -76,11 +83,7 @@ impl Target {
                 PathAndQuery::try_from(format!("{}{pq}", self.prefix)).ok()?
             }
         };
-        let mut parts = http::uri::Parts::default();
-        parts.scheme = Some(self.scheme.clone());
-        parts.authority = Some(self.authority.clone());
-        parts.path_and_query = Some(path_and_query);
-        Uri::from_parts(parts).ok()
+        Some(Uri::from(path_and_query))
     }
 }
 
@@ -113,13 +116,15 @@ mod tests {
 
     #[test]
     fn the_path_and_query_go_to_the_upstream_unchanged() {
+        let target = Target::parse("http://product:8082").unwrap_or_else(|| panic!("parses"));
+        assert_eq!(target.authority().as_str(), "product:8082");
         assert_eq!(
             upstream_uri("http://127.0.0.1:8082", "/api/products?q=lamp&limit=2"),
-            "http://127.0.0.1:8082/api/products?q=lamp&limit=2"
+            "/api/products?q=lamp&limit=2"
         );
         assert_eq!(
             upstream_uri("http://product:8082/", "/api/products/sku/A-1"),
-            "http://product:8082/api/products/sku/A-1"
+            "/api/products/sku/A-1"
         );
     }
 
@@ -127,13 +132,14 @@ mod tests {
     fn a_base_path_is_kept_in_front_of_the_request_path() {
         assert_eq!(
             upstream_uri("http://10.0.0.5:9000/shop/", "/api/cart?x=1"),
-            "http://10.0.0.5:9000/shop/api/cart?x=1"
+            "/shop/api/cart?x=1"
         );
     }
 
     #[test]
-    fn a_base_without_scheme_or_host_is_refused() {
+    fn a_base_without_scheme_or_host_or_over_another_scheme_is_refused() {
         assert!(Target::parse("127.0.0.1:8082").is_none());
+        assert!(Target::parse("https://product:8082").is_none());
         assert!(Target::parse("/api").is_none());
         assert!(Target::parse("not a url").is_none());
     }

@@ -13,8 +13,7 @@ use axum::{
     http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use http_body_util::{BodyExt, combinators::UnsyncBoxBody};
-use hyper_util::client::legacy::{Client, connect::HttpConnector};
+use http_body_util::BodyExt;
 use shopctl_kit::{
     ApiError,
     auth::Principal,
@@ -23,14 +22,14 @@ use shopctl_kit::{
     trace::{TRACEPARENT, TraceContext},
 };
 
-use super::AppState;
-use crate::domain::{
-    Breaker, BreakerState, ClientId, GATEWAY, MAX_BODY, Requirement, RouteClass, Target, cacheable,
-    classify, etag_matches, requirement, upstream_for,
+use super::{AppState, Upstream};
+use crate::{
+    domain::{
+        BreakerState, ClientId, GATEWAY, MAX_BODY, Requirement, RouteClass, cacheable, classify,
+        etag_matches, requirement, upstream_for,
+    },
+    pool::SendError,
 };
-
-/// The pooled client type.
-pub type HttpClient = Client<HttpConnector, UnsyncBoxBody<axum::body::Bytes, axum::Error>>;
 
 /// Headers that belong to one connection and are never forwarded (RFC 9110 §7.6.1). Names are
 /// constants, not strings: a string name is parsed (and a non-standard one allocated) on every
@@ -339,21 +338,19 @@ async fn handle(
     }
 
     // Where to: the owning service, if its breaker lets us.
-    let target = state
-        .targets
+    let service = state
+        .upstreams
         .get(upstream)
         .ok_or_else(|| ApiError::Unavailable {
             detail: format!("the {upstream} service is not configured"),
         })?;
     // A request with no body to stream may be sent again when the upstream was not reached or
     // could not serve just now, as long as its breaker stays closed (kit's retry policy).
-    let breaker = state.breakers.get(upstream);
     let template = (state.settings.upstream_retries > 0 && replayable(&req)).then(|| copy_of(&req));
-    let mut response = attempt(state, peer, target, upstream, breaker, req).await;
+    let mut response = attempt(state, peer, service, upstream, req).await;
     if let Some(template) = template {
         for retry in 1..=state.settings.upstream_retries {
-            let open = breaker.is_some_and(|b| b.state() == BreakerState::Open);
-            if open || !worth_retrying(&response) {
+            if service.breaker.state() == BreakerState::Open || !worth_retrying(&response) {
                 break;
             }
             state
@@ -361,7 +358,7 @@ async fn handle(
                 .get_or_create(&vec![("upstream", upstream.to_owned())])
                 .inc();
             tokio::time::sleep(retry::pause(retry)).await;
-            response = attempt(state, peer, target, upstream, breaker, copy_of(&template)).await;
+            response = attempt(state, peer, service, upstream, copy_of(&template)).await;
         }
     }
     let response = match (&cache_key, response) {
@@ -433,13 +430,13 @@ fn copy_of(req: &Request) -> Request {
 async fn attempt(
     state: &AppState,
     peer: SocketAddr,
-    target: &Target,
+    service: &Upstream,
     upstream: &str,
-    breaker: Option<&Breaker>,
     req: Request,
 ) -> Result<Response, ApiError> {
     let labels = || vec![("upstream", upstream.to_owned())];
-    if breaker.is_some_and(|b| !b.allow(Instant::now())) {
+    let breaker = &service.breaker;
+    if !breaker.allow(Instant::now()) {
         state
             .breaker_state
             .get_or_create(&labels())
@@ -449,26 +446,24 @@ async fn attempt(
         });
     }
 
-    let response = call(state, peer, target, req).await.inspect_err(|_| {
+    let response = call(state, peer, service, req).await.inspect_err(|_| {
         state.upstream_errors.get_or_create(&labels()).inc();
     });
-    if let Some(breaker) = breaker {
-        // A client's oversized body says nothing about the upstream's health.
-        let healthy = match &response {
-            Ok(r) => !r.status().is_server_error(),
-            Err(ApiError::PayloadTooLarge) => true,
-            Err(_) => false,
-        };
-        let before = breaker.state();
-        breaker.record(healthy, Instant::now());
-        let after = breaker.state();
-        // The gauge only moves when the breaker does (every upstream's starts at closed).
-        if after != before {
-            state
-                .breaker_state
-                .get_or_create(&labels())
-                .set(breaker_gauge(after));
-        }
+    // A client's oversized body says nothing about the upstream's health.
+    let healthy = match &response {
+        Ok(r) => !r.status().is_server_error(),
+        Err(ApiError::PayloadTooLarge) => true,
+        Err(_) => false,
+    };
+    let before = breaker.state();
+    breaker.record(healthy, Instant::now());
+    let after = breaker.state();
+    // The gauge only moves when the breaker does (every upstream's starts at closed).
+    if after != before {
+        state
+            .breaker_state
+            .get_or_create(&labels())
+            .set(breaker_gauge(after));
     }
     response
 }
@@ -551,11 +546,12 @@ fn cached(
 async fn call(
     state: &AppState,
     peer: SocketAddr,
-    target: &Target,
+    service: &Upstream,
     req: Request,
 ) -> Result<Response, ApiError> {
     let (mut parts, body) = req.into_parts();
-    let uri = target
+    let uri = service
+        .target
         .uri(&parts.uri)
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no upstream URI for {}", parts.uri)))?;
     let host = parts.headers.get(header::HOST).cloned();
@@ -593,9 +589,11 @@ async fn call(
     let upstream_req =
         http::Request::from_parts(parts, body.map_err(axum::Error::new).boxed_unsync());
     let deadline = Duration::from_millis(state.settings.upstream_timeout_ms);
-    let upstream = match tokio::time::timeout(deadline, state.client.request(upstream_req)).await {
+    let upstream = match tokio::time::timeout(deadline, service.pool.send(upstream_req)).await {
         Ok(Ok(response)) => response,
-        Ok(Err(err)) if body_too_large(&err) => return Err(ApiError::PayloadTooLarge),
+        Ok(Err(SendError::Http(err))) if body_too_large(&err) => {
+            return Err(ApiError::PayloadTooLarge);
+        }
         Ok(Err(err)) => {
             tracing::warn!(error = %err, "upstream call failed");
             return Err(ApiError::Unavailable {

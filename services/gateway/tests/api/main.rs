@@ -2,4 +2,5 @@
 //! it received, and a port that is closed or open on demand).
 #![allow(clippy::unwrap_used)]
 
+mod pool;
 mod proxy;

@@ -25,12 +25,13 @@ async fn echo(calls: Arc<AtomicUsize>) -> TestServer {
                 .map(|(k, v)| (k.as_str().to_owned(), json!(v.to_str().unwrap_or(""))))
                 .collect();
             let uri = req.uri().to_string();
+            let version = format!("{:?}", req.version());
             let body = axum::body::to_bytes(req.into_body(), usize::MAX)
                 .await
                 .unwrap();
             (
                 [("connection", "x-secret-hop"), ("x-secret-hop", "leak")],
-                Json(json!({"uri": uri, "headers": headers, "body_len": body.len()})),
+                Json(json!({"uri": uri, "version": version, "headers": headers, "body_len": body.len()})),
             )
         }
     }));
@@ -102,6 +103,32 @@ async fn requests_are_forwarded_with_clean_headers() {
         "{traceparent}"
     );
     assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+/// HTTP/2 from a client (cleartext with prior knowledge here; over TLS, browsers choose it by
+/// ALPN) goes to the upstream as HTTP/1.1, the only version upstreams are spoken to in.
+#[tokio::test]
+async fn an_http2_request_is_forwarded_as_http_1_1() {
+    use http_body_util::BodyExt;
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    let upstream = echo(Arc::new(AtomicUsize::new(0))).await;
+    let gateway = TestServer::spawn("gateway", gateway_with(&upstream.url, &[])).await;
+    let stream = tokio::net::TcpStream::connect(gateway.addr).await.unwrap();
+    let (mut sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    let request = http::Request::get(format!("http://{}/api/products?q=lamp", gateway.addr))
+        .body(http_body_util::Empty::<axum::body::Bytes>::new())
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.version(), http::Version::HTTP_2);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let seen: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(seen["uri"], "/api/products?q=lamp");
+    assert_eq!(seen["version"], "HTTP/1.1");
 }
 
 #[tokio::test]
