@@ -17,9 +17,9 @@ pub mod shared;
 use std::future::Future;
 
 use axum::Router;
-use shopctl_kit::{ServiceContext, auth::Auth, http::finish, metrics::Metrics};
+use shopctl_kit::{ServiceContext, auth::Auth, http::finish_catch_all, metrics::Metrics};
 
-pub use routes::{AppState, router};
+pub use routes::{AppState, forward};
 pub use settings::{Settings, load as load_settings};
 
 /// Service name.
@@ -42,7 +42,8 @@ pub fn app(settings: &Settings) -> Router {
         settings: settings.common.clone(),
         auth,
     };
-    let app = finish(router(state), &ctx);
+    // Every path is forwarded; the route label stays the one dashboards know the gateway by.
+    let app = finish_catch_all(Router::new(), &ctx, "/{*path}", forward, state);
     match cors(&settings.service) {
         // Outermost, so that refusals (401, 429, 503) carry the CORS headers browsers need to
         // read them, and preflights are answered without touching the upstreams.

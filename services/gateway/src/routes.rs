@@ -1,11 +1,12 @@
-//! The gateway has one route: everything goes through [`proxy::forward`]. Probes and metrics are
-//! kit's, as for every service.
+//! The gateway has no routes of its own: every request kit's routes (probes, metrics, admin) do
+//! not claim goes through [`forward`], the catch-all `app()` hands to kit.
 
 mod proxy;
 
+pub use proxy::forward;
+
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
-use axum::{Router, routing::any};
 use prometheus_client::metrics::{counter::Counter, family::Family, gauge::Gauge};
 use shopctl_kit::{auth::Auth, metrics::Metrics};
 
@@ -172,12 +173,4 @@ fn limiter(settings: &GatewaySettings, shared: Option<Arc<Shared>>) -> Limiter {
         Some(shared) => Limiter::redis(shape, shared),
         None => Limiter::Memory(shape),
     }
-}
-
-/// The gateway's router (without kit's middleware).
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/", any(proxy::forward))
-        .route("/{*path}", any(proxy::forward))
-        .with_state(state)
 }

@@ -29,9 +29,22 @@ use crate::{
     trace::{REQUEST_ID, TraceContext, request_id},
 };
 
-/// The route template a request matched, carried on the response to the outer middleware.
+/// The route a request is counted under, carried on the response to the outer middleware: the
+/// template it matched, or the label of a catch-all ([`finish_catch_all`]).
 #[derive(Debug, Clone)]
-struct RouteTag(MatchedPath);
+enum RouteTag {
+    Matched(MatchedPath),
+    CatchAll(&'static str),
+}
+
+impl RouteTag {
+    fn as_str(&self) -> &str {
+        match self {
+            Self::Matched(path) => path.as_str(),
+            Self::CatchAll(label) => label,
+        }
+    }
+}
 
 /// When the running request's deadline passes (a request extension, set before the handler
 /// runs): work that may outlive it, such as a checkout saga, answers in time and carries on in
@@ -86,32 +99,81 @@ where
     T: 'static,
 {
     let faults = Faults::default();
-    let deadline = ctx.settings.request_timeout();
-    let guard = {
-        let faults = faults.clone();
-        layer_fn(move |inner| Guarded {
-            inner,
-            deadline,
-            faults: faults.clone(),
-        })
-    };
-    let metrics = Arc::new(ctx.metrics.clone());
-    let outer = ServiceBuilder::new()
-        .layer(layer_fn(move |inner| Observed {
-            inner,
-            metrics: Arc::clone(&metrics),
-        }))
-        .layer(CatchPanicLayer::custom(|_| {
-            ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()
-        }))
-        .layer(DefaultBodyLimit::max(ctx.settings.body_limit_bytes));
+    let guard = guard(ctx, &faults, None);
+    let router = with_kit_routes(router, ctx, faults)
+        .fallback(not_found)
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .route_layer(guard);
+    observed(router, ctx)
+}
+
+/// [`finish`] for a service that answers every path itself (the gateway): `catch_all` (with
+/// `state`) gets every request no route of `router` or kit's claims, under the same deadline
+/// and injected faults as a matched route, counted under the route `label`. Cheaper than a
+/// `/{*path}` route, which axum answers by percent-decoding the path into a parameter nobody
+/// reads.
+pub fn finish_catch_all<H, T, S>(
+    router: Router,
+    ctx: &ServiceContext,
+    label: &'static str,
+    catch_all: H,
+    state: S,
+) -> Router
+where
+    H: axum::handler::Handler<T, S>,
+    T: 'static,
+    S: Clone + Send + Sync + 'static,
+{
+    let faults = Faults::default();
+    let catch_all = tower::Layer::layer(
+        &guard(ctx, &faults, Some(label)),
+        catch_all.with_state(state),
+    );
+    let guard = guard(ctx, &faults, None);
+    let router = with_kit_routes(router, ctx, faults)
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .route_layer(guard)
+        .fallback_service(catch_all);
+    observed(router, ctx)
+}
+
+fn with_kit_routes(router: Router, ctx: &ServiceContext, faults: Faults) -> Router {
     router
         .merge(health::router(ctx.clone()))
         .merge(admin::router(ctx.clone(), faults))
-        .fallback(not_found)
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .route_layer(guard)
-        .layer(outer)
+}
+
+/// The layer of [`Guarded`]; `catch_all` labels what it wraps instead of the matched route.
+fn guard<S>(
+    ctx: &ServiceContext,
+    faults: &Faults,
+    catch_all: Option<&'static str>,
+) -> impl tower::Layer<S, Service = Guarded<S>> + Clone + use<S> {
+    let deadline = ctx.settings.request_timeout();
+    let faults = faults.clone();
+    layer_fn(move |inner| Guarded {
+        inner,
+        deadline,
+        faults: faults.clone(),
+        catch_all,
+    })
+}
+
+/// `router` inside the layers around everything: [`Observed`], then panic capture and the body
+/// limit.
+fn observed(router: Router, ctx: &ServiceContext) -> Router {
+    let metrics = Arc::new(ctx.metrics.clone());
+    router.layer(
+        ServiceBuilder::new()
+            .layer(layer_fn(move |inner| Observed {
+                inner,
+                metrics: Arc::clone(&metrics),
+            }))
+            .layer(CatchPanicLayer::custom(|_| {
+                ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()
+            }))
+            .layer(DefaultBodyLimit::max(ctx.settings.body_limit_bytes)),
+    )
 }
 
 /// A service's answer future, boxed once per middleware.
@@ -125,6 +187,8 @@ struct Guarded<S> {
     inner: S,
     deadline: Duration,
     faults: Faults,
+    /// The route label of a catch-all; `None` for matched routes, labelled by their template.
+    catch_all: Option<&'static str>,
 }
 
 impl<S> Service<Request> for Guarded<S>
@@ -142,7 +206,14 @@ where
 
     fn call(&mut self, mut req: Request) -> Answer {
         let deadline = self.deadline;
-        let tag = req.extensions().get::<MatchedPath>().cloned().map(RouteTag);
+        let tag = match self.catch_all {
+            Some(label) => Some(RouteTag::CatchAll(label)),
+            None => req
+                .extensions()
+                .get::<MatchedPath>()
+                .cloned()
+                .map(RouteTag::Matched),
+        };
         req.extensions_mut()
             .insert(Deadline(Instant::now() + deadline));
         let tagged = move |mut response: Response| {
@@ -233,7 +304,7 @@ where
             let route = response
                 .extensions()
                 .get::<RouteTag>()
-                .map_or("unmatched", |tag| tag.0.as_str());
+                .map_or("unmatched", RouteTag::as_str);
             metrics.observe_request(
                 route,
                 method.as_str(),

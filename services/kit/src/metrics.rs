@@ -4,7 +4,10 @@
 //! and whatever business metrics a service registers. Each service owns its registry, so several
 //! services in one process (`shopctl up --in-process`, tests) never mix their series.
 
-use std::sync::{Arc, RwLock};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{Arc, RwLock},
+};
 
 use prometheus_client::{
     encoding::{EncodeLabelSet, text::encode},
@@ -48,7 +51,7 @@ const MAX_INTERNED: usize = 1_024;
 /// are borrowed rather than allocated on every request. The set is small and bounded: one entry
 /// per route of the service, `unmatched` and the methods in use.
 #[derive(Debug, Default)]
-struct Interner(RwLock<std::collections::HashSet<&'static str>>);
+struct Interner(RwLock<HashSet<&'static str, foldhash::fast::RandomState>>);
 
 impl Interner {
     fn get(&self, text: &str) -> &'static str {
@@ -78,6 +81,12 @@ struct BuildLabels {
     version: &'static str,
 }
 
+/// The request series seen, by route, method and status: handles into the two families, so a
+/// request after the first of its kind costs one lookup under a fast hash instead of one per
+/// family under SipHash (the families' own hash). Bounded as the interner is.
+type Series =
+    HashMap<(&'static str, &'static str, u16), (Counter, Histogram), foldhash::fast::RandomState>;
+
 /// A service's metrics registry and its HTTP RED metrics.
 #[derive(Clone)]
 pub struct Metrics {
@@ -86,6 +95,7 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     durations: Family<DurationLabels, Histogram>,
     labels: Arc<Interner>,
+    series: Arc<RwLock<Series>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -132,6 +142,7 @@ impl Metrics {
             requests,
             durations,
             labels: Arc::default(),
+            series: Arc::default(),
         }
     }
 
@@ -151,21 +162,36 @@ impl Metrics {
     pub fn observe_request(&self, route: &str, method: &str, status: u16, seconds: f64) {
         let route = self.labels.get(route);
         let method = self.labels.get(method);
-        self.requests
+        let key = (route, method, status);
+        if let Ok(series) = self.series.read()
+            && let Some((count, latency)) = series.get(&key)
+        {
+            count.inc();
+            latency.observe(seconds);
+            return;
+        }
+        let count = self
+            .requests
             .get_or_create(&RequestLabels {
                 service: self.service,
                 route,
                 method,
                 status,
             })
-            .inc();
-        self.durations
+            .clone();
+        let latency = self
+            .durations
             .get_or_create(&DurationLabels {
                 service: self.service,
                 route,
                 method,
             })
-            .observe(seconds);
+            .clone();
+        count.inc();
+        latency.observe(seconds);
+        if let Ok(mut series) = self.series.write() {
+            series.insert(key, (count, latency));
+        }
     }
 
     /// The registry in the OpenMetrics text format.
@@ -199,5 +225,26 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("shopctl_build_info{"), "{text}");
+    }
+
+    #[test]
+    fn repeated_requests_add_to_the_same_series() {
+        let metrics = Metrics::new("product");
+        for _ in 0..3 {
+            metrics.observe_request("/api/products/{id}", "GET", 200, 0.002);
+        }
+        metrics.observe_request("/api/products/{id}", "GET", 404, 0.001);
+        metrics.observe_request("/api/products/{id}", "PUT", 200, 0.004);
+        let text = metrics.render();
+        for (series, count) in [
+            (r#"route="/api/products/{id}",method="GET",status="200""#, 3),
+            (r#"route="/api/products/{id}",method="GET",status="404""#, 1),
+            (r#"route="/api/products/{id}",method="PUT",status="200""#, 1),
+        ] {
+            let line = format!(r#"http_requests_total{{service="product",{series}}} {count}"#);
+            assert!(text.contains(&line), "{line} in {text}");
+        }
+        let line = r#"http_request_duration_seconds_count{service="product",route="/api/products/{id}",method="GET"} 4"#;
+        assert!(text.contains(line), "{line} in {text}");
     }
 }

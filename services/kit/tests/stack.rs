@@ -12,7 +12,7 @@ use serde_json::Value;
 use shopctl_kit::{
     AppJson, ServiceContext,
     db::{Db, PoolOptions},
-    http::finish,
+    http::{finish, finish_catch_all},
     metrics::Metrics,
     settings::CommonSettings,
     testing::TestServer,
@@ -444,4 +444,59 @@ async fn faults_are_refused_in_production() {
             .status(),
         200
     );
+}
+
+/// A catch-all (the gateway's shape) gets every path no route claims, with its state, under the
+/// deadline and injected faults like a route, counted under its label; the service's own routes
+/// and kit's still answer first.
+#[tokio::test]
+async fn a_catch_all_is_guarded_and_counted_like_a_route() {
+    let (ctx, _dir) = context(200).await;
+    let catch_all = |axum::extract::State(prefix): axum::extract::State<&'static str>,
+                     uri: axum::http::Uri| async move {
+        if uri.path() == "/slow-path" {
+            tokio::time::sleep(Duration::from_millis(400)).await;
+        }
+        format!("{prefix}:{}", uri.path())
+    };
+    let app = finish_catch_all(routes(), &ctx, "/{*rest}", catch_all, "caught");
+    let server = TestServer::spawn("kittest", app).await;
+    let client = reqwest::Client::new();
+    let get = |path: &str| client.get(format!("{}{path}", server.url)).send();
+
+    let caught = get("/anything/here").await.unwrap();
+    assert_eq!(caught.status(), 200);
+    assert_eq!(caught.text().await.unwrap(), "caught:/anything/here");
+    assert_eq!(get("/items/1").await.unwrap().text().await.unwrap(), "item");
+    assert_eq!(get("/readyz").await.unwrap().status(), 200);
+
+    let slow = get("/slow-path").await.unwrap();
+    assert_eq!(slow.status(), 503);
+    let body: Value = slow.json().await.unwrap();
+    assert_eq!(body["type"], "https://shopctl.dev/problems/timeout");
+
+    let faults = format!("{}/admin/faults", server.url);
+    let set = admin(
+        &client,
+        reqwest::Method::PUT,
+        faults.clone(),
+        ADMIN_TOKEN,
+        Some(serde_json::json!({"error_rate": 1.0})),
+    )
+    .await;
+    assert_eq!(set.status(), 200);
+    assert_eq!(get("/elsewhere").await.unwrap().status(), 503);
+    assert_eq!(get("/readyz").await.unwrap().status(), 200);
+    let cleared = admin(&client, reqwest::Method::DELETE, faults, ADMIN_TOKEN, None).await;
+    assert!(cleared.status().is_success(), "{}", cleared.status());
+    assert_eq!(get("/elsewhere").await.unwrap().status(), 200);
+
+    let metrics = server.metrics().await;
+    for series in [
+        r#"route="/{*rest}",method="GET",status="200"} 2"#,
+        r#"route="/{*rest}",method="GET",status="503"} 2"#,
+        r#"route="/items/{id}",method="GET",status="200"} 1"#,
+    ] {
+        assert!(metrics.contains(series), "{series} in {metrics}");
+    }
 }

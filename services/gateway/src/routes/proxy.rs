@@ -168,8 +168,8 @@ fn body_too_large(err: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-/// Forwards one request.
-pub(super) async fn forward(
+/// Forwards one request: the gateway's catch-all handler.
+pub async fn forward(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     req: Request,
