@@ -254,7 +254,8 @@ async fn within(deadline: Duration, answer: impl Future<Output = Response>) -> R
         .unwrap_or_else(|_| ApiError::Timeout.into_response())
 }
 
-/// Gives every request an id (the caller's `x-request-id` when it is sane) and a trace context
+/// Gives every request an id (the caller's `x-request-id` when it is sane; set on the request
+/// for the handler and on the answer) and a trace context
 /// (continuing the caller's `traceparent`), runs it in a span carrying both, and counts and logs
 /// its answer under the route it matched.
 #[derive(Clone)]
@@ -280,6 +281,9 @@ where
     fn call(&mut self, mut req: Request) -> Answer {
         let started = Instant::now();
         let request_id = request_id(req.headers());
+        // The handler sees (and a proxy passes on) the id the answer will carry, not a missing
+        // or insane one of the caller's.
+        req.headers_mut().insert(REQUEST_ID, request_id.clone());
         let trace = TraceContext::from_headers(req.headers());
         let method = req.method().clone();
         let probe = health::is_probe(req.uri().path());

@@ -58,6 +58,15 @@ fn routes() -> Router {
             }),
         )
         .route(
+            "/request-id",
+            get(|headers: axum::http::HeaderMap| async move {
+                headers["x-request-id"]
+                    .to_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            }),
+        )
+        .route(
             "/panic",
             get(|| async {
                 let empty: Vec<u8> = Vec::new();
@@ -94,6 +103,22 @@ async fn request_ids_are_echoed_or_generated() {
         .await
         .unwrap();
     assert_eq!(generated.headers()["x-request-id"].len(), 36);
+
+    // The handler sees the id the answer carries: the caller's, or the one made for an insane
+    // or missing id.
+    for sent in [Some("abc-123"), Some("no spaces allowed"), None] {
+        let mut request = client.get(format!("{}/request-id", server.url));
+        if let Some(id) = sent {
+            request = request.header("x-request-id", id);
+        }
+        let response = request.send().await.unwrap();
+        let answered = response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(response.text().await.unwrap(), answered, "{sent:?}");
+        assert_eq!(answered == "abc-123", sent == Some("abc-123"), "{sent:?}");
+    }
 }
 
 #[tokio::test]

@@ -70,10 +70,16 @@ async fn requests_are_forwarded_with_clean_headers() {
             "traceparent",
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
         )
+        .header("x-request-id", "not a sane id")
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(request_id, "not a sane id");
     assert!(
         response.headers().get("x-secret-hop").is_none(),
         "hop-by-hop response header stripped"
@@ -96,6 +102,10 @@ async fn requests_are_forwarded_with_clean_headers() {
             .as_str()
             .unwrap()
             .starts_with("127.0.0.1:")
+    );
+    assert_eq!(
+        headers["x-request-id"], request_id,
+        "the upstream logs the id the client was given"
     );
     let traceparent = headers["traceparent"].as_str().unwrap();
     assert!(
