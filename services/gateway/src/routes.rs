@@ -1,5 +1,8 @@
-//! The gateway has no routes of its own: every request kit's routes (probes, metrics, admin) do
-//! not claim goes through [`forward`], the catch-all `app()` hands to kit.
+//! The gateway has no routes of its own, so no `router(state)` as the other services have: every
+//! request kit's routes (probes, metrics, admin) do not claim goes through [`forward`], the
+//! catch-all handler `app()` hands to `kit::http::finish_catch_all` with the state. (A router
+//! with `forward` as its fallback, guarded as a whole, costs two more boxed layers per request:
+//! 4 % of the gateway's instructions.)
 
 mod proxy;
 

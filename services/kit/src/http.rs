@@ -255,9 +255,9 @@ async fn within(deadline: Duration, answer: impl Future<Output = Response>) -> R
 }
 
 /// Gives every request an id (the caller's `x-request-id` when it is sane; set on the request
-/// for the handler and on the answer) and a trace context
-/// (continuing the caller's `traceparent`), runs it in a span carrying both, and counts and logs
-/// its answer under the route it matched.
+/// for the handler and on the answer) and a trace context (continuing the caller's
+/// `traceparent`), runs it in a span carrying both, and counts and logs its answer under the
+/// route it matched.
 #[derive(Clone)]
 struct Observed<S> {
     inner: S,
