@@ -2,8 +2,9 @@
 # Gateway benchmark: the product service direct, through `shopctl serve gateway` (a customer's
 # bearer token verified at the edge, rate limiting on), through nginx proxying the same
 # upstream, and through a bare hyper proxy (`services/gateway/examples/bare_proxy.rs`: hyper's
-# server and pooled client with nothing in between, the floor of any proxy on hyper), in one
-# run. Prints a Markdown table with ratios against the direct and the nginx numbers.
+# server and the gateway's upstream pool with nothing in between, the floor of the gateway's
+# HTTP stack), in one run. Prints a Markdown table with ratios against the direct and the nginx
+# numbers.
 #
 # Usage: tests/bench/gateway.sh [DURATION] [ROUNDS]   (default 5s per target and round, 5 rounds)
 #

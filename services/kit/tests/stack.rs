@@ -273,6 +273,18 @@ async fn admin(
     request.send().await.unwrap()
 }
 
+/// Injects `faults` into the service at `url` as the bootstrap admin.
+async fn inject(client: &reqwest::Client, url: &str, faults: Value) -> reqwest::Response {
+    admin(
+        client,
+        reqwest::Method::PUT,
+        format!("{url}/admin/faults"),
+        ADMIN_TOKEN,
+        Some(faults),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn admin_info_tells_version_uptime_migrations_and_hides_secrets() {
     let (ctx, _dir) = context(5_000).await;
@@ -320,25 +332,11 @@ async fn injected_errors_and_latency_hit_api_routes_until_cleared() {
     .await;
     assert_eq!(refused.status(), 401);
 
-    let bad = admin(
-        &client,
-        reqwest::Method::PUT,
-        faults.clone(),
-        ADMIN_TOKEN,
-        Some(serde_json::json!({"error_rate": 1.5})),
-    )
-    .await;
+    let bad = inject(&client, &server.url, serde_json::json!({"error_rate": 1.5})).await;
     assert_eq!(bad.status(), 400);
     assert_eq!(bad.headers()["content-type"], "application/problem+json");
 
-    let set = admin(
-        &client,
-        reqwest::Method::PUT,
-        faults.clone(),
-        ADMIN_TOKEN,
-        Some(serde_json::json!({"error_rate": 1.0})),
-    )
-    .await;
+    let set = inject(&client, &server.url, serde_json::json!({"error_rate": 1.0})).await;
     assert_eq!(set.status(), 200);
     let failed = client.get(&items).send().await.unwrap();
     assert_eq!(failed.status(), 503);
@@ -367,12 +365,10 @@ async fn injected_errors_and_latency_hit_api_routes_until_cleared() {
     assert_eq!(shown["error_rate"], 1.0);
 
     // Latency alone: the request still succeeds, later; the error rate is kept.
-    admin(
+    inject(
         &client,
-        reqwest::Method::PUT,
-        faults.clone(),
-        ADMIN_TOKEN,
-        Some(serde_json::json!({"error_rate": 0.0, "latency_ms": 300})),
+        &server.url,
+        serde_json::json!({"error_rate": 0.0, "latency_ms": 300}),
     )
     .await;
     let started = std::time::Instant::now();
@@ -410,12 +406,10 @@ async fn injected_errors_and_latency_hit_api_routes_until_cleared() {
 async fn injected_latency_counts_against_the_deadline() {
     let (server, ctx, _dir) = spawn(200).await;
     let client = reqwest::Client::new();
-    let set = admin(
+    let set = inject(
         &client,
-        reqwest::Method::PUT,
-        format!("{}/admin/faults", server.url),
-        ADMIN_TOKEN,
-        Some(serde_json::json!({"latency_ms": 2000})),
+        &server.url,
+        serde_json::json!({"latency_ms": 2000}),
     )
     .await;
     assert_eq!(set.status(), 200);
@@ -446,14 +440,7 @@ async fn faults_are_refused_in_production() {
     ctx.settings.environment = shopctl_kit::settings::Environment::Production;
     let server = TestServer::spawn("kittest", finish(routes(), &ctx)).await;
     let client = reqwest::Client::new();
-    let refused = admin(
-        &client,
-        reqwest::Method::PUT,
-        format!("{}/admin/faults", server.url),
-        ADMIN_TOKEN,
-        Some(serde_json::json!({"latency_ms": 100})),
-    )
-    .await;
+    let refused = inject(&client, &server.url, serde_json::json!({"latency_ms": 100})).await;
     assert_eq!(refused.status(), 403);
     let body: Value = refused.json().await.unwrap();
     assert!(
@@ -501,14 +488,7 @@ async fn a_catch_all_is_guarded_and_counted_like_a_route() {
     assert_eq!(body["type"], "https://shopctl.dev/problems/timeout");
 
     let faults = format!("{}/admin/faults", server.url);
-    let set = admin(
-        &client,
-        reqwest::Method::PUT,
-        faults.clone(),
-        ADMIN_TOKEN,
-        Some(serde_json::json!({"error_rate": 1.0})),
-    )
-    .await;
+    let set = inject(&client, &server.url, serde_json::json!({"error_rate": 1.0})).await;
     assert_eq!(set.status(), 200);
     assert_eq!(get("/elsewhere").await.unwrap().status(), 503);
     assert_eq!(get("/readyz").await.unwrap().status(), 200);
