@@ -110,64 +110,51 @@ pub fn classify(path: &str) -> RouteClass {
 mod tests {
     use super::*;
 
+    /// Checks each `(method, path, expected)` of `cases`.
+    fn judged(cases: &[(Method, &str, Requirement)]) {
+        for (method, path, expected) in cases {
+            assert_eq!(requirement(method, path), *expected, "{method} {path}");
+        }
+    }
+
     #[test]
     fn long_paths_are_judged_by_their_prefix() {
-        assert_eq!(
-            requirement(&Method::POST, "/api/products/a/b/c/d/e/f"),
-            Requirement::Admin
-        );
-        assert_eq!(
-            requirement(&Method::GET, "/api/users/me/a/b/c/d"),
-            Requirement::AnyUser
-        );
-        assert_eq!(
-            requirement(&Method::POST, "/api/users/login/a/b/c"),
-            Requirement::Admin,
-            "only the exact sign-in paths are public"
-        );
-        assert_eq!(
-            requirement(&Method::POST, "/api/payments/p1/refund/a/b"),
-            Requirement::AnyUser,
-            "not the refund route"
-        );
+        judged(&[
+            (
+                Method::POST,
+                "/api/products/a/b/c/d/e/f",
+                Requirement::Admin,
+            ),
+            (Method::GET, "/api/users/me/a/b/c/d", Requirement::AnyUser),
+            // Only the exact sign-in paths are public.
+            (Method::POST, "/api/users/login/a/b/c", Requirement::Admin),
+            // Not the refund route.
+            (
+                Method::POST,
+                "/api/payments/p1/refund/a/b",
+                Requirement::AnyUser,
+            ),
+        ]);
     }
 
     #[test]
     fn writes_and_private_routes_need_roles() {
-        assert_eq!(
-            requirement(&Method::GET, "/api/products"),
-            Requirement::Public
-        );
-        assert_eq!(
-            requirement(&Method::POST, "/api/products"),
-            Requirement::Admin
-        );
-        assert_eq!(
-            requirement(&Method::DELETE, "/api/categories/x"),
-            Requirement::Admin
-        );
-        assert_eq!(
-            requirement(&Method::POST, "/api/users/login"),
-            Requirement::Public
-        );
-        assert_eq!(
-            requirement(&Method::GET, "/api/users/me/export"),
-            Requirement::AnyUser
-        );
-        assert_eq!(requirement(&Method::GET, "/api/users"), Requirement::Admin);
-        assert_eq!(
-            requirement(&Method::PUT, "/api/users/1/roles"),
-            Requirement::Admin
-        );
-        assert_eq!(
-            requirement(&Method::POST, "/api/orders"),
-            Requirement::AnyUser
-        );
-        assert_eq!(
-            requirement(&Method::POST, "/api/payments/1/refund"),
-            Requirement::SupportOrAdmin
-        );
-        assert_eq!(requirement(&Method::GET, "/"), Requirement::Public);
+        judged(&[
+            (Method::GET, "/api/products", Requirement::Public),
+            (Method::POST, "/api/products", Requirement::Admin),
+            (Method::DELETE, "/api/categories/x", Requirement::Admin),
+            (Method::POST, "/api/users/login", Requirement::Public),
+            (Method::GET, "/api/users/me/export", Requirement::AnyUser),
+            (Method::GET, "/api/users", Requirement::Admin),
+            (Method::PUT, "/api/users/1/roles", Requirement::Admin),
+            (Method::POST, "/api/orders", Requirement::AnyUser),
+            (
+                Method::POST,
+                "/api/payments/1/refund",
+                Requirement::SupportOrAdmin,
+            ),
+            (Method::GET, "/", Requirement::Public),
+        ]);
     }
 
     #[test]

@@ -554,7 +554,6 @@ async fn call(
         .target
         .uri(&parts.uri)
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no upstream URI for {}", parts.uri)))?;
-    let host = parts.headers.get(header::HOST).cloned();
     let traceparent = TraceContext::outgoing(parts.extensions.get::<TraceContext>());
     let proto = if parts.extensions.get::<Tls>().is_some() {
         "https"
@@ -562,7 +561,8 @@ async fn call(
         "http"
     };
     strip_hop_by_hop(&mut parts.headers);
-    parts.headers.remove(header::HOST);
+    // The client's `Host` goes on as `X-Forwarded-Host`; the pool sets the upstream's.
+    let host = parts.headers.remove(header::HOST);
     let mut forwarded_for = String::with_capacity(48);
     if let Some(previous) = parts
         .headers

@@ -72,6 +72,13 @@ fn pool_for(addr: SocketAddr, max_idle: usize) -> Arc<Pool> {
     )
 }
 
+/// A fresh upstream, a pool to it keeping `max_idle` connections, and the upstream's count of
+/// connections accepted.
+async fn pooled(max_idle: usize) -> (Arc<Pool>, Arc<AtomicUsize>) {
+    let (addr, connections) = upstream().await;
+    (pool_for(addr, max_idle), connections)
+}
+
 fn get(path: &str) -> Request<OutgoingBody> {
     Request::get(path)
         .body(
@@ -87,6 +94,10 @@ async fn body_of(pool: &Arc<Pool>, path: &str) -> Bytes {
     response.into_body().collect().await.unwrap().to_bytes()
 }
 
+fn opened(connections: &AtomicUsize) -> usize {
+    connections.load(Ordering::SeqCst)
+}
+
 /// Waits (briefly) for the pool to hold `count` idle connections.
 async fn idle_becomes(pool: &Pool, count: usize) {
     for _ in 0..100 {
@@ -100,8 +111,7 @@ async fn idle_becomes(pool: &Pool, count: usize) {
 
 #[tokio::test]
 async fn a_connection_goes_back_once_its_answer_is_read_and_is_used_again() {
-    let (addr, connections) = upstream().await;
-    let pool = pool_for(addr, 8);
+    let (pool, connections) = pooled(8).await;
     for path in ["/small", "/big", "/empty", "/small", "/big"] {
         let body = body_of(&pool, path).await;
         let expected = match path {
@@ -112,17 +122,12 @@ async fn a_connection_goes_back_once_its_answer_is_read_and_is_used_again() {
         assert_eq!(body.len(), expected, "{path}");
         idle_becomes(&pool, 1).await;
     }
-    assert_eq!(
-        connections.load(Ordering::SeqCst),
-        1,
-        "one connection for all"
-    );
+    assert_eq!(opened(&connections), 1, "one connection for all");
 }
 
 #[tokio::test]
 async fn an_answer_dropped_half_read_takes_its_connection_with_it() {
-    let (addr, connections) = upstream().await;
-    let pool = pool_for(addr, 8);
+    let (pool, connections) = pooled(8).await;
     let mut body = pool.send(get("/big")).await.unwrap().into_body();
     let first = body.frame().await.unwrap().unwrap();
     assert!(
@@ -136,25 +141,23 @@ async fn an_answer_dropped_half_read_takes_its_connection_with_it() {
         "the half-read connection is not pooled"
     );
     assert_eq!(body_of(&pool, "/small").await, "ok");
-    assert_eq!(connections.load(Ordering::SeqCst), 2);
+    assert_eq!(opened(&connections), 2);
 }
 
 #[tokio::test]
 async fn a_connection_the_upstream_closes_is_replaced() {
-    let (addr, connections) = upstream().await;
-    let pool = pool_for(addr, 8);
+    let (pool, connections) = pooled(8).await;
     assert_eq!(body_of(&pool, "/close").await, "bye");
     // Whether or not the closed connection was seen closed before the next checkout, the next
     // request goes out on a new one.
     assert_eq!(body_of(&pool, "/small").await, "ok");
-    assert_eq!(connections.load(Ordering::SeqCst), 2);
+    assert_eq!(opened(&connections), 2);
     idle_becomes(&pool, 1).await;
 }
 
 #[tokio::test]
 async fn concurrent_requests_get_their_own_connections_and_at_most_max_idle_stay() {
-    let (addr, connections) = upstream().await;
-    let pool = pool_for(addr, 2);
+    let (pool, connections) = pooled(2).await;
     let calls: Vec<_> = (0..5)
         .map(|_| {
             let pool = Arc::clone(&pool);
@@ -164,11 +167,11 @@ async fn concurrent_requests_get_their_own_connections_and_at_most_max_idle_stay
     for call in calls {
         assert_eq!(call.await.unwrap(), "ok");
     }
-    assert_eq!(connections.load(Ordering::SeqCst), 5);
+    assert_eq!(opened(&connections), 5);
     idle_becomes(&pool, 2).await;
     // The kept ones are used again.
     assert_eq!(body_of(&pool, "/small").await, "ok");
-    assert_eq!(connections.load(Ordering::SeqCst), 5);
+    assert_eq!(opened(&connections), 5);
 }
 
 #[tokio::test]
