@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Gateway benchmark: the product service direct, through `shopctl serve gateway` (a customer's
 # bearer token verified at the edge, rate limiting on), through nginx proxying the same
-# upstream, and through a bare hyper proxy (`services/gateway/examples/bare_proxy.rs`: hyper's
-# server and the gateway's upstream pool with nothing in between, the floor of the gateway's
-# HTTP stack), in one run. Prints a Markdown table with ratios against the direct and the nginx
-# numbers.
+# upstream (plainly, and again doing the edge work it can: `nginx_conf ... edge` in
+# `gateway_env.sh`), and through a bare hyper proxy (`services/gateway/examples/bare_proxy.rs`:
+# hyper's server and the gateway's upstream pool with nothing in between, the floor of the
+# gateway's HTTP stack), in one run. Prints a Markdown table with ratios against the direct and
+# the nginx numbers.
 #
 # Usage: tests/bench/gateway.sh [DURATION] [ROUNDS]   (default 5s per target and round, 5 rounds)
 #
-# The four targets are measured in interleaved rounds (the order rotates every round) and the
+# The five targets are measured in interleaved rounds (the order rotates every round) and the
 # table shows medians, so a machine that speeds up or slows down during the run moves them all
 # alike. Besides req/s and p99 it reports each proxy's CPU time per request (user + system, and
 # the user part alone, from /proc), which does not depend on how the two cores happen to be
@@ -30,15 +31,27 @@ gateway_settings 18702 18703
 for _ in $(seq 1 100); do curl -fs "127.0.0.1:18700/readyz" >/dev/null && break; sleep 0.1; done
 nginx_conf "$work/nginx.conf" 18701 18703 2
 nginx -c "$work/nginx.conf"
+nginx_conf "$work/nginx-edge.conf" 18705 18703 2 edge
+nginx -c "$work/nginx-edge.conf"
+for _ in $(seq 1 50); do [ -s "$work/nginx-edge.pid" ] && [ -s "$work/nginx.pid" ] && break; sleep 0.1; done
 
 # A customer's token, so the gateway verifies a real JWT on every request.
 token="$(customer_token http://127.0.0.1:18700)"
 sku="$(first_sku 18703)"
 path="/api/products/sku/$sku"
+# The edge nginx does what its configuration says: its answers carry the request id and the
+# security headers.
+edge_head="$(curl -fs -D - -o /dev/null -H "Authorization: Bearer $token" "http://127.0.0.1:18705$path")"
+if ! grep -qi '^x-request-id: [0-9a-f]' <<<"$edge_head" || ! grep -qi '^x-frame-options: DENY' <<<"$edge_head"; then
+  echo "nginx's edge configuration is not in effect:" >&2
+  echo "$edge_head" >&2
+  exit 1
+fi
 
 gateway_pid="${pids[2]}"
 bare_pid="${pids[3]}"
-nginx_pids="$(pgrep -d' ' -f 'nginx: worker')"
+nginx_pids="$(pgrep -d' ' -P "$(cat "$work/nginx.pid")")"
+nginx_edge_pids="$(pgrep -d' ' -P "$(cat "$work/nginx-edge.pid")")"
 # CPU ticks of the given processes: "user+system user".
 ticks() {
   local total=0 user=0 pid fields
@@ -65,13 +78,14 @@ measure() {
     $1 == "99%" {p = $2; if (p ~ /us$/) p = p / 1000; else if (p ~ /ms$/) p = p + 0; else p = p * 1000}
     END {printf "%s %.2f %.1f %.1f\n", rps, p, (n > 0 ? cpu * 1000000 / hz / n : 0), (n > 0 ? user * 1000000 / hz / n : 0)}' >>"$work/$name"
 }
-targets=(direct gateway nginx bare)
+targets=(direct gateway nginx nginx_edge bare)
 for round in $(seq 1 "$rounds"); do
-  for i in 0 1 2 3; do
-    case "${targets[$(((i + round) % 4))]}" in
+  for i in 0 1 2 3 4; do
+    case "${targets[$(((i + round) % 5))]}" in
       direct) measure direct "http://127.0.0.1:18703$path" "${pids[1]}" ;;
       gateway) measure gateway "http://127.0.0.1:18700$path" "$gateway_pid" ;;
       nginx) measure nginx "http://127.0.0.1:18701$path" $nginx_pids ;;
+      nginx_edge) measure nginx_edge "http://127.0.0.1:18705$path" $nginx_edge_pids ;;
       bare) measure bare "http://127.0.0.1:18704$path" "$bare_pid" ;;
     esac
   done
@@ -80,7 +94,7 @@ done
 # median COLUMN FILE
 median() { awk -v c="$1" '{print $c}' "$2" | sort -g | awk '{v[NR] = $1} END {print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2)}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
-for t in direct gateway nginx bare; do
+for t in direct gateway nginx nginx_edge bare; do
   eval "${t}_rps=$(median 1 "$work/$t") ${t}_p99=$(median 2 "$work/$t") ${t}_cpu=$(median 3 "$work/$t") ${t}_user=$(median 4 "$work/$t")"
 done
 # ratios A B: per-round throughput ratios of A's rounds over B's.
@@ -90,7 +104,9 @@ echo "|---|---:|---:|---:|---:|---:|"
 echo "| product direct | $direct_rps | $direct_p99 ms | — | 1.00 | $(ratio "$direct_rps" "$nginx_rps") |"
 echo "| via shopctl gateway (JWT verified, rate limited) | $gateway_rps | $gateway_p99 ms | $gateway_cpu µs ($gateway_user µs) | $(ratio "$gateway_rps" "$direct_rps") | $(ratio "$gateway_rps" "$nginx_rps") |"
 echo "| via nginx (keepalive upstream) | $nginx_rps | $nginx_p99 ms | $nginx_cpu µs ($nginx_user µs) | $(ratio "$nginx_rps" "$direct_rps") | 1.00 |"
+echo "| via nginx doing the edge work it can (rate limit, request id, headers; no JWT) | $nginx_edge_rps | $nginx_edge_p99 ms | $nginx_edge_cpu µs ($nginx_edge_user µs) | $(ratio "$nginx_edge_rps" "$direct_rps") | $(ratio "$nginx_edge_rps" "$nginx_rps") |"
 echo "| via bare hyper proxy (floor) | $bare_rps | $bare_p99 ms | $bare_cpu µs ($bare_user µs) | $(ratio "$bare_rps" "$direct_rps") | $(ratio "$bare_rps" "$nginx_rps") |"
 echo
 echo "Gateway vs nginx throughput, round by round: $(ratios gateway nginx)."
+echo "Gateway vs nginx doing the edge work it can, round by round: $(ratios gateway nginx_edge)."
 echo "Bare hyper proxy vs nginx throughput, round by round: $(ratios bare nginx)."
