@@ -5,6 +5,7 @@
 use std::{
     convert::Infallible,
     future::Future,
+    panic::AssertUnwindSafe,
     pin::Pin,
     sync::Arc,
     task::{Context, Poll},
@@ -16,6 +17,7 @@ use axum::{
     extract::{DefaultBodyLimit, MatchedPath, Request},
     response::{IntoResponse, Response},
 };
+use futures_util::FutureExt as _;
 use tower::{Service, ServiceBuilder, layer::layer_fn};
 use tower_http::catch_panic::CatchPanicLayer;
 use tracing::Instrument;
@@ -29,22 +31,10 @@ use crate::{
     trace::{REQUEST_ID, TraceContext, request_id},
 };
 
-/// The route a request is counted under, carried on the response to the outer middleware: the
-/// template it matched, or the label of a catch-all ([`finish_catch_all`]).
+/// The route template a request matched, carried on the response to [`Observed`], which counts
+/// the request under it.
 #[derive(Debug, Clone)]
-enum RouteTag {
-    Matched(MatchedPath),
-    CatchAll(&'static str),
-}
-
-impl RouteTag {
-    fn as_str(&self) -> &str {
-        match self {
-            Self::Matched(path) => path.as_str(),
-            Self::CatchAll(label) => label,
-        }
-    }
-}
+struct RouteTag(MatchedPath);
 
 /// When the running request's deadline passes (a request extension, set before the handler
 /// runs): work that may outlive it, such as a checkout saga, answers in time and carries on in
@@ -99,7 +89,7 @@ where
     T: 'static,
 {
     let faults = Faults::default();
-    let guard = guard(ctx, &faults, None);
+    let guard = guard(ctx, &faults);
     let router = with_kit_routes(router, ctx, faults)
         .fallback(not_found)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
@@ -111,7 +101,8 @@ where
 /// `state`) gets every request no route of `router` or kit's claims, under the same deadline
 /// and injected faults as a matched route, counted under the route `label`. Cheaper than a
 /// `/{*path}` route, which axum answers by percent-decoding the path into a parameter nobody
-/// reads.
+/// reads, and than the layers around a route: [`CatchAll`] takes the stack's steps in one boxed
+/// future where a route goes through one boxed, per-request cloned service per layer.
 pub fn finish_catch_all<H, T, S>(
     router: Router,
     ctx: &ServiceContext,
@@ -125,16 +116,23 @@ where
     S: Clone + Send + Sync + 'static,
 {
     let faults = Faults::default();
-    let catch_all = tower::Layer::layer(
-        &guard(ctx, &faults, Some(label)),
+    let handler = tower::Layer::layer(
+        &DefaultBodyLimit::max(ctx.settings.body_limit_bytes),
         catch_all.with_state(state),
     );
-    let guard = guard(ctx, &faults, None);
+    let catch_all = CatchAll {
+        handler,
+        metrics: Arc::new(ctx.metrics.clone()),
+        deadline: ctx.settings.request_timeout(),
+        faults: faults.clone(),
+        label,
+    };
+    let guard = guard(ctx, &faults);
     let router = with_kit_routes(router, ctx, faults)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .route_layer(guard)
-        .fallback_service(catch_all);
-    observed(router, ctx)
+        .route_layer(guard);
+    // Set after the standard layers, so not wrapped in them: it takes the same steps itself.
+    observed(router, ctx).fallback_service(catch_all)
 }
 
 fn with_kit_routes(router: Router, ctx: &ServiceContext, faults: Faults) -> Router {
@@ -143,11 +141,10 @@ fn with_kit_routes(router: Router, ctx: &ServiceContext, faults: Faults) -> Rout
         .merge(admin::router(ctx.clone(), faults))
 }
 
-/// The layer of [`Guarded`]; `catch_all` labels what it wraps instead of the matched route.
+/// The layer of [`Guarded`].
 fn guard<S>(
     ctx: &ServiceContext,
     faults: &Faults,
-    catch_all: Option<&'static str>,
 ) -> impl tower::Layer<S, Service = Guarded<S>> + Clone + use<S> {
     let deadline = ctx.settings.request_timeout();
     let faults = faults.clone();
@@ -155,7 +152,6 @@ fn guard<S>(
         inner,
         deadline,
         faults: faults.clone(),
-        catch_all,
     })
 }
 
@@ -169,9 +165,7 @@ fn observed(router: Router, ctx: &ServiceContext) -> Router {
                 inner,
                 metrics: Arc::clone(&metrics),
             }))
-            .layer(CatchPanicLayer::custom(|_| {
-                ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()
-            }))
+            .layer(CatchPanicLayer::custom(panicked))
             .layer(DefaultBodyLimit::max(ctx.settings.body_limit_bytes)),
     )
 }
@@ -187,8 +181,6 @@ struct Guarded<S> {
     inner: S,
     deadline: Duration,
     faults: Faults,
-    /// The route label of a catch-all; `None` for matched routes, labelled by their template.
-    catch_all: Option<&'static str>,
 }
 
 impl<S> Service<Request> for Guarded<S>
@@ -206,19 +198,12 @@ where
 
     fn call(&mut self, mut req: Request) -> Answer {
         let deadline = self.deadline;
-        let tag = match self.catch_all {
-            Some(label) => Some(RouteTag::CatchAll(label)),
-            None => req
-                .extensions()
-                .get::<MatchedPath>()
-                .cloned()
-                .map(RouteTag::Matched),
-        };
+        let tag = req.extensions().get::<MatchedPath>().cloned();
         req.extensions_mut()
             .insert(Deadline(Instant::now() + deadline));
         let tagged = move |mut response: Response| {
             if let Some(tag) = tag {
-                response.extensions_mut().insert(tag);
+                response.extensions_mut().insert(RouteTag(tag));
             }
             Ok(response)
         };
@@ -228,12 +213,9 @@ where
             let mut inner = std::mem::replace(&mut self.inner, clone);
             let faults = self.faults.clone();
             return Box::pin(async move {
-                let run = async move {
-                    match admin::inject(&faults).await {
-                        Some(refused) => refused,
-                        None => inner.call(req).await.unwrap_or_else(|never| match never {}),
-                    }
-                };
+                let run = after_faults(&faults, async move {
+                    inner.call(req).await.unwrap_or_else(|never| match never {})
+                });
                 tagged(within(deadline, run).await)
             });
         }
@@ -252,6 +234,157 @@ async fn within(deadline: Duration, answer: impl Future<Output = Response>) -> R
     tokio::time::timeout(deadline, answer)
         .await
         .unwrap_or_else(|_| ApiError::Timeout.into_response())
+}
+
+/// The answer of an injected fault, if `faults` gives one, else `answer` (not started before).
+async fn after_faults(faults: &Faults, answer: impl Future<Output = Response>) -> Response {
+    match admin::inject(faults).await {
+        Some(refused) => refused,
+        None => answer.await,
+    }
+}
+
+/// The answer to a handler that panicked.
+fn panicked(_: Box<dyn std::any::Any + Send>) -> Response {
+    ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()
+}
+
+/// The catch-all of [`finish_catch_all`] with the standard stack's steps taken inline, in one
+/// boxed future: what [`Observed`] does around it, panic capture, and what [`Guarded`] does.
+/// `handler` is the catch-all inside the body limit (a layer that boxes nothing).
+#[derive(Clone)]
+struct CatchAll<S> {
+    handler: S,
+    metrics: Arc<Metrics>,
+    deadline: Duration,
+    faults: Faults,
+    label: &'static str,
+}
+
+impl<S> Service<Request> for CatchAll<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Answer;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.handler.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request) -> Answer {
+        let observation = Observation::begin(&mut req);
+        req.extensions_mut()
+            .insert(Deadline(observation.started + self.deadline));
+        let faults =
+            (self.faults.any() && !admin::exempt(req.uri().path())).then(|| self.faults.clone());
+        // Handlers start when first polled, so nothing runs before an injected fault.
+        let answer = observation.span.in_scope(|| self.handler.call(req));
+        let answer = async move { answer.await.unwrap_or_else(|never| match never {}) };
+        let (metrics, deadline, label) = (Arc::clone(&self.metrics), self.deadline, self.label);
+        Box::pin(async move {
+            let run = async move {
+                match faults {
+                    Some(faults) => after_faults(&faults, answer).await,
+                    None => answer.await,
+                }
+            };
+            let run = AssertUnwindSafe(run).catch_unwind();
+            let response = within(deadline, async move { run.await.unwrap_or_else(panicked) })
+                .instrument(observation.span.clone())
+                .await;
+            Ok(observation.end(&metrics, Some(label), response))
+        })
+    }
+}
+
+/// What [`Observed`] and [`CatchAll`] note of a request before it runs: when it came, its id,
+/// its method, whether it is a probe, and its span (with the trace context set on the request).
+struct Observation {
+    started: Instant,
+    request_id: http::HeaderValue,
+    method: http::Method,
+    probe: bool,
+    span: tracing::Span,
+}
+
+impl Observation {
+    /// Gives `req` its id (the caller's `x-request-id` when it is sane; set on the request for
+    /// the handler, and a proxy passes it on) and its trace context (continuing the caller's
+    /// `traceparent`), and opens its span.
+    fn begin(req: &mut Request) -> Self {
+        let started = Instant::now();
+        let request_id = request_id(req.headers());
+        req.headers_mut().insert(REQUEST_ID, request_id.clone());
+        let trace = TraceContext::from_headers(req.headers());
+        let method = req.method().clone();
+        let probe = health::is_probe(req.uri().path());
+        let span = tracing::info_span!(
+            "request",
+            request_id = %request_id.to_str().unwrap_or_default(),
+            trace_id = %trace.trace_id,
+            span_id = %trace.span_id,
+            method = %method,
+            path = %req.uri().path(),
+        );
+        req.extensions_mut().insert(trace);
+        Self {
+            started,
+            request_id,
+            method,
+            probe,
+            span,
+        }
+    }
+
+    /// Counts and logs `response` under `route` (else the template its [`RouteTag`] names, else
+    /// "unmatched") and gives it the request's id.
+    fn end(
+        self,
+        metrics: &Metrics,
+        route: Option<&'static str>,
+        mut response: Response,
+    ) -> Response {
+        let status = response.status();
+        let elapsed = self.started.elapsed();
+        let route = match route {
+            Some(label) => label,
+            None => response
+                .extensions()
+                .get::<RouteTag>()
+                .map_or("unmatched", |tag| tag.0.as_str()),
+        };
+        metrics.observe_request(
+            route,
+            self.method.as_str(),
+            status.as_u16(),
+            elapsed.as_secs_f64(),
+        );
+        self.span.in_scope(|| {
+            let latency_ms = elapsed.as_secs_f64() * 1000.0;
+            if self.probe {
+                tracing::debug!(status = status.as_u16(), latency_ms, "request served");
+            } else if status.is_server_error() {
+                tracing::warn!(
+                    status = status.as_u16(),
+                    latency_ms,
+                    route,
+                    "request failed"
+                );
+            } else {
+                tracing::info!(
+                    status = status.as_u16(),
+                    latency_ms,
+                    route,
+                    "request served"
+                );
+            }
+        });
+        response.headers_mut().insert(REQUEST_ID, self.request_id);
+        response
+    }
 }
 
 /// Gives every request an id (the caller's `x-request-id` when it is sane; set on the request
@@ -279,64 +412,15 @@ where
     }
 
     fn call(&mut self, mut req: Request) -> Answer {
-        let started = Instant::now();
-        let request_id = request_id(req.headers());
-        // The handler sees (and a proxy passes on) the id the answer will carry, not a missing
-        // or insane one of the caller's.
-        req.headers_mut().insert(REQUEST_ID, request_id.clone());
-        let trace = TraceContext::from_headers(req.headers());
-        let method = req.method().clone();
-        let probe = health::is_probe(req.uri().path());
-        let span = tracing::info_span!(
-            "request",
-            request_id = %request_id.to_str().unwrap_or_default(),
-            trace_id = %trace.trace_id,
-            span_id = %trace.span_id,
-            method = %method,
-            path = %req.uri().path(),
-        );
-        req.extensions_mut().insert(trace);
-        let future = span.in_scope(|| self.inner.call(req));
+        let observation = Observation::begin(&mut req);
+        let future = observation.span.in_scope(|| self.inner.call(req));
         let metrics = Arc::clone(&self.metrics);
         Box::pin(async move {
-            let answer = future.instrument(span.clone()).await;
-            let mut response = answer
+            let answer = future.instrument(observation.span.clone()).await;
+            let response = answer
                 .unwrap_or_else(|never| match never {})
                 .into_response();
-            let status = response.status();
-            let elapsed = started.elapsed();
-            let route = response
-                .extensions()
-                .get::<RouteTag>()
-                .map_or("unmatched", RouteTag::as_str);
-            metrics.observe_request(
-                route,
-                method.as_str(),
-                status.as_u16(),
-                elapsed.as_secs_f64(),
-            );
-            span.in_scope(|| {
-                let latency_ms = elapsed.as_secs_f64() * 1000.0;
-                if probe {
-                    tracing::debug!(status = status.as_u16(), latency_ms, "request served");
-                } else if status.is_server_error() {
-                    tracing::warn!(
-                        status = status.as_u16(),
-                        latency_ms,
-                        route,
-                        "request failed"
-                    );
-                } else {
-                    tracing::info!(
-                        status = status.as_u16(),
-                        latency_ms,
-                        route,
-                        "request served"
-                    );
-                }
-            });
-            response.headers_mut().insert(REQUEST_ID, request_id);
-            Ok(response)
+            Ok(observation.end(&metrics, None, response))
         })
     }
 }

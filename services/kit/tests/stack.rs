@@ -460,16 +460,31 @@ async fn faults_are_refused_in_production() {
 
 /// A catch-all (the gateway's shape) gets every path no route claims, with its state, under the
 /// deadline and injected faults like a route, counted under its label; the service's own routes
-/// and kit's still answer first.
+/// and kit's still answer first. It takes the standard stack's steps without its layers, so
+/// each is checked here too: request ids, panic capture, the body limit.
 #[tokio::test]
 async fn a_catch_all_is_guarded_and_counted_like_a_route() {
     let (ctx, _dir) = context(200).await;
     let catch_all = |axum::extract::State(prefix): axum::extract::State<&'static str>,
-                     uri: axum::http::Uri| async move {
-        if uri.path() == "/slow-path" {
-            tokio::time::sleep(Duration::from_millis(400)).await;
+                     uri: axum::http::Uri,
+                     headers: axum::http::HeaderMap,
+                     body: axum::body::Bytes| async move {
+        match uri.path() {
+            "/slow-path" => tokio::time::sleep(Duration::from_millis(400)).await,
+            "/panic-path" => {
+                let empty: Vec<u8> = Vec::new();
+                // Index out of bounds on purpose: a handler bug must become a 500 problem.
+                return format!("{}", empty[usize::from(empty.is_empty())]);
+            }
+            "/id-path" => {
+                return headers["x-request-id"]
+                    .to_str()
+                    .unwrap_or_default()
+                    .to_owned();
+            }
+            _ => {}
         }
-        format!("{prefix}:{}", uri.path())
+        format!("{prefix}:{}:{}", uri.path(), body.len())
     };
     let app = finish_catch_all(routes(), &ctx, "/{*rest}", catch_all, "caught");
     let server = TestServer::spawn("kittest", app).await;
@@ -478,7 +493,32 @@ async fn a_catch_all_is_guarded_and_counted_like_a_route() {
 
     let caught = get("/anything/here").await.unwrap();
     assert_eq!(caught.status(), 200);
-    assert_eq!(caught.text().await.unwrap(), "caught:/anything/here");
+    assert!(caught.headers().contains_key("x-request-id"));
+    assert_eq!(caught.text().await.unwrap(), "caught:/anything/here:0");
+    let given = client
+        .get(format!("{}/id-path", server.url))
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(given.headers()["x-request-id"], "abc-123");
+    assert_eq!(given.text().await.unwrap(), "abc-123");
+
+    let panicked = get("/panic-path").await.unwrap();
+    assert_eq!(panicked.status(), 500);
+    let body: Value = panicked.json().await.unwrap();
+    assert_eq!(body["type"], "https://shopctl.dev/problems/internal");
+    let posted = |size: usize| {
+        client
+            .post(format!("{}/upload", server.url))
+            .body("x".repeat(size))
+            .send()
+    };
+    assert_eq!(
+        posted(1000).await.unwrap().text().await.unwrap(),
+        "caught:/upload:1000"
+    );
+    assert_eq!(posted(4096).await.unwrap().status(), 413);
     assert_eq!(get("/items/1").await.unwrap().text().await.unwrap(), "item");
     assert_eq!(get("/readyz").await.unwrap().status(), 200);
 
@@ -498,8 +538,11 @@ async fn a_catch_all_is_guarded_and_counted_like_a_route() {
 
     let metrics = server.metrics().await;
     for series in [
-        r#"route="/{*rest}",method="GET",status="200"} 2"#,
+        r#"route="/{*rest}",method="GET",status="200"} 3"#,
         r#"route="/{*rest}",method="GET",status="503"} 2"#,
+        r#"route="/{*rest}",method="GET",status="500"} 1"#,
+        r#"route="/{*rest}",method="POST",status="200"} 1"#,
+        r#"route="/{*rest}",method="POST",status="413"} 1"#,
         r#"route="/items/{id}",method="GET",status="200"} 1"#,
     ] {
         assert!(metrics.contains(series), "{series} in {metrics}");
