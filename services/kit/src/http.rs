@@ -175,7 +175,7 @@ type Answer = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>
 
 /// Runs the matched handler under the per-request deadline (a [`Deadline`] extension tells the
 /// handler when it passes), after any injected faults, and tags the response with the route
-/// template, so timed-out requests are still counted under their route.
+/// template, so timed-out and panicked requests are still counted under their route.
 #[derive(Clone)]
 struct Guarded<S> {
     inner: S,
@@ -216,12 +216,12 @@ where
                 let run = after_faults(&faults, async move {
                     inner.call(req).await.unwrap_or_else(|never| match never {})
                 });
-                tagged(within(deadline, run).await)
+                tagged(settled(deadline, run).await)
             });
         }
         let future = self.inner.call(req);
         Box::pin(async move {
-            let response = within(deadline, async move {
+            let response = settled(deadline, async move {
                 future.await.unwrap_or_else(|never| match never {})
             });
             tagged(response.await)
@@ -229,11 +229,14 @@ where
     }
 }
 
-/// `answer`, or 503 problem+json when it takes longer than `deadline`.
-async fn within(deadline: Duration, answer: impl Future<Output = Response>) -> Response {
-    tokio::time::timeout(deadline, answer)
-        .await
-        .unwrap_or_else(|_| ApiError::Timeout.into_response())
+/// `answer`, or 503 problem+json when it takes longer than `deadline`, or a 500 when it panics:
+/// either way an answer its route can be counted under.
+async fn settled(deadline: Duration, answer: impl Future<Output = Response>) -> Response {
+    match tokio::time::timeout(deadline, AssertUnwindSafe(answer).catch_unwind()).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(panic)) => panicked(panic),
+        Err(_) => ApiError::Timeout.into_response(),
+    }
 }
 
 /// The answer of an injected fault, if `faults` gives one, else `answer` (not started before).
@@ -291,8 +294,7 @@ where
                     None => answer.await,
                 }
             };
-            let run = AssertUnwindSafe(run).catch_unwind();
-            let response = within(deadline, async move { run.await.unwrap_or_else(panicked) })
+            let response = settled(deadline, run)
                 .instrument(observation.span.clone())
                 .await;
             Ok(observation.end(&metrics, Some(label), response))

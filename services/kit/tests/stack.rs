@@ -160,12 +160,18 @@ async fn a_request_past_the_deadline_gets_a_503_problem() {
 
 #[tokio::test]
 async fn a_panicking_handler_becomes_a_generic_500() {
-    let (server, _ctx, _dir) = spawn(5_000).await;
+    let (server, ctx, _dir) = spawn(5_000).await;
     let response = reqwest::get(format!("{}/panic", server.url)).await.unwrap();
     assert_eq!(response.status(), 500);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["type"], "https://shopctl.dev/problems/internal");
     assert!(!body.to_string().contains("index out of bounds"));
+    // Counted under its route, where on-call looks for it.
+    let metrics = ctx.metrics.render();
+    assert!(
+        metrics.contains(r#"route="/panic",method="GET",status="500"} 1"#),
+        "{metrics}"
+    );
     // The server is still alive.
     assert_eq!(
         reqwest::get(format!("{}/items/1", server.url))
