@@ -7,13 +7,13 @@
 //!
 //! Usage: `bare_proxy LISTEN_ADDR UPSTREAM_HOST:PORT`.
 
-use std::{net::SocketAddr, time::Duration};
+use std::net::SocketAddr;
 
 use anyhow::Context as _;
 use http_body_util::BodyExt;
 use hyper::{Request, body::Incoming, server::conn::http1, service::service_fn};
 use hyper_util::rt::TokioIo;
-use shopctl_gateway::pool::Pool;
+use shopctl_gateway::pool::{self, Pool};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -25,7 +25,7 @@ async fn main() -> anyhow::Result<()> {
     let listen: SocketAddr = args.next().context(usage)?.parse()?;
     let upstream: http::uri::Authority = args.next().context(usage)?.parse()?;
     // The same pool settings as the gateway's.
-    let pool = Pool::new(&upstream, 64, Duration::from_secs(30));
+    let pool = Pool::new(&upstream, pool::MAX_IDLE, pool::IDLE_TIMEOUT);
     let listener = tokio::net::TcpListener::bind(listen).await?;
     loop {
         let (stream, _) = listener.accept().await?;

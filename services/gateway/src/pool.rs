@@ -10,7 +10,7 @@
 
 use std::{
     pin::Pin,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
     task::{Context, Poll, ready},
     time::{Duration, Instant},
 };
@@ -23,6 +23,11 @@ use hyper::{
     client::conn::http1,
 };
 use hyper_util::rt::TokioIo;
+
+/// Idle connections the gateway keeps per upstream.
+pub const MAX_IDLE: usize = 64;
+/// How long the gateway keeps an idle upstream connection.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The body of a request on its way to an upstream.
 pub type OutgoingBody = UnsyncBoxBody<Bytes, axum::Error>;
@@ -108,10 +113,7 @@ impl Pool {
 
     /// The warmest idle connection that is still open and ready.
     fn checkout(&self) -> Option<http1::SendRequest<OutgoingBody>> {
-        let mut idle = self
-            .idle
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut idle = self.idle();
         while let Some(Idle { sender, since }) = idle.pop() {
             if sender.is_ready() && since.elapsed() < self.idle_timeout {
                 return Some(sender);
@@ -161,10 +163,7 @@ impl Pool {
     /// Takes a connection back once it can carry another request.
     fn put(self: Arc<Self>, mut sender: http1::SendRequest<OutgoingBody>) {
         if sender.is_ready() {
-            let mut idle = self
-                .idle
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut idle = self.idle();
             if idle.len() < self.max_idle {
                 idle.push(Idle {
                     sender,
@@ -184,10 +183,12 @@ impl Pool {
 
     /// Idle connections now (for tests).
     pub fn idle_count(&self) -> usize {
-        self.idle
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .len()
+        self.idle().len()
+    }
+
+    /// The idle list; a panic elsewhere while it was held leaves nothing half-done in it.
+    fn idle(&self) -> MutexGuard<'_, Vec<Idle>> {
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 

@@ -17,7 +17,7 @@ use crate::{
     cache::Cache,
     domain::{Breaker, RateLimiter, ResponseCache, SERVICE_DOCUMENTS, Target, public_document},
     limiter::Limiter,
-    pool::Pool,
+    pool::{self, Pool},
     settings::GatewaySettings,
     shared::Shared,
 };
@@ -90,7 +90,7 @@ impl AppState {
             .filter_map(|(name, base)| {
                 let target = Target::parse(base)?;
                 let upstream = Upstream {
-                    pool: Pool::new(target.authority(), 64, Duration::from_secs(30)),
+                    pool: Pool::new(target.authority(), pool::MAX_IDLE, pool::IDLE_TIMEOUT),
                     target,
                     breaker: Breaker::new(
                         settings.breaker_failures,

@@ -59,25 +59,45 @@ fn routes() -> Router {
         )
         .route(
             "/request-id",
-            get(|headers: axum::http::HeaderMap| async move {
-                headers["x-request-id"]
-                    .to_str()
-                    .unwrap_or_default()
-                    .to_owned()
-            }),
+            get(|headers: axum::http::HeaderMap| async move { request_id_of(&headers) }),
         )
-        .route(
-            "/panic",
-            get(|| async {
-                let empty: Vec<u8> = Vec::new();
-                // Index out of bounds on purpose: a handler bug must become a 500 problem.
-                format!("{}", empty[usize::from(empty.is_empty())])
-            }),
-        )
+        .route("/panic", get(|| async { panic_on_purpose() }))
         .route(
             "/echo",
             post(|AppJson(v): AppJson<Value>| async move { Json(v) }),
         )
+}
+
+/// The request id a handler sees.
+fn request_id_of(headers: &axum::http::HeaderMap) -> String {
+    headers["x-request-id"]
+        .to_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A handler bug: an index out of bounds, on purpose, which must become a 500 problem.
+fn panic_on_purpose() -> String {
+    let empty: Vec<u8> = Vec::new();
+    format!("{}", empty[usize::from(empty.is_empty())])
+}
+
+/// Checks that a handler at `url` that answers with the request id it sees (`request_id_of`)
+/// sees the id the answer carries: the caller's when sane, else one made for it.
+async fn handler_sees_the_answered_id(client: &reqwest::Client, url: &str) {
+    for sent in [Some("abc-123"), Some("no spaces allowed"), None] {
+        let mut request = client.get(url);
+        if let Some(id) = sent {
+            request = request.header("x-request-id", id);
+        }
+        let response = request.send().await.unwrap();
+        let answered = response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(response.text().await.unwrap(), answered, "{sent:?}");
+        assert_eq!(answered == "abc-123", sent == Some("abc-123"), "{sent:?}");
+    }
 }
 
 async fn spawn(timeout_ms: u64) -> (TestServer, ServiceContext, tempfile::TempDir) {
@@ -104,21 +124,7 @@ async fn request_ids_are_echoed_or_generated() {
         .unwrap();
     assert_eq!(generated.headers()["x-request-id"].len(), 36);
 
-    // The handler sees the id the answer carries: the caller's, or the one made for an insane
-    // or missing id.
-    for sent in [Some("abc-123"), Some("no spaces allowed"), None] {
-        let mut request = client.get(format!("{}/request-id", server.url));
-        if let Some(id) = sent {
-            request = request.header("x-request-id", id);
-        }
-        let response = request.send().await.unwrap();
-        let answered = response.headers()["x-request-id"]
-            .to_str()
-            .unwrap()
-            .to_owned();
-        assert_eq!(response.text().await.unwrap(), answered, "{sent:?}");
-        assert_eq!(answered == "abc-123", sent == Some("abc-123"), "{sent:?}");
-    }
+    handler_sees_the_answered_id(&client, &format!("{}/request-id", server.url)).await;
 }
 
 #[tokio::test]
@@ -477,17 +483,8 @@ async fn a_catch_all_is_guarded_and_counted_like_a_route() {
                      body: axum::body::Bytes| async move {
         match uri.path() {
             "/slow-path" => tokio::time::sleep(Duration::from_millis(400)).await,
-            "/panic-path" => {
-                let empty: Vec<u8> = Vec::new();
-                // Index out of bounds on purpose: a handler bug must become a 500 problem.
-                return format!("{}", empty[usize::from(empty.is_empty())]);
-            }
-            "/id-path" => {
-                return headers["x-request-id"]
-                    .to_str()
-                    .unwrap_or_default()
-                    .to_owned();
-            }
+            "/panic-path" => return panic_on_purpose(),
+            "/id-path" => return request_id_of(&headers),
             _ => {}
         }
         format!("{prefix}:{}:{}", uri.path(), body.len())
@@ -501,14 +498,7 @@ async fn a_catch_all_is_guarded_and_counted_like_a_route() {
     assert_eq!(caught.status(), 200);
     assert!(caught.headers().contains_key("x-request-id"));
     assert_eq!(caught.text().await.unwrap(), "caught:/anything/here:0");
-    let given = client
-        .get(format!("{}/id-path", server.url))
-        .header("x-request-id", "abc-123")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(given.headers()["x-request-id"], "abc-123");
-    assert_eq!(given.text().await.unwrap(), "abc-123");
+    handler_sees_the_answered_id(&client, &format!("{}/id-path", server.url)).await;
 
     let panicked = get("/panic-path").await.unwrap();
     assert_eq!(panicked.status(), 500);
@@ -544,7 +534,7 @@ async fn a_catch_all_is_guarded_and_counted_like_a_route() {
 
     let metrics = server.metrics().await;
     for series in [
-        r#"route="/{*rest}",method="GET",status="200"} 3"#,
+        r#"route="/{*rest}",method="GET",status="200"} 5"#,
         r#"route="/{*rest}",method="GET",status="503"} 2"#,
         r#"route="/{*rest}",method="GET",status="500"} 1"#,
         r#"route="/{*rest}",method="POST",status="200"} 1"#,
