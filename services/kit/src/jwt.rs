@@ -492,20 +492,32 @@ fn decoding_key(jwk: &Jwk, alg: Algorithm) -> Option<DecodingKey> {
 
 /// Verifies bearer JWTs from one or more trusted issuers.
 ///
-/// Successful verifications are remembered for up to a minute (never past `exp`), so a client
-/// sending the same token on every request costs one signature check a minute, not one per
-/// request. Access tokens cannot be revoked before `exp` anyway, so this changes no answer. Only
-/// verified tokens are ever stored, so the fast (seeded, not collision-hardened) hash of the
-/// cache cannot be steered by a caller.
+/// Successful verifications are remembered for up to [`VERIFIED_FOR`] seconds (never past
+/// `exp`), so a client sending the same token on every request costs one signature check a
+/// minute, not one per request. Access tokens cannot be revoked before `exp` anyway; a signing
+/// key withdrawn from an issuer's keys refuses new tokens at once and cached ones within
+/// [`VERIFIED_FOR`] seconds. Entries are keyed by the whole token, so no two tokens share one
+/// and a token that merely starts like a cached one is verified afresh. Only verified tokens are
+/// ever stored, so the fast (seeded, not collision-hardened) hash of the cache cannot be steered
+/// by a caller.
 pub struct JwtAuthenticator {
     issuers: Vec<TrustedIssuer>,
     verified: RwLock<HashMap<Box<str>, (Principal, i64), foldhash::fast::RandomState>>,
+    /// Seconds since the epoch; one clock for the cache and the `exp`/`nbf` checks.
+    clock: fn() -> i64,
 }
 
 /// Tokens remembered before the cache is emptied.
 const VERIFIED_CACHE: usize = 10_000;
-/// Longest a verification is remembered, in seconds.
-const VERIFIED_FOR: i64 = 60;
+/// Longest a verification is remembered, in seconds: a signing key withdrawn from the issuer's
+/// keys stops verifying cached tokens after this long at most.
+pub const VERIFIED_FOR: i64 = 60;
+/// Clock skew allowed between the issuer and this verifier on `exp` and `nbf`, in seconds.
+pub const LEEWAY: i64 = 5;
+
+fn system_clock() -> i64 {
+    chrono::Utc::now().timestamp()
+}
 
 impl JwtAuthenticator {
     /// Trusts `issuers`.
@@ -513,12 +525,20 @@ impl JwtAuthenticator {
         Self {
             issuers,
             verified: RwLock::new(HashMap::default()),
+            clock: system_clock,
         }
+    }
+
+    /// The same, keeping time by `clock` (seconds since the epoch) instead of the system's.
+    #[cfg(test)]
+    fn with_clock(mut self, clock: fn() -> i64) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The caller `token` proves, from the cache while its verification is fresh.
     async fn principal(&self, token: &str) -> Option<Principal> {
-        let now = chrono::Utc::now().timestamp();
+        let now = (self.clock)();
         let remembered = self.verified.read().ok().and_then(|cache| {
             cache
                 .get(token)
@@ -561,10 +581,16 @@ impl JwtAuthenticator {
             validation.set_issuer(&[&issuer.issuer]);
             validation.set_audience(&[&issuer.audience]);
             validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-            validation.validate_nbf = true;
-            validation.leeway = 5;
+            // The times are checked below against this authenticator's clock, the one its
+            // cache keeps time by.
+            validation.validate_exp = false;
+            validation.validate_nbf = false;
             if let Ok(data) = jsonwebtoken::decode::<Claims>(token, &key, &validation) {
                 let mut claims = data.claims;
+                let now = (self.clock)();
+                if claims.exp < now - LEEWAY || claims.nbf > now + LEEWAY {
+                    return None;
+                }
                 if issuer.external {
                     claims.roles.retain(|role| *role != Role::Service);
                     if claims.roles.is_empty() {
@@ -664,6 +690,151 @@ mod tests {
                 .await
                 .is_none(),
             "other key, same kid"
+        );
+    }
+
+    // The verified-token cache, on a clock the test moves (one per test thread).
+    thread_local! {
+        static NOW: std::cell::Cell<i64> = const { std::cell::Cell::new(0) };
+    }
+
+    fn test_clock() -> i64 {
+        NOW.with(std::cell::Cell::get)
+    }
+
+    fn set_clock(at: i64) {
+        NOW.with(|now| now.set(at));
+    }
+
+    /// An authenticator on the test clock trusting `keys`, and a token for `sub` with `role`
+    /// issued at `at`, valid `ttl` seconds.
+    fn cached(keys: Arc<StaticKeys>) -> JwtAuthenticator {
+        JwtAuthenticator::new(vec![TrustedIssuer::platform(
+            "https://id.shopctl.test",
+            "shopctl",
+            keys,
+        )])
+        .with_clock(test_clock)
+    }
+
+    fn token_at(key: &SigningKey, sub: &str, role: Role, at: i64, ttl: i64) -> String {
+        let mut claims = claims();
+        claims.sub = sub.to_owned();
+        claims.roles = vec![role];
+        claims.iat = at;
+        claims.nbf = at;
+        claims.exp = at + ttl;
+        key.sign(&claims).unwrap()
+    }
+
+    async fn subject(auth: &JwtAuthenticator, token: &str) -> Option<String> {
+        auth.authenticate(token).await.map(|p| p.subject)
+    }
+
+    #[tokio::test]
+    async fn a_cached_token_is_refused_once_it_expires() {
+        let key = SigningKey::generate();
+        let auth = cached(Arc::new(StaticKeys::new(vec![key.public_jwk()])));
+        let t0 = 1_900_000_000;
+        let token = token_at(&key, "user-1", Role::Customer, t0, 30);
+        set_clock(t0);
+        assert_eq!(subject(&auth, &token).await.as_deref(), Some("user-1"));
+        set_clock(t0 + 29);
+        assert_eq!(
+            subject(&auth, &token).await.as_deref(),
+            Some("user-1"),
+            "cached"
+        );
+        // Past `exp` and the clock-skew leeway every verification allows: refused, cached or not.
+        set_clock(t0 + 30 + LEEWAY + 1);
+        assert_eq!(subject(&auth, &token).await, None, "expired");
+        // A token verified close to its expiry is cached only until then.
+        let late = token_at(&key, "user-2", Role::Customer, t0, 100);
+        set_clock(t0 + 90);
+        assert!(subject(&auth, &late).await.is_some());
+        set_clock(t0 + 100 + LEEWAY + 1);
+        assert_eq!(subject(&auth, &late).await, None, "cached past exp");
+    }
+
+    #[tokio::test]
+    async fn a_withdrawn_signing_key_stops_verifying_cached_tokens_within_the_documented_time() {
+        let key = SigningKey::generate();
+        let keys = Arc::new(StaticKeys::new(vec![key.public_jwk()]));
+        let auth = cached(keys.clone());
+        let t0 = 1_900_000_000;
+        let token = token_at(&key, "user-1", Role::Customer, t0, 900);
+        set_clock(t0);
+        assert!(subject(&auth, &token).await.is_some());
+        // The issuer withdraws the key (rotation after a compromise).
+        keys.replace(Vec::new());
+        let fresh = token_at(&key, "user-1", Role::Customer, t0, 900);
+        assert_ne!(fresh, token, "a different token (its own id)");
+        assert_eq!(subject(&auth, &fresh).await, None, "new tokens: at once");
+        set_clock(t0 + VERIFIED_FOR - 1);
+        assert!(
+            subject(&auth, &token).await.is_some(),
+            "documented: cached for up to VERIFIED_FOR seconds"
+        );
+        set_clock(t0 + VERIFIED_FOR);
+        assert_eq!(subject(&auth, &token).await, None, "not one second longer");
+    }
+
+    #[tokio::test]
+    async fn two_tokens_never_share_a_cache_entry() {
+        let key = SigningKey::generate();
+        let auth = cached(Arc::new(StaticKeys::new(vec![key.public_jwk()])));
+        let t0 = 1_900_000_000;
+        set_clock(t0);
+        let ana = token_at(&key, "ana", Role::Customer, t0, 900);
+        let bo = token_at(&key, "bo", Role::Admin, t0, 900);
+        let ana_admin = token_at(&key, "ana", Role::Admin, t0, 900);
+        for _ in 0..2 {
+            for (token, sub, role) in [
+                (&ana, "ana", Role::Customer),
+                (&bo, "bo", Role::Admin),
+                (&ana_admin, "ana", Role::Admin),
+            ] {
+                let principal = auth.authenticate(token).await.unwrap();
+                assert_eq!(
+                    (principal.subject.as_str(), principal.roles.as_slice()),
+                    (sub, [role].as_slice())
+                );
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_tampered_token_that_starts_like_a_cached_one_is_refused() {
+        let key = SigningKey::generate();
+        let auth = cached(Arc::new(StaticKeys::new(vec![key.public_jwk()])));
+        let t0 = 1_900_000_000;
+        set_clock(t0);
+        let token = token_at(&key, "user-1", Role::Customer, t0, 900);
+        assert!(subject(&auth, &token).await.is_some(), "cached");
+        // A signature character that carries only signature bits (the last ones hold padding).
+        let mut changed = token.clone().into_bytes();
+        let at = changed.len() - 10;
+        changed[at] = if changed[at] == b'A' { b'B' } else { b'A' };
+        let changed = String::from_utf8(changed).unwrap();
+        let (head, _) = token.rsplit_once('.').unwrap();
+        let other_signature = token_at(&key, "user-2", Role::Admin, t0, 900);
+        let (_, signature) = other_signature.rsplit_once('.').unwrap();
+        for (what, forged) in [
+            ("one character appended", format!("{token}A")),
+            (
+                "a second signature appended",
+                format!("{token}.{signature}"),
+            ),
+            ("one character cut", token[..token.len() - 1].to_owned()),
+            ("a signature character changed", changed),
+            ("another token's signature", format!("{head}.{signature}")),
+            ("no signature", format!("{head}.")),
+        ] {
+            assert_eq!(subject(&auth, &forged).await, None, "{what}");
+        }
+        assert!(
+            subject(&auth, &token).await.is_some(),
+            "the real one still is"
         );
     }
 
