@@ -169,6 +169,18 @@ pub struct DataArgs {
 }
 
 impl DataArgs {
+    /// Refuses `--database-url` for a command that touches every service (`… all`): the URL
+    /// names one database, and each service owns its own. `per_service` is the command to use
+    /// instead, once per database.
+    pub fn refuse_one_url_for_all(&self, per_service: &str) -> anyhow::Result<()> {
+        if self.database_url.is_some() {
+            anyhow::bail!(
+                "--database-url names one database, and each service owns its own: use `{per_service} --database-url URL` once per service's database, or drop --database-url to use the data directory"
+            );
+        }
+        Ok(())
+    }
+
     /// Adds these flags to a settings source.
     pub fn apply(&self, mut source: ConfigSource) -> ConfigSource {
         if let Some(dir) = &self.data_dir {

@@ -6,6 +6,8 @@ use std::{collections::BTreeMap, fmt::Write as _, path::Path};
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use rand::RngCore as _;
 
+use crate::printer::Printer;
+
 /// The services `up` runs, in start order, with their port offsets from the base port.
 pub const SERVICES: [(&str, u16); 8] = [
     ("user", 2),
@@ -185,14 +187,23 @@ pub fn random(bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(buffer)
 }
 
-/// Writes a file only its owner can read.
+/// Writes a file only its owner can read (also when it existed with wider permissions).
 pub fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
-    std::fs::write(path, text)
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    shopctl_kit::files::write_private(path, text)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
+}
+
+/// Creates the data directory `dir` owner-only, or tightens an existing one with a warning
+/// (kit's `files`): it holds password hashes, addresses, keys, logs and audit trails.
+pub fn private_data_dir(dir: &Path, printer: Printer) -> anyhow::Result<()> {
+    let tightened = shopctl_kit::files::private_dir(dir).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot create the data directory {}: {e}; pass --data-dir to a writable place",
+            dir.display()
+        )
+    })?;
+    if let Some(tightened) = tightened {
+        printer.warning(&tightened.warning(dir));
     }
     Ok(())
 }

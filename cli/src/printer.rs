@@ -38,6 +38,14 @@ impl Printer {
         }
     }
 
+    /// Prints `warning: {message}` on stderr (in every format, so JSON on stdout stays clean;
+    /// not when quiet).
+    pub fn warning(&self, message: &str) {
+        if !self.quiet {
+            eprintln!("warning: {message}");
+        }
+    }
+
     /// Writes raw bytes to stdout whatever the format (generated files, completions).
     pub fn raw(&self, bytes: &[u8]) -> std::io::Result<()> {
         std::io::stdout().lock().write_all(bytes)

@@ -604,7 +604,7 @@ impl Bootstrap {
         let ready = !steps.iter().any(|s| s.state == State::Failed);
         if ready {
             if !self.check {
-                std::fs::create_dir_all(&self.data_dir)?;
+                crate::platform::private_data_dir(&self.data_dir, global.printer())?;
             }
             self.config_file(&sources, &mut steps)?;
             // A broken configuration stops here: nothing more is written until it is mended.

@@ -25,10 +25,8 @@ struct Migrated {
 
 impl Migrate {
     pub(crate) async fn run(self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-        if self.target == "all" && self.data.database_url.is_some() {
-            anyhow::bail!(
-                "--database-url names one database, and each service owns its own: use `migrate <service> --database-url URL` per service"
-            );
+        if self.target == "all" {
+            self.data.refuse_one_url_for_all("migrate <service>")?;
         }
         let source = self.data.apply(global.config_source());
         let mut report = Vec::new();

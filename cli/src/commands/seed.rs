@@ -358,8 +358,34 @@ fn describe(seeded: &[Seeded]) -> String {
     lines.join("\n")
 }
 
+/// Makes the data directory owner-only before anything is written into it, when the databases
+/// are the embedded SQLite files (a `--database-url` elsewhere leaves it untouched).
+fn secure_data_dir(global: &GlobalArgs, common: &Common) -> anyhow::Result<()> {
+    if common.data.database_url.is_some() {
+        return Ok(());
+    }
+    let settings = shopctl_product::load_settings(&common.data.apply(global.config_source()))?;
+    if settings.common.database_url.is_some() {
+        return Ok(());
+    }
+    crate::platform::private_data_dir(&settings.common.data_dir, global.printer())
+}
+
 impl Seed {
     pub(crate) async fn run(self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+        let common = match &self {
+            Self::Products(SeedProducts { common, .. })
+            | Self::Stock(SeedStock { common, .. })
+            | Self::Users(SeedUsers { common, .. })
+            | Self::Orders(SeedOrders { common, .. })
+            | Self::All(SeedAll { common, .. }) => common,
+        };
+        if let Self::All(_) = &self {
+            common
+                .data
+                .refuse_one_url_for_all("seed products|stock|users|orders")?;
+        }
+        secure_data_dir(global, common)?;
         let seeded = match &self {
             Self::Products(args) => vec![products(global, args.count, &args.common).await?],
             Self::Stock(args) => vec![stock(global, args.count, &args.common).await?],

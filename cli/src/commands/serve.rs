@@ -35,6 +35,7 @@ pub(crate) async fn run_service(
         ($service:ident) => {{
             let settings = $service::load_settings(source)?;
             started($service::NAME, &settings.common.log);
+            private_data_dir(&settings.common.data_dir)?;
             $service::serve(&settings, shutdown).await?;
         }};
     }
@@ -47,6 +48,21 @@ pub(crate) async fn run_service(
         ServiceName::Order => run!(shopctl_order),
         ServiceName::Notification => run!(shopctl_notification),
         ServiceName::Frontend => run!(shopctl_frontend),
+    }
+    Ok(())
+}
+
+/// Tightens an existing data directory to owner-only (kit's `files`), with a warning in the
+/// service's log; one that does not exist yet is created owner-only by whatever first writes
+/// into it (the SQLite database, the audit trail).
+fn private_data_dir(dir: &Path) -> anyhow::Result<()> {
+    if !dir.is_dir() {
+        return Ok(());
+    }
+    let tightened = shopctl_kit::files::private_dir(dir)
+        .map_err(|e| anyhow::anyhow!("cannot secure the data directory {}: {e}", dir.display()))?;
+    if let Some(tightened) = tightened {
+        tracing::warn!("{}", tightened.warning(dir));
     }
     Ok(())
 }

@@ -156,10 +156,7 @@ async fn supervise(
     let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("shopctl"));
     let mut backoff = Duration::from_millis(500);
     loop {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(logs.join(format!("{name}.log")));
+        let log = shopctl_kit::files::append_private(&logs.join(format!("{name}.log")));
         let (Ok(out), Ok(err)) = (
             log.as_ref().map(std::fs::File::try_clone),
             log.as_ref().map(std::fs::File::try_clone),
@@ -454,12 +451,8 @@ impl Up {
         let started = Instant::now();
         let databases = self.preflight().await?;
         let dir = &self.data_dir;
-        std::fs::create_dir_all(dir.join("logs")).map_err(|e| {
-            anyhow::anyhow!(
-                "cannot create the data directory {}: {e}; pass --data-dir to a writable place",
-                dir.display()
-            )
-        })?;
+        crate::platform::private_data_dir(dir, global.printer())?;
+        crate::platform::private_data_dir(&dir.join("logs"), global.printer())?;
         let dir = dir.canonicalize()?;
         let secrets = secrets(&dir)?;
         let config = platform_config(&dir, self.base_port)?;

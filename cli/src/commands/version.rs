@@ -13,7 +13,7 @@ pub(crate) struct Version;
 #[derive(Debug, Serialize)]
 struct Info {
     version: &'static str,
-    services: &'static [&'static str],
+    services: Vec<&'static str>,
     target_os: &'static str,
     target_arch: &'static str,
 }
@@ -24,15 +24,8 @@ impl Version {
     pub(crate) fn run(self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
         let info = Info {
             version: env!("CARGO_PKG_VERSION"),
-            services: &[
-                shopctl_gateway::NAME,
-                shopctl_product::NAME,
-                shopctl_user::NAME,
-                shopctl_inventory::NAME,
-                shopctl_payment::NAME,
-                shopctl_order::NAME,
-                shopctl_notification::NAME,
-            ],
+            // The list `up` starts, so the two cannot disagree.
+            services: crate::platform::SERVICES.map(|(name, _)| name).to_vec(),
             target_os: std::env::consts::OS,
             target_arch: std::env::consts::ARCH,
         };

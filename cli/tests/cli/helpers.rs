@@ -103,10 +103,16 @@ pub(crate) struct RunningShop {
 impl RunningShop {
     /// Starts `shopctl up --output json` with `extra` flags and waits for its report.
     pub(crate) async fn start(extra: &[&str]) -> Self {
+        Self::start_with_env(extra, &[]).await
+    }
+
+    /// The same, with `env` set for `up` and so for every service it starts.
+    pub(crate) async fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Self {
         use std::io::{BufRead as _, BufReader};
         let dir = tempfile::tempdir().unwrap();
         let base = free_base();
         let mut child = shopctl()
+            .envs(env.iter().copied())
             .args(["up", "--data-dir"])
             .arg(dir.path().join("data"))
             .args(["--base-port", &base.to_string(), "--output", "json"])
@@ -185,4 +191,27 @@ impl Drop for RunningShop {
             let _ = self.child.wait();
         }
     }
+}
+
+/// Every directory below and including `dir` is 0700 and every file 0600: data at rest (password
+/// hashes, addresses, keys, logs, audit trails) is readable by its owner only.
+pub(crate) fn assert_owner_only(dir: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mut files = 0;
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(at) = pending.pop() {
+        // A SQLite journal may vanish between listing and reading: gone is not open.
+        let Ok(meta) = std::fs::metadata(&at) else {
+            continue;
+        };
+        let mode = meta.permissions().mode() & 0o777;
+        if meta.is_dir() {
+            assert_eq!(mode, 0o700, "{} is {mode:o}", at.display());
+            pending.extend(std::fs::read_dir(&at).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            assert_eq!(mode, 0o600, "{} is {mode:o}", at.display());
+            files += 1;
+        }
+    }
+    assert!(files > 0, "no file in {}", dir.display());
 }

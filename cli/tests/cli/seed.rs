@@ -259,3 +259,48 @@ async fn users_and_orders_seed_on_postgres_too() {
     assert_eq!(lines[0].n, 0, "every order has its lines");
     db.close().await;
 }
+
+/// `seed all` touches four services' databases, so one `--database-url` is refused (as for
+/// `migrate all`) before anything is written: nothing may be seeded into a wrong database.
+#[test]
+fn seed_all_refuses_one_database_url_for_every_service_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let shared = dir.path().join("shared.db");
+    let url = format!("sqlite://{}", shared.display());
+    let output = run_in(
+        dir.path(),
+        &["seed", "all", "--products", "5", "--database-url", &url],
+    );
+    crate::helpers::assert_one_line_error(
+        &output,
+        &["--database-url", "each service", "seed products"],
+    );
+    assert!(!shared.exists(), "nothing written to {}", shared.display());
+    assert!(
+        !dir.path().join(".shopctl").exists(),
+        "nothing written to the data directory"
+    );
+}
+
+/// Data at rest is owner-only: a data directory that others can read is tightened (with a
+/// warning), and the databases seeded into it are 0600, their WAL files too.
+#[test]
+fn seeding_into_an_open_data_directory_tightens_it_with_a_warning() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("open");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let output = run_in(
+        dir.path(),
+        &["seed", "products", "--count", "3", "--data-dir", "open"],
+    );
+    let stderr = crate::helpers::stderr(&output);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("warning: ") && stderr.contains("mode 755"),
+        "the tightening is said: {stderr}"
+    );
+    crate::helpers::assert_owner_only(&data);
+    assert!(data.join("product.db").exists());
+}

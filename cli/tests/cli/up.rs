@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use sqlx::Connection as _;
 
-use crate::helpers::{RunningShop, alive, free_base, shopctl, signal, wait_for};
+use crate::helpers::{RunningShop, alive, assert_owner_only, free_base, shopctl, signal, wait_for};
 
 #[tokio::test]
 async fn up_runs_the_shop_heals_a_killed_child_and_stops_cleanly() {
@@ -25,6 +25,22 @@ async fn up_runs_the_shop_heals_a_killed_child_and_stops_cleanly() {
         })
         .collect();
     assert_eq!(pids.len(), 8, "every service, the storefront included");
+    // `version` names exactly the services `up` starts.
+    let version = shopctl()
+        .args(["version", "--output", "json"])
+        .output()
+        .unwrap();
+    let version: serde_json::Value = serde_json::from_slice(&version.stdout).unwrap();
+    let mut listed: Vec<&str> = version["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    let mut started: Vec<&str> = pids.iter().map(|(s, _)| s.as_str()).collect();
+    listed.sort_unstable();
+    started.sort_unstable();
+    assert_eq!(listed, started, "`version` against what `up` started");
 
     // `shopctl wait --healthy` agrees, for CI.
     let waited = shopctl()
@@ -53,6 +69,8 @@ async fn up_runs_the_shop_heals_a_killed_child_and_stops_cleanly() {
         .await
         .unwrap();
     assert_eq!(stock.status(), 200);
+    // Data at rest: databases (with their WAL), logs, secrets and configuration, owner-only.
+    assert_owner_only(&shop.data());
 
     // kill -9 of a child is healed.
     let product_pid = pids.iter().find(|(s, _)| s == "product").unwrap().1;
@@ -255,8 +273,10 @@ fn up_refuses_bad_input_in_one_line_and_creates_nothing() {
         .unwrap();
     crate::helpers::assert_one_line_error(&output, &["not a PostgreSQL URL"]);
 
-    // Corrupt secrets are named, with the fix, in one line.
+    // Corrupt secrets are named, with the fix, in one line (in a data directory that is already
+    // owner-only, so no warning comes before the error).
     std::fs::create_dir_all(&data).unwrap();
+    std::fs::set_permissions(&data, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
     std::fs::write(data.join("secrets.toml"), "garbage =\n").unwrap();
     let output = shopctl()
         .args(["up", "--base-port", &base.to_string(), "--data-dir"])

@@ -23,7 +23,7 @@
 //! [`AuditEvent::details`].
 
 use std::{
-    fs::{File, OpenOptions},
+    fs::File,
     io::{self, BufRead, BufReader, Write},
     path::{Path, PathBuf},
     sync::Arc,
@@ -276,14 +276,15 @@ impl State {
 /// Opens (creating if needed) the file and reads where the chain stands.
 fn open_state(path: &Path, service: &str) -> Result<State, AuditError> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+        crate::files::create_private_dir(dir).map_err(|e| io_error(dir, e))?;
     }
-    let mut file = OpenOptions::new()
+    // Owner-only: the trail names actors and targets (crate::files).
+    let mut file = crate::files::private_options()
         .read(true)
         .append(true)
-        .create(true)
         .open(path)
         .map_err(|e| io_error(path, e))?;
+    crate::files::restrict(&file).map_err(|e| io_error(path, e))?;
     let Some((line, mut raw)) = last_line(&file).map_err(|e| io_error(path, e))? else {
         return Ok(State {
             file,
@@ -635,7 +636,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = log_path(&dir);
         log_with(&path, &["alice", "bob"]).await;
-        let mut file = OpenOptions::new().append(true).open(&path).unwrap();
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
         file.write_all(b"garbage\n").unwrap();
 
         let err = AuditLog::open(&path, "user").await.unwrap_err();

@@ -76,8 +76,10 @@ pub enum DbError {
         "unsupported database URL scheme in `{0}`: use `sqlite://PATH` or `postgres://USER@HOST/DB`"
     )]
     Scheme(String),
-    /// The SQLite file's directory cannot be created.
-    #[error("cannot create the database directory `{path}`: {source}; pass a writable --data-dir")]
+    /// The SQLite file or its directory cannot be created.
+    #[error(
+        "cannot create the database directory or file `{path}`: {source}; pass a writable --data-dir"
+    )]
     Directory {
         /// The directory.
         path: String,
@@ -120,11 +122,18 @@ impl Db {
             let dir = std::path::Path::new(file)
                 .parent()
                 .filter(|d| !d.as_os_str().is_empty());
-            if let Some(dir) = dir.filter(|_| file != ":memory:") {
-                std::fs::create_dir_all(dir).map_err(|source| DbError::Directory {
-                    path: dir.display().to_string(),
-                    source,
-                })?;
+            if file != ":memory:" && !url.contains("mode=memory") {
+                // Owner-only at rest (crate::files): the directory, and the file before SQLite
+                // opens it, so the WAL and shared-memory files it makes beside it inherit 0600.
+                let in_dir = |path: &std::path::Path| {
+                    let path = path.display().to_string();
+                    move |source| DbError::Directory { path, source }
+                };
+                if let Some(dir) = dir {
+                    crate::files::create_private_dir(dir).map_err(in_dir(dir))?;
+                }
+                let file = std::path::Path::new(file);
+                crate::files::touch_private(file).map_err(in_dir(file))?;
             }
             let connect = SqliteConnectOptions::from_str(url)
                 .map_err(|source| DbError::Connect {

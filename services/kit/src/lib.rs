@@ -2,7 +2,8 @@
 //! same way: layered [`settings`], JSON [`telemetry`], Prometheus [`metrics`], one problem+json
 //! [`error`] type and the [`json`] extractors that produce it, the [`db`] handle (SQLite or
 //! PostgreSQL with per-backend migrations), [`auth`] extractors, W3C [`trace`] context, the
-//! [`http`] middleware stack, [`health`] probes and the [`service`] runner with graceful shutdown.
+//! [`http`] middleware stack, [`health`] probes, owner-only [`files`] at rest and the [`service`]
+//! runner with graceful shutdown.
 //! Test support lives in `testing` behind the `testing` feature.
 
 #![warn(missing_docs)]
@@ -14,6 +15,7 @@ pub mod client;
 pub mod db;
 pub mod error;
 pub mod events;
+pub mod files;
 pub mod health;
 pub mod html;
 pub mod http;
