@@ -6,6 +6,14 @@
 //!
 //! An answer is *ok* (2xx), *refused* (a 409 where the shop may rightly say no: out of stock, a
 //! full cart) or an *error* (anything else, including 429s, 5xx and transport failures).
+//!
+//! A checkout is judged by the order it answers with, not by its status code: a declined card
+//! also answers 201, with the order `cancelled`. An order is counted when it is `confirmed`; a
+//! checkout paid with the declined test card (`Plan::decline_rate`) is expected to be cancelled
+//! and is counted as declined; any other cancellation is an error (`cancelled`), and so is a
+//! declined card that was confirmed. A checkout answered 202 (still running) is followed after
+//! the run until its order settles; one still pending [`SETTLE_FOR`] later is an error
+//! (`unsettled`).
 
 use std::{
     collections::BTreeMap,
@@ -80,6 +88,55 @@ pub struct Plan {
     pub rate: Option<f64>,
     /// Seed of the shoppers' choices.
     pub seed: u64,
+    /// Share of checkouts (0.0–1.0) paid with the test card that is always declined.
+    pub decline_rate: f64,
+}
+
+/// The test card that is always approved.
+pub const APPROVED_CARD: &str = "4242424242424242";
+/// The test card that is always declined.
+pub const DECLINED_CARD: &str = "4000000000000002";
+/// How long after the run checkouts answered 202 are followed until their order settles.
+pub const SETTLE_FOR: Duration = Duration::from_secs(15);
+
+/// What a checkout's order says, given the card it was paid with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settled {
+    /// Confirmed (or further along), paid with the card that is approved.
+    Confirmed,
+    /// Cancelled because the declined test card was declined: expected.
+    Declined,
+    /// Still running: the order's id.
+    Pending(String),
+    /// Anything else, by error kind: `cancelled` (a good card's order cancelled) or
+    /// `confirmed_declined_card`.
+    Unexpected(&'static str),
+}
+
+/// Judges the order a checkout answered with (or a later read of it).
+pub fn settled(order: &Value, declined_card: bool) -> Settled {
+    let status = order["status"].as_str().unwrap_or_default();
+    let reason = order["reason"].as_str().unwrap_or_default();
+    match (status, declined_card) {
+        ("confirmed" | "shipped" | "delivered", false) => Settled::Confirmed,
+        ("confirmed" | "shipped" | "delivered", true) => {
+            Settled::Unexpected("confirmed_declined_card")
+        }
+        ("cancelled", true) if reason.starts_with("payment declined") => Settled::Declined,
+        ("pending", _) => Settled::Pending(order["id"].as_str().unwrap_or_default().to_owned()),
+        _ => Settled::Unexpected("cancelled"),
+    }
+}
+
+/// Checkouts of one shopper by outcome.
+#[derive(Debug, Default)]
+struct Checkouts {
+    confirmed: u64,
+    declined: u64,
+    cancelled: u64,
+    unsettled: u64,
+    /// Orders answered 202, with whether the declined card paid for them.
+    pending: Vec<(String, bool)>,
 }
 
 /// Latencies and outcomes of one route.
@@ -136,10 +193,16 @@ pub struct Report {
     pub requests: u64,
     /// Requests per second, all routes.
     pub requests_per_sec: f64,
-    /// Errors, all routes.
+    /// Errors, all routes (unexpected cancellations and unsettled orders included).
     pub errors: u64,
-    /// Orders placed (checkouts answered 201).
+    /// Orders confirmed.
     pub orders: u64,
+    /// Checkouts paid with the declined test card and cancelled for it, as expected.
+    pub declined: u64,
+    /// Orders cancelled although nothing should have cancelled them (also in `errors`).
+    pub cancelled: u64,
+    /// Orders still pending [`SETTLE_FOR`] after the run (also in `errors`).
+    pub unsettled: u64,
     /// Per route, in a fixed order.
     pub routes: Vec<RouteReport>,
 }
@@ -251,7 +314,7 @@ struct Shopper {
     password: String,
     token: String,
     stats: BTreeMap<&'static str, RouteStats>,
-    orders: u64,
+    checkouts: Checkouts,
 }
 
 /// Sends `request` and waits for its whole answer; `None` on a transport failure.
@@ -320,6 +383,60 @@ async fn sign_in(
 }
 
 impl Shopper {
+    /// Counts what a checkout's order turned out to be; an unexpected outcome turns the
+    /// checkout's ok answer into an error of that kind.
+    fn settle(&mut self, outcome: Settled, declined_card: bool) {
+        match outcome {
+            Settled::Confirmed => self.checkouts.confirmed += 1,
+            Settled::Declined => self.checkouts.declined += 1,
+            Settled::Pending(id) => self.checkouts.pending.push((id, declined_card)),
+            Settled::Unexpected(kind) => {
+                if kind == "cancelled" {
+                    self.checkouts.cancelled += 1;
+                }
+                self.reclassify(kind);
+            }
+        }
+    }
+
+    /// Turns one ok checkout into an error of `kind`.
+    fn reclassify(&mut self, kind: &str) {
+        let stats = self.stats.entry("checkout").or_default();
+        stats.ok = stats.ok.saturating_sub(1);
+        *stats.errors.entry(kind.to_owned()).or_default() += 1;
+        self.live.errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Follows the orders answered 202 until they settle or `until` passes.
+    async fn follow_pending(&mut self, until: Instant) {
+        let mut pending = std::mem::take(&mut self.checkouts.pending);
+        while !pending.is_empty() {
+            let mut still = Vec::new();
+            for (id, declined_card) in pending {
+                let url = format!("{}/api/orders/{id}", self.plan.gateway);
+                let read = exchange(self.client.get(url).bearer_auth(&self.token)).await;
+                match read {
+                    Ok((status, order)) if status.is_success() => {
+                        match settled(&order, declined_card) {
+                            Settled::Pending(_) => still.push((id, declined_card)),
+                            outcome => self.settle(outcome, declined_card),
+                        }
+                    }
+                    _ => still.push((id, declined_card)),
+                }
+            }
+            pending = still;
+            if pending.is_empty() || Instant::now() >= until {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        for _ in &pending {
+            self.checkouts.unsettled += 1;
+            self.reclassify("unsettled");
+        }
+    }
+
     fn record(
         &mut self,
         route: &'static str,
@@ -481,17 +598,28 @@ impl Shopper {
             Task::AddToCart => self.add_to_cart().await,
             Task::Checkout => {
                 self.add_to_cart().await;
+                let declined_card = self.plan.decline_rate > 0.0
+                    && self.rng.random_bool(self.plan.decline_rate.min(1.0));
+                let card = if declined_card {
+                    DECLINED_CARD
+                } else {
+                    APPROVED_CARD
+                };
                 let body = json!({
                     "shipping_address": {"name": "Load Shopper", "line1": "1 Load Street",
                         "city": "Springfield", "postal_code": "12345", "country": "US"},
-                    "payment": {"card_number": "4242424242424242", "exp_month": 12,
+                    "payment": {"card_number": card, "exp_month": 12,
                         "exp_year": 2040, "cvc": "123"}
                 });
                 match self
                     .call("checkout", Method::POST, "/api/orders", Some(&body), true)
                     .await
                 {
-                    Some((status, _)) if status == StatusCode::CREATED => self.orders += 1,
+                    Some((status, order))
+                        if status == StatusCode::CREATED || status == StatusCode::ACCEPTED =>
+                    {
+                        self.settle(settled(&order, declined_card), declined_card);
+                    }
                     // Refused (out of stock) or failed: start the next basket afresh.
                     _ => self.empty_cart().await,
                 }
@@ -545,9 +673,12 @@ const ROUTES: [&str; 7] = [
 #[allow(clippy::cast_precision_loss)]
 fn report(plan: &Plan, shoppers: Vec<Shopper>, elapsed: Duration) -> Report {
     let mut merged: BTreeMap<&'static str, RouteStats> = BTreeMap::new();
-    let mut orders = 0;
+    let (mut orders, mut declined, mut cancelled, mut unsettled) = (0, 0, 0, 0);
     for shopper in shoppers {
-        orders += shopper.orders;
+        orders += shopper.checkouts.confirmed;
+        declined += shopper.checkouts.declined;
+        cancelled += shopper.checkouts.cancelled;
+        unsettled += shopper.checkouts.unsettled;
         for (route, stats) in shopper.stats {
             let into = merged.entry(route).or_default();
             into.latencies_us.extend(stats.latencies_us);
@@ -587,6 +718,9 @@ fn report(plan: &Plan, shoppers: Vec<Shopper>, elapsed: Duration) -> Report {
         requests_per_sec: requests as f64 / seconds,
         errors: routes.iter().map(|r| r.errors.values().sum::<u64>()).sum(),
         orders,
+        declined,
+        cancelled,
+        unsettled,
         routes,
     }
 }
@@ -637,7 +771,7 @@ pub async fn run(
             password,
             token,
             stats: BTreeMap::new(),
-            orders: 0,
+            checkouts: Checkouts::default(),
         };
         running.spawn(shopper.shop(deadline, stop.clone()));
     }
@@ -645,7 +779,21 @@ pub async fn run(
     while let Some(done) = running.join_next().await {
         shoppers.push(done?);
     }
-    Ok(report(&plan, shoppers, started.elapsed()))
+    let elapsed = started.elapsed();
+    // Checkouts still running when the load ended are followed to their end (not timed).
+    let until = Instant::now() + SETTLE_FOR;
+    let mut following = tokio::task::JoinSet::new();
+    for mut shopper in shoppers {
+        following.spawn(async move {
+            shopper.follow_pending(until).await;
+            shopper
+        });
+    }
+    let mut shoppers = Vec::new();
+    while let Some(done) = following.join_next().await {
+        shoppers.push(done?);
+    }
+    Ok(report(&plan, shoppers, elapsed))
 }
 
 #[cfg(test)]
@@ -664,6 +812,62 @@ mod tests {
         assert_eq!(counts["BrowseCategory"], 2);
         assert_eq!(counts["Home"], 1);
         assert_eq!(counts["Checkout"], 1);
+    }
+
+    #[test]
+    fn a_checkout_counts_as_an_order_only_when_confirmed() {
+        let order =
+            |status: &str, reason: &str| json!({"id": "o-1", "status": status, "reason": reason});
+        let table = [
+            (order("confirmed", ""), false, Settled::Confirmed),
+            (order("shipped", ""), false, Settled::Confirmed),
+            (
+                order("pending", ""),
+                false,
+                Settled::Pending("o-1".to_owned()),
+            ),
+            (
+                order("pending", ""),
+                true,
+                Settled::Pending("o-1".to_owned()),
+            ),
+            (
+                order("cancelled", "payment declined: card_declined"),
+                true,
+                Settled::Declined,
+            ),
+            // The approved card declined (the processor failing) is not a test card's decline.
+            (
+                order("cancelled", "payment declined: processing_error"),
+                false,
+                Settled::Unexpected("cancelled"),
+            ),
+            (
+                order(
+                    "cancelled",
+                    "the stock reservation expired before payment completed",
+                ),
+                true,
+                Settled::Unexpected("cancelled"),
+            ),
+            (
+                order("confirmed", ""),
+                true,
+                Settled::Unexpected("confirmed_declined_card"),
+            ),
+            (
+                json!({"detail": "no order"}),
+                false,
+                Settled::Unexpected("cancelled"),
+            ),
+        ];
+        for (order, declined_card, expected) in table {
+            assert_eq!(
+                settled(&order, declined_card),
+                expected,
+                "{order} ({declined_card})"
+            );
+        }
     }
 
     #[test]

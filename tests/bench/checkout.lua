@@ -1,6 +1,9 @@
 -- wrk script for tests/bench/checkout.sh: each connection is one customer (its own token, one
 -- connection per thread) that alternates "add to cart" and "check out", so every second
 -- request is a checkout of one unit. Idempotency keys are unique per thread and request.
+-- A checkout counts as an order only when the order it answers with is `confirmed`: a cancelled
+-- order also answers 201, and a checkout still running answers 202 (`pending`). Every other
+-- answer is a failure; the first few of each thread are printed with their status and body.
 local counter = 0
 local threads = {}
 
@@ -15,7 +18,10 @@ function init(args)
   sku = os.getenv("SKU")
   n = 0
   checkouts = 0
+  cancelled = 0
+  pending = 0
   failed = 0
+  shown = 0
 end
 
 function request()
@@ -35,18 +41,45 @@ function request()
     '"exp_month":12,"exp_year":2040,"cvc":"123"}}')
 end
 
+local function show(what, status, body)
+  if shown < 3 then
+    shown = shown + 1
+    io.stderr:write(string.format("checkout %s (thread %d, request %d): %d %s\n", what, id, n,
+      status, string.sub(body or "", 1, 300)))
+  end
+end
+
 function response(status, headers, body)
-  if n % 2 == 0 then
-    if status == 201 then checkouts = checkouts + 1 else failed = failed + 1 end
+  if n % 2 == 1 then
+    if status ~= 200 and status ~= 201 then
+      failed = failed + 1
+      show("add to cart failed", status, body)
+    end
+    return
+  end
+  local state = string.match(body or "", '"status"%s*:%s*"(%a+)"')
+  if (status == 201 or status == 200) and state == "confirmed" then
+    checkouts = checkouts + 1
+  elseif status == 202 or state == "pending" then
+    pending = pending + 1
+    show("still pending", status, body)
+  elseif state == "cancelled" then
+    cancelled = cancelled + 1
+    show("cancelled", status, body)
+  else
+    failed = failed + 1
+    show("failed", status, body)
   end
 end
 
 function done(summary, latency, requests)
-  local ok, bad = 0, 0
+  local ok, cancelled, pending, bad = 0, 0, 0, 0
   for _, t in ipairs(threads) do
     ok = ok + t:get("checkouts")
+    cancelled = cancelled + t:get("cancelled")
+    pending = pending + t:get("pending")
     bad = bad + t:get("failed")
   end
-  io.write(string.format("CHECKOUTS %d FAILED %d SECONDS %.2f\n", ok, bad,
-    summary.duration / 1e6))
+  io.write(string.format("CHECKOUTS %d CANCELLED %d PENDING %d FAILED %d SECONDS %.2f\n", ok,
+    cancelled, pending, bad, summary.duration / 1e6))
 end

@@ -41,9 +41,14 @@ pub(crate) struct Loadgen {
     /// Pause between a shopper's tasks: `MIN..MAX` (drawn uniformly) or one duration.
     #[arg(long, default_value = "1s..10s", value_parser = parse_think)]
     think: (Duration, Duration),
-    /// Exit 1 when any request fails (errors exclude rightful refusals such as out of stock).
+    /// Exit 1 when any request fails (errors exclude rightful refusals such as out of stock,
+    /// and include orders cancelled with the approved card or still pending after the run).
     #[arg(long)]
     fail_on_error: bool,
+    /// Share of checkouts (0 to 1) paid with the test card that is always declined; their
+    /// cancellations are expected and reported as `declined`, not as errors.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_share)]
+    decline_rate: f64,
     /// Seed of the shoppers' choices (the same seed makes the same choices).
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -59,6 +64,15 @@ fn parse_rate(text: &str) -> Result<f64, String> {
         Ok(rate) if rate > 0.0 && rate.is_finite() => Ok(rate),
         _ => Err(format!(
             "`{text}` is not a rate; give requests per second above 0, e.g. 200"
+        )),
+    }
+}
+
+fn parse_share(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(share) if (0.0..=1.0).contains(&share) => Ok(share),
+        _ => Err(format!(
+            "`{text}` is not a share; give a number from 0 to 1, e.g. 0.1 for one checkout in ten"
         )),
     }
 }
@@ -99,12 +113,16 @@ fn text(report: &Report) -> String {
     }
     let _ = write!(
         text,
-        "\n\n{} requests in {:.1}s from {} shoppers: {:.1} req/s, {} orders placed, {} errors",
+        "\n\n{} requests in {:.1}s from {} shoppers: {:.1} req/s, {} orders confirmed, {} declined \
+         (test card), {} cancelled unexpectedly, {} unsettled, {} errors",
         report.requests,
         report.duration_secs,
         report.users,
         report.requests_per_sec,
         report.orders,
+        report.declined,
+        report.cancelled,
+        report.unsettled,
         report.errors
     );
     for route in report.routes.iter().filter(|r| !r.errors.is_empty()) {
@@ -149,6 +167,7 @@ impl Loadgen {
             think,
             rate: self.rate,
             seed: self.seed,
+            decline_rate: self.decline_rate,
         };
         let live = Arc::new(Live::default());
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -238,6 +257,16 @@ mod tests {
         );
         assert!(parse_think("10s..1s").is_err());
         assert!(parse_think("fast").is_err());
+    }
+
+    #[test]
+    fn decline_rates_are_shares() {
+        assert_eq!(parse_share("0"), Ok(0.0));
+        assert_eq!(parse_share("0.25"), Ok(0.25));
+        assert_eq!(parse_share("1"), Ok(1.0));
+        assert!(parse_share("1.5").is_err());
+        assert!(parse_share("-0.1").is_err());
+        assert!(parse_share("half").is_err());
     }
 
     #[test]

@@ -101,7 +101,8 @@ async fn status_faults_and_loadgen_see_and_break_a_running_shop() {
         .unwrap();
     assert_eq!(after.status(), 200);
 
-    // A short stress run: shoppers browse, fill carts and buy, with no error.
+    // A short stress run: shoppers browse, fill carts and buy, with no error; one checkout in
+    // four pays with the declined test card, whose cancellations are expected, not errors.
     let load = shop.ops(&[
         "loadgen",
         "--duration",
@@ -110,6 +111,8 @@ async fn status_faults_and_loadgen_see_and_break_a_running_shop() {
         "4",
         "--profile",
         "stress",
+        "--decline-rate",
+        "0.25",
         "--fail-on-error",
         "--output",
         "json",
@@ -118,6 +121,9 @@ async fn status_faults_and_loadgen_see_and_break_a_running_shop() {
     let report = json(&load);
     assert_eq!(report["errors"], 0, "{report}");
     assert!(report["orders"].as_u64().unwrap() > 0, "{report}");
+    assert!(report["declined"].as_u64().unwrap() > 0, "{report}");
+    assert_eq!(report["cancelled"], 0, "{report}");
+    assert_eq!(report["unsettled"], 0, "{report}");
     let routes: Vec<&str> = report["routes"]
         .as_array()
         .unwrap()
@@ -275,4 +281,37 @@ fn ops_commands_refuse_bad_input_in_one_line() {
         .output()
         .unwrap();
     assert_eq!(bad_think.status.code(), Some(2));
+}
+
+/// A checkout answers 201 with a cancelled order when payment fails, so an order is counted
+/// only when confirmed: with a processor that fails every authorization, the approved test card
+/// buys nothing, and `--fail-on-error` says so (the cancellations are errors, not orders).
+#[tokio::test]
+async fn loadgen_fails_on_orders_cancelled_although_the_card_was_good() {
+    let shop = RunningShop::start_with_env(&[], &[("SHOPCTL_PAYMENT__FAILURE_RATE", "1")]).await;
+    let load = shop.ops(&[
+        "loadgen",
+        "--duration",
+        "3s",
+        "--users",
+        "2",
+        "--profile",
+        "stress",
+        "--fail-on-error",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(load.status.code(), Some(1), "{}", stderr(&load));
+    let report = json(&load);
+    assert_eq!(report["orders"], 0, "{report}");
+    let cancelled = report["cancelled"].as_u64().unwrap();
+    assert!(cancelled > 0, "{report}");
+    let checkout = report["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["route"] == "checkout")
+        .unwrap();
+    assert_eq!(checkout["errors"]["cancelled"], cancelled, "{report}");
+    assert!(report["errors"].as_u64().unwrap() >= cancelled, "{report}");
 }
