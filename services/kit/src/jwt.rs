@@ -337,15 +337,24 @@ impl KeySource for StaticKeys {
     }
 }
 
-/// A JWKS fetched over HTTP, cached, and refetched when an unknown `kid` appears — at most once
-/// per `min_refetch` so a flood of forged `kid`s cannot hammer the issuer.
+/// How long keys fetched from a remote JWKS are used before it is read again: a key the issuer
+/// withdraws stops verifying within this (and a token verified with it just before, within
+/// [`VERIFIED_FOR`] more).
+pub const JWKS_MAX_AGE: Duration = Duration::from_secs(300);
+
+/// A JWKS fetched over HTTP, cached, and refetched when an unknown `kid` appears or the keys are
+/// older than their maximum age ([`JWKS_MAX_AGE`]) — at most once per `min_refetch`, so a flood
+/// of forged `kid`s cannot hammer the issuer. While the issuer cannot be reached, the keys last
+/// fetched keep serving.
 #[derive(Debug)]
 pub struct RemoteJwks {
     url: String,
     client: reqwest::Client,
     min_refetch: Duration,
-    /// Known keys: read on every request, written only on a refetch.
-    keys: RwLock<Vec<Jwk>>,
+    max_age: Duration,
+    /// Known keys and when they were fetched: read on every verification, written only on a
+    /// refetch.
+    keys: RwLock<(Vec<Jwk>, Option<Instant>)>,
     /// When the last fetch started; one refetch at a time.
     fetched: tokio::sync::Mutex<Option<Instant>>,
 }
@@ -360,9 +369,17 @@ impl RemoteJwks {
                 .build()
                 .unwrap_or_default(),
             min_refetch,
-            keys: RwLock::new(Vec::new()),
+            max_age: JWKS_MAX_AGE,
+            keys: RwLock::new((Vec::new(), None)),
             fetched: tokio::sync::Mutex::new(None),
         }
+    }
+
+    /// The same, reading the document again once the keys are `max_age` old.
+    #[must_use]
+    pub fn with_max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = max_age;
+        self
     }
 
     /// Fetches the document now.
@@ -388,11 +405,12 @@ impl RemoteJwks {
 }
 
 impl RemoteJwks {
-    fn cached(&self, kid: &str) -> Option<Jwk> {
-        self.keys
-            .read()
-            .ok()
-            .and_then(|keys| keys.iter().find(|k| k.kid == kid).cloned())
+    /// The key `kid` and whether the keys are younger than their maximum age.
+    fn cached(&self, kid: &str) -> (Option<Jwk>, bool) {
+        self.keys.read().map_or((None, false), |keys| {
+            let fresh = keys.1.is_some_and(|at| at.elapsed() < self.max_age);
+            (keys.0.iter().find(|k| k.kid == kid).cloned(), fresh)
+        })
     }
 }
 
@@ -400,27 +418,29 @@ impl KeySource for RemoteJwks {
     fn key<'a>(&'a self, kid: &'a str) -> KeyFuture<'a> {
         Box::pin(async move {
             // Hot path: a shared read lock, no await.
-            if let Some(key) = self.cached(kid) {
+            if let (Some(key), true) = self.cached(kid) {
                 return Some(key);
             }
             let mut fetched = self.fetched.lock().await;
             // Another request may have refetched while this one waited.
-            if let Some(key) = self.cached(kid) {
-                return Some(key);
+            let (key, fresh) = self.cached(kid);
+            if key.is_some() && fresh {
+                return key;
             }
             if fetched.is_some_and(|at| at.elapsed() < self.min_refetch) {
-                return None;
+                // Asked too recently: an unknown kid stays unknown, stale keys keep serving.
+                return key;
             }
             *fetched = Some(Instant::now());
             match self.fetch().await {
                 Ok(set) => {
                     if let Ok(mut keys) = self.keys.write() {
-                        *keys = set.keys;
+                        *keys = (set.keys, Some(Instant::now()));
                     }
                 }
                 Err(err) => tracing::warn!(error = %err, "JWKS refresh failed"),
             }
-            self.cached(kid)
+            self.cached(kid).0
         })
     }
 }
@@ -495,8 +515,9 @@ fn decoding_key(jwk: &Jwk, alg: Algorithm) -> Option<DecodingKey> {
 /// Successful verifications are remembered for up to [`VERIFIED_FOR`] seconds (never past
 /// `exp`), so a client sending the same token on every request costs one signature check a
 /// minute, not one per request. Access tokens cannot be revoked before `exp` anyway; a signing
-/// key withdrawn from an issuer's keys refuses new tokens at once and cached ones within
-/// [`VERIFIED_FOR`] seconds. Entries are keyed by the whole token, so no two tokens share one
+/// key withdrawn from an issuer's keys refuses new tokens as soon as the key source no longer
+/// has it (at once for [`StaticKeys`], within [`JWKS_MAX_AGE`] for a [`RemoteJwks`]) and tokens
+/// verified before within [`VERIFIED_FOR`] seconds more. Entries are keyed by the whole token, so no two tokens share one
 /// and a token that merely starts like a cached one is verified afresh. Only verified tokens are
 /// ever stored, so the fast (seeded, not collision-hardened) hash of the cache cannot be steered
 /// by a caller.
@@ -588,7 +609,8 @@ impl JwtAuthenticator {
             if let Ok(data) = jsonwebtoken::decode::<Claims>(token, &key, &validation) {
                 let mut claims = data.claims;
                 let now = (self.clock)();
-                if claims.exp < now - LEEWAY || claims.nbf > now + LEEWAY {
+                // A negative `nbf` is malformed (the library refused it while it checked times).
+                if claims.exp < now - LEEWAY || claims.nbf > now + LEEWAY || claims.nbf < 0 {
                     return None;
                 }
                 if issuer.external {
@@ -754,6 +776,82 @@ mod tests {
         assert!(subject(&auth, &late).await.is_some());
         set_clock(t0 + 100 + LEEWAY + 1);
         assert_eq!(subject(&auth, &late).await, None, "cached past exp");
+    }
+
+    #[tokio::test]
+    async fn exp_and_nbf_allow_exactly_the_leeway() {
+        let key = SigningKey::generate();
+        let auth = cached(Arc::new(StaticKeys::new(vec![key.public_jwk()])));
+        let now = 1_900_000_000;
+        set_clock(now);
+        let with = |exp: i64, nbf: i64| {
+            let mut claims = claims();
+            (claims.iat, claims.exp, claims.nbf) = (now - 1000, exp, nbf);
+            key.sign(&claims).unwrap()
+        };
+        let table = [
+            ("expired within the leeway", with(now - LEEWAY, 0), true),
+            ("expired past the leeway", with(now - LEEWAY - 1, 0), false),
+            (
+                "valid from within the leeway",
+                with(now + 900, now + LEEWAY),
+                true,
+            ),
+            ("valid only later", with(now + 900, now + LEEWAY + 1), false),
+            ("no nbf", with(now + 900, 0), true),
+            ("a negative nbf", with(now + 900, -1), false),
+        ];
+        for (what, token, accepted) in table {
+            assert_eq!(auth.verify(&token).await.is_some(), accepted, "{what}");
+        }
+    }
+
+    /// A remote JWKS (a real HTTP server here) is read again once its keys are older than their
+    /// maximum age, so a key the issuer withdraws stops verifying; while the issuer cannot be
+    /// reached, the keys last fetched keep serving.
+    #[tokio::test]
+    async fn a_key_withdrawn_from_a_remote_jwks_stops_verifying_after_its_maximum_age() {
+        use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
+        type Published = Arc<RwLock<Option<JwkSet>>>;
+        let key = SigningKey::generate();
+        let published: Published = Arc::new(RwLock::new(Some(JwkSet {
+            keys: vec![key.public_jwk()],
+        })));
+        let router = Router::new()
+            .route(
+                "/jwks.json",
+                get(|State(published): State<Published>| async move {
+                    match published.read().unwrap().clone() {
+                        Some(set) => Ok(Json(set)),
+                        None => Err(StatusCode::SERVICE_UNAVAILABLE),
+                    }
+                }),
+            )
+            .with_state(published.clone());
+        let issuer = crate::testing::TestServer::spawn("issuer", router).await;
+        let max_age = Duration::from_millis(300);
+        let keys = RemoteJwks::new(&format!("{}/jwks.json", issuer.url), Duration::ZERO)
+            .with_max_age(max_age);
+        let auth = JwtAuthenticator::new(vec![TrustedIssuer::platform(
+            "https://id.shopctl.test",
+            "shopctl",
+            Arc::new(keys),
+        )]);
+        let token = key.sign(&claims()).unwrap();
+        assert!(auth.verify(&token).await.is_some(), "fetched and verified");
+
+        // The issuer is down past the keys' age: the keys last fetched keep serving.
+        *published.write().unwrap() = None;
+        tokio::time::sleep(max_age + Duration::from_millis(100)).await;
+        assert!(
+            auth.verify(&token).await.is_some(),
+            "issuer down: stale keys serve"
+        );
+
+        // The issuer is back without the key: once the keys are old, it is refused.
+        *published.write().unwrap() = Some(JwkSet::default());
+        tokio::time::sleep(max_age + Duration::from_millis(100)).await;
+        assert!(auth.verify(&token).await.is_none(), "withdrawn key refused");
     }
 
     #[tokio::test]
