@@ -196,14 +196,14 @@ pub fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
 /// Creates the data directory `dir` owner-only, or tightens an existing one with a warning
 /// (kit's `files`): it holds password hashes, addresses, keys, logs and audit trails.
 pub fn private_data_dir(dir: &Path, printer: Printer) -> anyhow::Result<()> {
-    let tightened = shopctl_kit::files::private_dir(dir).map_err(|e| {
+    let warning = shopctl_kit::files::secure_data_dir(dir).map_err(|e| {
         anyhow::anyhow!(
             "cannot create the data directory {}: {e}; pass --data-dir to a writable place",
             dir.display()
         )
     })?;
-    if let Some(tightened) = tightened {
-        printer.warning(&tightened.warning(dir));
+    if let Some(warning) = warning {
+        printer.warning(&warning);
     }
     Ok(())
 }

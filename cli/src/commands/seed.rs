@@ -358,17 +358,14 @@ fn describe(seeded: &[Seeded]) -> String {
     lines.join("\n")
 }
 
-/// Makes the data directory owner-only before anything is written into it, when the databases
-/// are the embedded SQLite files (a `--database-url` elsewhere leaves it untouched).
+/// Tightens an existing data directory to owner-only before anything is written into it (with a
+/// warning); a new one is created owner-only with the first SQLite database (kit's `db`).
 fn secure_data_dir(global: &GlobalArgs, common: &Common) -> anyhow::Result<()> {
-    if common.data.database_url.is_some() {
-        return Ok(());
-    }
     let settings = shopctl_product::load_settings(&common.data.apply(global.config_source()))?;
-    if settings.common.database_url.is_some() {
-        return Ok(());
+    if settings.common.data_dir.is_dir() {
+        crate::platform::private_data_dir(&settings.common.data_dir, global.printer())?;
     }
-    crate::platform::private_data_dir(&settings.common.data_dir, global.printer())
+    Ok(())
 }
 
 impl Seed {

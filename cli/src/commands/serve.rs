@@ -35,7 +35,7 @@ pub(crate) async fn run_service(
         ($service:ident) => {{
             let settings = $service::load_settings(source)?;
             started($service::NAME, &settings.common.log);
-            private_data_dir(&settings.common.data_dir)?;
+            private_data_dir($service::NAME, &settings.common.data_dir);
             $service::serve(&settings, shutdown).await?;
         }};
     }
@@ -53,18 +53,16 @@ pub(crate) async fn run_service(
 }
 
 /// Tightens an existing data directory to owner-only (kit's `files`), with a warning in the
-/// service's log; one that does not exist yet is created owner-only by whatever first writes
-/// into it (the SQLite database, the audit trail).
-fn private_data_dir(dir: &Path) -> anyhow::Result<()> {
-    if !dir.is_dir() {
-        return Ok(());
+/// service's log, also when it cannot be (the service still starts); one that does not exist
+/// yet is created owner-only by whatever first writes into it (the SQLite database, the audit
+/// trail). Services without a database (gateway, frontend) leave the directory alone.
+fn private_data_dir(service: &str, dir: &Path) {
+    if !crate::platform::WITH_DATABASE.contains(&service) || !dir.is_dir() {
+        return;
     }
-    let tightened = shopctl_kit::files::private_dir(dir)
-        .map_err(|e| anyhow::anyhow!("cannot secure the data directory {}: {e}", dir.display()))?;
-    if let Some(tightened) = tightened {
-        tracing::warn!("{}", tightened.warning(dir));
+    if let Ok(Some(warning)) = shopctl_kit::files::secure_data_dir(dir) {
+        tracing::warn!("{warning}");
     }
-    Ok(())
 }
 
 impl Serve {

@@ -114,33 +114,30 @@ impl Db {
     pub async fn connect(url: &SecretString, options: PoolOptions) -> Result<Self, DbError> {
         let url = url.expose_secret();
         let target = redact_url(url);
-        if let Some(path) = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-        {
-            let file = path.split('?').next().unwrap_or_default();
-            let dir = std::path::Path::new(file)
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty());
-            if file != ":memory:" && !url.contains("mode=memory") {
+        if url.starts_with("sqlite:") {
+            let connect =
+                SqliteConnectOptions::from_str(url).map_err(|source| DbError::Connect {
+                    backend: Backend::Sqlite,
+                    target: target.clone(),
+                    source,
+                })?;
+            // The path as SQLite will open it (percent-decoded, query stripped).
+            let file = connect.get_filename();
+            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            let read_only = url.contains("mode=ro") || url.contains("immutable=");
+            if !in_memory && !read_only {
                 // Owner-only at rest (crate::files): the directory, and the file before SQLite
                 // opens it, so the WAL and shared-memory files it makes beside it inherit 0600.
                 let in_dir = |path: &std::path::Path| {
                     let path = path.display().to_string();
                     move |source| DbError::Directory { path, source }
                 };
-                if let Some(dir) = dir {
+                if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
                     crate::files::create_private_dir(dir).map_err(in_dir(dir))?;
                 }
-                let file = std::path::Path::new(file);
                 crate::files::touch_private(file).map_err(in_dir(file))?;
             }
-            let connect = SqliteConnectOptions::from_str(url)
-                .map_err(|source| DbError::Connect {
-                    backend: Backend::Sqlite,
-                    target: target.clone(),
-                    source,
-                })?
+            let connect = connect
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)

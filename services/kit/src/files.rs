@@ -1,8 +1,9 @@
 //! Data at rest that only its owner can read. The data directory holds password hashes, e-mail
 //! and postal addresses, signing keys, logs and audit trails, so it is created `0700` and every
-//! file the platform writes into it `0600`, whatever the process's umask. A data directory that
-//! already exists with group or other access is tightened to `0700`; the caller says so (the
-//! return value), because a directory someone opened up on purpose should not change silently.
+//! file the platform writes into it `0600` (a umask can only narrow these further). A data
+//! directory that already exists with group or other access is tightened to `0700` (keeping a
+//! setgid bit); the caller says so (the return value), because a directory someone opened up on
+//! purpose should not change silently.
 //!
 //! On other platforms than Unix these are plain creations.
 
@@ -30,7 +31,7 @@ impl Tightened {
     /// The one line to show an operator.
     pub fn warning(&self, dir: &Path) -> String {
         format!(
-            "{} was readable by other users (mode {:o}); it is now {:o} (owner only)",
+            "{} was open to other users (mode {:o}); it is now {:o} (owner only)",
             dir.display(),
             self.was,
             DIR_MODE
@@ -61,7 +62,8 @@ pub fn private_dir(dir: &Path) -> io::Result<Option<Tightened>> {
                         ),
                     ));
                 }
-                std::fs::set_permissions(dir, std::fs::Permissions::from_mode(DIR_MODE))?;
+                let setgid = was & 0o2000;
+                std::fs::set_permissions(dir, std::fs::Permissions::from_mode(DIR_MODE | setgid))?;
                 Ok(Some(Tightened { was }))
             }
             Ok(_) => Err(io::Error::new(
@@ -79,6 +81,22 @@ pub fn private_dir(dir: &Path) -> io::Result<Option<Tightened>> {
     {
         std::fs::create_dir_all(dir)?;
         Ok(None)
+    }
+}
+
+/// The data directory `dir` made owner-only with [`private_dir`], for a command or service
+/// that must go on where it cannot be: `Ok(Some(warning))` when it was tightened, or when it
+/// exists but could not be (another owner, a shared volume), which the caller shows; `Err` only
+/// when it did not exist and could not be created.
+pub fn secure_data_dir(dir: &Path) -> io::Result<Option<String>> {
+    let existed = dir.is_dir();
+    match private_dir(dir) {
+        Ok(tightened) => Ok(tightened.map(|t| t.warning(dir))),
+        Err(err) if existed => Ok(Some(format!(
+            "{} could not be made owner-only ({err}); check its owner and mode",
+            dir.display()
+        ))),
+        Err(err) => Err(err),
     }
 }
 
@@ -128,10 +146,29 @@ pub fn write_private(path: &Path, bytes: impl AsRef<[u8]>) -> io::Result<()> {
 }
 
 /// Makes sure `path` exists and is owner-only (a database file before the driver opens it, so
-/// the journal files the driver creates beside it inherit its mode).
+/// the journal files the driver creates beside it inherit its mode). An existing file is not
+/// opened (it may be read-only); its group and other permissions are dropped when it has any
+/// and the file system allows it.
 pub fn touch_private(path: &Path) -> io::Result<()> {
-    let file = private_options().write(true).open(path)?;
-    restrict(&file)
+    match private_options().write(true).create_new(true).open(path) {
+        Ok(file) => restrict(&file),
+        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt as _;
+                let mode = std::fs::metadata(path)?.permissions().mode() & 0o777;
+                if mode & SHARED_BITS != 0 {
+                    // A read-only file system or someone else's file: leave it as it is.
+                    let _ = std::fs::set_permissions(
+                        path,
+                        std::fs::Permissions::from_mode(mode & 0o700),
+                    );
+                }
+            }
+            Ok(())
+        }
+        Err(err) => Err(err),
+    }
 }
 
 /// Drops group and other permissions from an open file (one written by an older version).
@@ -156,7 +193,11 @@ mod tests {
     use super::*;
 
     fn mode(path: &Path) -> u32 {
-        std::fs::metadata(path).expect("the path exists").permissions().mode() & 0o777
+        std::fs::metadata(path)
+            .expect("the path exists")
+            .permissions()
+            .mode()
+            & 0o777
     }
 
     #[test]
@@ -176,6 +217,11 @@ mod tests {
         assert_eq!(tightened.was, 0o755);
         assert_eq!(mode(root.path()), 0o700);
         assert!(tightened.warning(root.path()).contains("755"));
+        // A setgid bit (group ownership of new files) is kept.
+        std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o2775)).unwrap();
+        assert_eq!(private_dir(root.path()).unwrap().unwrap().was, 0o2775);
+        let kept = std::fs::metadata(root.path()).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(kept, 0o2700);
         // Already private: nothing to say.
         assert_eq!(private_dir(root.path()).unwrap(), None);
     }
@@ -227,5 +273,9 @@ mod tests {
         std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o664)).unwrap();
         touch_private(&db).unwrap();
         assert_eq!(mode(&db), 0o600);
+        // A read-only database file stays readable (it is never opened for writing here).
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o444)).unwrap();
+        touch_private(&db).unwrap();
+        assert_eq!(mode(&db), 0o400);
     }
 }
