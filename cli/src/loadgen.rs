@@ -108,8 +108,8 @@ pub enum Settled {
     Declined,
     /// Still running: the order's id.
     Pending(String),
-    /// Anything else, by error kind: `cancelled` (a good card's order cancelled) or
-    /// `confirmed_declined_card`.
+    /// Anything else, by error kind: `cancelled` (a good card's order cancelled),
+    /// `confirmed_declined_card`, or `unreadable_order` (an answer that is no order).
     Unexpected(&'static str),
 }
 
@@ -124,7 +124,8 @@ pub fn settled(order: &Value, declined_card: bool) -> Settled {
         }
         ("cancelled", true) if reason.starts_with("payment declined") => Settled::Declined,
         ("pending", _) => Settled::Pending(order["id"].as_str().unwrap_or_default().to_owned()),
-        _ => Settled::Unexpected("cancelled"),
+        ("cancelled", _) => Settled::Unexpected("cancelled"),
+        _ => Settled::Unexpected("unreadable_order"),
     }
 }
 
@@ -414,7 +415,21 @@ impl Shopper {
             let mut still = Vec::new();
             for (id, declined_card) in pending {
                 let url = format!("{}/api/orders/{id}", self.plan.gateway);
-                let read = exchange(self.client.get(url).bearer_auth(&self.token)).await;
+                let mut read = exchange(self.client.get(&url).bearer_auth(&self.token)).await;
+                if matches!(read, Ok((StatusCode::UNAUTHORIZED, _))) {
+                    // The access token ran out while following: sign in again, once.
+                    if let Ok(token) = sign_in(
+                        &self.client,
+                        &self.plan.accounts,
+                        &self.email,
+                        &self.password,
+                    )
+                    .await
+                    {
+                        self.token = token;
+                        read = exchange(self.client.get(&url).bearer_auth(&self.token)).await;
+                    }
+                }
                 match read {
                     Ok((status, order)) if status.is_success() => {
                         match settled(&order, declined_card) {
@@ -618,7 +633,14 @@ impl Shopper {
                     Some((status, order))
                         if status == StatusCode::CREATED || status == StatusCode::ACCEPTED =>
                     {
-                        self.settle(settled(&order, declined_card), declined_card);
+                        let outcome = settled(&order, declined_card);
+                        // The order service empties the cart when an order is confirmed; any
+                        // other outcome leaves it full, and the next basket starts afresh.
+                        let confirmed = outcome == Settled::Confirmed;
+                        self.settle(outcome, declined_card);
+                        if !confirmed {
+                            self.empty_cart().await;
+                        }
                     }
                     // Refused (out of stock) or failed: start the next basket afresh.
                     _ => self.empty_cart().await,
@@ -858,7 +880,7 @@ mod tests {
             (
                 json!({"detail": "no order"}),
                 false,
-                Settled::Unexpected("cancelled"),
+                Settled::Unexpected("unreadable_order"),
             ),
         ];
         for (order, declined_card, expected) in table {
