@@ -1,7 +1,8 @@
 # Shared by the gateway benchmarks (`gateway.sh`, `gateway_instructions.sh`); sourced, not run,
 # from the repository's root.
 
-# prepare TOOL...: installs the missing TOOLs, builds shopctl and the bare proxy (release), and
+# prepare TOOL...: installs the missing TOOLs, builds shopctl, the bare proxy and the token
+# minter (release), and
 # sets `bin`, `bare`, a scratch directory `work` and a `pids` array; on exit every process in
 # `pids` (and a daemonised nginx) is stopped and `work` removed.
 prepare() {
@@ -11,9 +12,10 @@ prepare() {
     command -v "$tool" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$tool" >/dev/null; }
   done
   cargo build --release -p shopctl >&2
-  cargo build --release -p shopctl-gateway --example bare_proxy >&2
+  cargo build --release -p shopctl-gateway --example bare_proxy --example mint_tokens >&2
   bin="$CARGO_TARGET_DIR/release/shopctl"
   bare="$CARGO_TARGET_DIR/release/examples/bare_proxy"
+  mint="$CARGO_TARGET_DIR/release/examples/mint_tokens"
   work="$(mktemp -d)"
   pids=()
   trap cleanup EXIT
@@ -30,11 +32,12 @@ cleanup() {
 }
 
 # start_upstreams USER_PORT PRODUCT_PORT: the identity service and the product service (seeded,
-# trusting the identity service's keys), both ready on return.
+# trusting the identity service's keys, or the JWKS at $BENCH_JWKS when set), both ready on
+# return.
 start_upstreams() {
   local user_port="$1" product_port="$2" port
   export SHOPCTL_USER__LOG=warn SHOPCTL_PRODUCT__LOG=warn SHOPCTL_GATEWAY__LOG=warn
-  jwks="http://127.0.0.1:$user_port/.well-known/jwks.json"
+  jwks="${BENCH_JWKS:-http://127.0.0.1:$user_port/.well-known/jwks.json}"
   "$bin" serve user --port "$user_port" --data-dir "$work" >"$work/user.log" 2>&1 & pids+=($!)
   SHOPCTL_PRODUCT__JWKS_URL="$jwks" "$bin" serve product --port "$product_port" --data-dir "$work" \
     >"$work/product.log" 2>&1 & pids+=($!)
@@ -49,6 +52,23 @@ customer_token() {
   curl -fs -X POST "$1/api/users/register" -H 'content-type: application/json' -d "$account" >/dev/null
   curl -fs -X POST "$1/api/users/login" -H 'content-type: application/json' -d "$account" |
     sed -E 's/.*"access_token":"([^"]+)".*/\1/'
+}
+
+# minted_tokens PORT COUNT...: mints COUNT customer tokens for each COUNT into
+# $work/tokens-COUNT.txt (one signing key for all), serves that key's JWKS on PORT and sets
+# BENCH_JWKS to its URL, for start_upstreams and gateway_settings to trust.
+minted_tokens() {
+  local port="$1" count
+  shift
+  mkdir -p "$work/jwks"
+  "$mint" "$work/jwks" "$@"
+  for count in "$@"; do mv "$work/jwks/tokens-$count.txt" "$work/"; done
+  command -v python3 >/dev/null || { echo "minted_tokens needs python3 to serve the JWKS" >&2; exit 1; }
+  python3 -m http.server "$port" --bind 127.0.0.1 --directory "$work/jwks" >"$work/jwks.log" 2>&1 &
+  pids+=($!)
+  BENCH_JWKS="http://127.0.0.1:$port/jwks.json"
+  for _ in $(seq 1 100); do curl -fs "$BENCH_JWKS" >/dev/null && break; sleep 0.1; done
+  curl -fs "$BENCH_JWKS" >/dev/null || { echo "the JWKS at $BENCH_JWKS is not served" >&2; cat "$work/jwks.log" >&2; exit 1; }
 }
 
 # first_sku PRODUCT_PORT: the SKU of the first product in the catalog.
@@ -113,7 +133,7 @@ NGINX
 # the identity service's keys, both upstreams, and limits raised so that nothing is refused
 # (the limiter still runs on every request).
 gateway_settings() {
-  export SHOPCTL_GATEWAY__JWKS_URL="http://127.0.0.1:$1/.well-known/jwks.json" \
+  export SHOPCTL_GATEWAY__JWKS_URL="${BENCH_JWKS:-http://127.0.0.1:$1/.well-known/jwks.json}" \
     SHOPCTL_GATEWAY__RATE_LIMIT_PER_MINUTE=100000000 SHOPCTL_GATEWAY__RATE_LIMIT_BURST=1000000 \
     SHOPCTL_GATEWAY__UPSTREAMS__USER="http://127.0.0.1:$1" \
     SHOPCTL_GATEWAY__UPSTREAMS__PRODUCT="http://127.0.0.1:$2"
