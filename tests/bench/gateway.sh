@@ -38,7 +38,9 @@ minted_tokens 18706 1 5000 100000
 start_upstreams 18702 18703
 gateway_settings 18702 18703
 "$bin" serve gateway --port 18700 >"$work/gateway.log" 2>&1 & pids+=($!)
+gateway_pid=$!
 "$bare" 127.0.0.1:18704 127.0.0.1:18703 >"$work/bare.log" 2>&1 & pids+=($!)
+bare_pid=$!
 for _ in $(seq 1 100); do curl -fs "127.0.0.1:18700/readyz" >/dev/null && break; sleep 0.1; done
 nginx_conf "$work/nginx.conf" 18701 18703 2
 nginx -c "$work/nginx.conf"
@@ -59,8 +61,6 @@ if ! grep -qi '^x-request-id: [0-9a-f]' <<<"$edge_head" || ! grep -qi '^x-frame-
   exit 1
 fi
 
-gateway_pid="${pids[2]}"
-bare_pid="${pids[3]}"
 nginx_pids="$(pgrep -d' ' -P "$(cat "$work/nginx.pid")")"
 nginx_edge_pids="$(pgrep -d' ' -P "$(cat "$work/nginx-edge.pid")")"
 # CPU ticks of the given processes: "user+system user".
@@ -94,7 +94,7 @@ targets=(direct gateway nginx nginx_edge bare gateway_1 gateway_5k gateway_100k)
 for round in $(seq 1 "$rounds"); do
   for i in "${!targets[@]}"; do
     case "${targets[$(((i + round) % ${#targets[@]}))]}" in
-      direct) measure direct "http://127.0.0.1:18703$path" "${pids[1]}" ;;
+      direct) measure direct "http://127.0.0.1:18703$path" "$product_pid" ;;
       gateway) measure gateway "http://127.0.0.1:18700$path" "$gateway_pid" ;;
       gateway_1) TOKENS="$work/tokens-1.txt" measure gateway_1 "http://127.0.0.1:18700$path" "$gateway_pid" ;;
       gateway_5k) TOKENS="$work/tokens-5000.txt" measure gateway_5k "http://127.0.0.1:18700$path" "$gateway_pid" ;;

@@ -33,7 +33,7 @@ cleanup() {
 
 # start_upstreams USER_PORT PRODUCT_PORT: the identity service and the product service (seeded,
 # trusting the identity service's keys, or the JWKS at $BENCH_JWKS when set), both ready on
-# return.
+# return; the product service's pid in `product_pid`.
 start_upstreams() {
   local user_port="$1" product_port="$2" port
   export SHOPCTL_USER__LOG=warn SHOPCTL_PRODUCT__LOG=warn SHOPCTL_GATEWAY__LOG=warn
@@ -41,6 +41,7 @@ start_upstreams() {
   "$bin" serve user --port "$user_port" --data-dir "$work" >"$work/user.log" 2>&1 & pids+=($!)
   SHOPCTL_PRODUCT__JWKS_URL="$jwks" "$bin" serve product --port "$product_port" --data-dir "$work" \
     >"$work/product.log" 2>&1 & pids+=($!)
+  product_pid=$!
   for port in "$user_port" "$product_port"; do
     for _ in $(seq 1 100); do curl -fs "127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
   done
