@@ -54,6 +54,7 @@ async fn confirmed_orders(client: &Client, gateway: &str, token: &str) -> u64 {
 #[tokio::test]
 async fn the_checkout_script_counts_confirmed_orders_and_no_phantom_failure() {
     // Arrange
+    let _alone = shopctl_tests::SATURATING.lock().await;
     let shop = Shop::start().await;
     let sku = shop.product_with_stock("WRK-KETTLE", 1500, 1_000_000).await;
     let tokens = [shop.token("wrk-buyer-1"), shop.token("wrk-buyer-2")];

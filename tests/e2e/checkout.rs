@@ -232,6 +232,7 @@ async fn mail_arrives(shop: &Shop, n: usize) -> Vec<String> {
 
 #[tokio::test]
 async fn five_hundred_concurrent_checkouts_of_ten_units_confirm_exactly_ten() {
+    let _alone = shopctl_tests::SATURATING.lock().await;
     let shop = Arc::new(Shop::start().await);
     let sku = shop.product_with_stock("LAST-10", 1_000, 10).await;
     let client = Client::new();

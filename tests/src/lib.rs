@@ -13,6 +13,12 @@ use shopctl_kit::{
     testing::{TestBackend, TestDatabase, TestServer},
 };
 
+/// Taken by the tests that load the machine to its limit (500 concurrent checkouts, a wrk run),
+/// so that two of them never share the two cores: each asserts on work that must finish in
+/// bounded time (a saga settling), which a neighbour saturating the CPU and the database's
+/// connections can starve.
+pub static SATURATING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Bearer token with the admin role in every spawned service.
 pub const ADMIN_TOKEN: &str = "conformance-admin-token-0123456789";
 
