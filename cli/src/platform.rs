@@ -8,6 +8,8 @@ use rand::RngCore as _;
 
 use crate::printer::Printer;
 
+pub mod lifeline;
+
 /// The services `up` runs, in start order, with their port offsets from the base port.
 pub const SERVICES: [(&str, u16); 8] = [
     ("user", 2),

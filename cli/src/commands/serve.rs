@@ -3,7 +3,7 @@
 use std::{future::Future, path::Path};
 
 use clap::Args;
-use shopctl_kit::{settings::ConfigSource, shutdown_signal, telemetry};
+use shopctl_kit::{settings::ConfigSource, telemetry};
 
 use super::{DataArgs, GlobalArgs, ServiceName};
 use crate::ExitStatus;
@@ -77,10 +77,15 @@ impl Serve {
         if let Some(port) = self.port {
             source = source.with("port", port);
         }
-        run_service(self.service, &source, shutdown_signal(), |name, log| {
-            let filter = global.log_filter().unwrap_or(log);
-            telemetry::init(name, filter, telemetry::LogTarget::Stdout);
-        })
+        run_service(
+            self.service,
+            &source,
+            crate::platform::lifeline::shutdown(),
+            |name, log| {
+                let filter = global.log_filter().unwrap_or(log);
+                telemetry::init(name, filter, telemetry::LogTarget::Stdout);
+            },
+        )
         .await?;
         Ok(ExitStatus::Success)
     }

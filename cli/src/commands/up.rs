@@ -1,7 +1,9 @@
 //! `shopctl up`: the whole shop on this machine. Bootstraps the data directory on first run
 //! (platform secrets, a generated configuration, demo accounts), starts every service as a
 //! supervised child process (`shopctl serve <svc>`), restarts a child that dies with backoff,
-//! prints where everything is, and on Ctrl-C or SIGTERM stops the children cleanly.
+//! prints where everything is, and on Ctrl-C or SIGTERM stops the children cleanly. Each child
+//! holds a lifeline to it (`platform::lifeline`), so a child also stops when `up` is killed
+//! outright (SIGKILL) or crashes: none is left behind holding its port.
 
 use std::{
     collections::BTreeMap,
@@ -20,7 +22,7 @@ use shopctl_kit::settings::ConfigSource;
 
 use super::GlobalArgs;
 use crate::ExitStatus;
-use crate::platform::{Layout, SERVICES, WITH_DATABASE, write_private};
+use crate::platform::{Layout, SERVICES, WITH_DATABASE, lifeline, write_private};
 
 /// Run the whole shop locally.
 #[derive(Debug, Args)]
@@ -164,12 +166,15 @@ async fn supervise(
             eprintln!("{name}: cannot open its log in {}", logs.display());
             return;
         };
+        // The child's stdin is its lifeline (platform::lifeline): this task holds the write end
+        // until the child ends, and the kernel closes it should this process die.
         let spawned = Command::new(&exe)
             .arg("--config")
             .arg(&config)
             .args(["serve", name])
             .envs(env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
+            .env(lifeline::ENV, lifeline::STDIN)
+            .stdin(Stdio::piped())
             .stdout(out.map_or(Stdio::null(), Stdio::from))
             .stderr(err.map_or(Stdio::null(), Stdio::from))
             .kill_on_drop(true)
@@ -181,6 +186,7 @@ async fn supervise(
                 return;
             }
         };
+        let _lifeline = child.stdin.take();
         let pid = child.id().unwrap_or_default();
         pids.send_modify(|pids| {
             pids.insert(name, pid);

@@ -101,6 +101,39 @@ async fn up_runs_the_shop_heals_a_killed_child_and_stops_cleanly() {
     assert!(ports_free, "every port is released");
 }
 
+/// `kill -9` of `up` itself, which can clean nothing up: every child reads end-of-file on its
+/// lifeline (the write end died with `up`) and shuts down gracefully, so within 3 s no child
+/// is left and every port is free.
+#[tokio::test]
+async fn a_killed_up_leaves_no_child_and_no_port_behind() {
+    let shop = RunningShop::start(&[]).await;
+    let base = shop.base;
+    let pids: Vec<u32> = shop.report["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| u32::try_from(s["pid"].as_u64().unwrap()).unwrap())
+        .collect();
+    assert_eq!(pids.len(), 8);
+    assert!(pids.iter().all(|pid| alive(*pid)));
+
+    signal(shop.child.id(), "-9");
+    let killed = std::time::Instant::now();
+    let ports_free =
+        || (0..8).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok());
+    while killed.elapsed() < Duration::from_secs(3)
+        && !(pids.iter().all(|pid| !alive(*pid)) && ports_free())
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let left: Vec<u32> = pids.iter().copied().filter(|pid| alive(*pid)).collect();
+    assert!(
+        left.is_empty(),
+        "children left 3 s after kill -9 of up: {left:?}"
+    );
+    assert!(ports_free(), "every port is free");
+}
+
 #[test]
 fn wait_gives_up_naming_who_is_not_ready() {
     let base = free_base();

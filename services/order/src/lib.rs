@@ -88,8 +88,12 @@ impl Service {
         let resumer = tokio::spawn(async move {
             let mut rx = stop_rx;
             // Even after a crash, wait until a saga has been still for `resume_after`: a call the
-            // dead process left in flight (an authorization) has ended by then.
-            tokio::time::sleep(resume_after).await;
+            // dead process left in flight (an authorization) has ended by then. A stop during
+            // that wait ends the loop at once (it used to hold shutdown until the wait was over).
+            tokio::select! {
+                _ = rx.wait_for(|stop| *stop) => return,
+                () = tokio::time::sleep(resume_after) => {}
+            }
             match saga.resume(resume_after).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(sagas = n, "resumed open sagas after start"),
