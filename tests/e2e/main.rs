@@ -5,5 +5,6 @@ mod bench_scripts;
 mod checkout;
 mod conformance;
 mod edge;
+mod house;
 mod identity;
 mod storefront;

@@ -5,5 +5,5 @@ mod reservation;
 mod stock;
 
 pub use reservation::{Line, Reservation, ReservationState, ReservationView, ReserveRequest};
-pub use shopctl_product::domain::Sku;
+pub use shopctl_kit::vocabulary::Sku;
 pub use stock::{Adjustment, StockLevel};

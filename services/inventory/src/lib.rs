@@ -50,11 +50,11 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Db> {
 /// Stock for the demo catalog's SKUs: [`DEMO_STOCK`] units each, except every tenth SKU, which
 /// starts low (3 units) so the storefront and the low-stock metric have something to show.
 pub fn demo_levels(count: usize, seed: u64) -> Vec<(String, i64)> {
-    shopctl_product::seed::products(count, seed)
+    shopctl_kit::demo::products(count, seed)
         .enumerate()
         .map(|(i, row)| {
             let units = if i % 10 == 9 { 3 } else { DEMO_STOCK };
-            (row.product.sku.as_ref().to_owned(), units)
+            (row.sku, units)
         })
         .collect()
 }

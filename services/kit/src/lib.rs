@@ -13,6 +13,7 @@ pub mod audit;
 pub mod auth;
 pub mod client;
 pub mod db;
+pub mod demo;
 pub mod error;
 pub mod events;
 pub mod files;
@@ -29,6 +30,7 @@ pub mod settings;
 pub mod sql;
 pub mod telemetry;
 pub mod trace;
+pub mod vocabulary;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -17,27 +17,4 @@ pub use event::{Draft, Notice, Topic};
 pub use mail_job::{Letterhead, MailJob};
 pub use templates::{Line, Mail, Money, Rendered, escape_html};
 
-/// A rejected value: which field, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldError {
-    /// Field path in the event (`data.total.currency`).
-    pub field: String,
-    /// What is wrong.
-    pub detail: String,
-}
-
-impl FieldError {
-    /// A new error for `field`.
-    pub fn new(field: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            detail: detail.into(),
-        }
-    }
-}
-
-impl From<FieldError> for shopctl_kit::ApiError {
-    fn from(err: FieldError) -> Self {
-        Self::validation(err.field, err.detail)
-    }
-}
+pub use shopctl_kit::vocabulary::FieldError;

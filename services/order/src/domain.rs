@@ -10,4 +10,4 @@ pub use address::ShippingAddress;
 pub use cart::{CartItem, CartLine, CartView, MAX_ITEMS, MAX_QUANTITY, Quantity};
 pub use order::{Line, Order, OrderStatus, SagaState};
 pub use pricing::{Money, Pricing, Totals};
-pub use shopctl_product::domain::Sku;
+pub use shopctl_kit::vocabulary::Sku;

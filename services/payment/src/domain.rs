@@ -19,27 +19,4 @@ pub use money::Money;
 pub use payment::{CardSummary, Payment, Status, Transition};
 pub use processor::{Simulator, with_failure_rate};
 
-/// A rejected value: which field, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldError {
-    /// Field path as the client sent it (`card.exp_year`).
-    pub field: String,
-    /// What is wrong. Never contains card data.
-    pub detail: String,
-}
-
-impl FieldError {
-    /// A new error for `field`.
-    pub fn new(field: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            detail: detail.into(),
-        }
-    }
-}
-
-impl From<FieldError> for shopctl_kit::ApiError {
-    fn from(err: FieldError) -> Self {
-        Self::validation(err.field, err.detail)
-    }
-}
+pub use shopctl_kit::vocabulary::FieldError;

@@ -11,31 +11,8 @@ mod text;
 pub use category::{Category, CategoryCount, CategorySlug, NewCategory};
 pub use list_query::{Cursor, FacetCount, Facets, ListParams, ListQuery, Page, Sort, SortKey};
 pub use money::{Currency, Money};
-pub use product::{Attributes, Brand, ImageUrl, NewProduct, Product, ProductName, Sku};
+pub use product::{Attributes, Brand, ImageUrl, NewProduct, Product, ProductName};
 pub use search::SearchTerms;
 pub use text::Description;
 
-/// A rejected value: which field, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldError {
-    /// Field path as the client sent it (`price.amount`).
-    pub field: String,
-    /// What is wrong.
-    pub detail: String,
-}
-
-impl FieldError {
-    /// A new error for `field`.
-    pub fn new(field: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            detail: detail.into(),
-        }
-    }
-}
-
-impl From<FieldError> for shopctl_kit::ApiError {
-    fn from(err: FieldError) -> Self {
-        Self::validation(err.field, err.detail)
-    }
-}
+pub use shopctl_kit::vocabulary::{FieldError, Sku};

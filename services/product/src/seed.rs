@@ -1,9 +1,7 @@
-//! A deterministic, realistic demo catalog: the same `(count, seed)` always yields the same
-//! products (ids, SKUs, names, prices, timestamps), on any machine.
+//! The demo catalog in the catalog's own types: kit's generator (`shopctl_kit::demo`, the same
+//! `(count, seed)` always yields the same products), each field parsed into its domain newtype.
 
-use chrono::{DateTime, Duration, Utc};
-use rand::{Rng, SeedableRng, seq::IndexedRandom};
-use rand_chacha::ChaCha8Rng;
+use shopctl_kit::demo;
 use uuid::Uuid;
 
 use crate::{
@@ -14,174 +12,10 @@ use crate::{
     store::{ProductStore, SeedRow},
 };
 
-struct CategorySpec {
-    slug: &'static str,
-    name: &'static str,
-    nouns: &'static [&'static str],
-    brands: &'static [&'static str],
-    price: (i64, i64),
-}
-
-const CATEGORIES: &[CategorySpec] = &[
-    CategorySpec {
-        slug: "shoes",
-        name: "Shoes",
-        nouns: &[
-            "Running Shoe",
-            "Trail Runner",
-            "Sneaker",
-            "Hiking Boot",
-            "Loafer",
-            "Sandal",
-            "Court Shoe",
-        ],
-        brands: &["Stridewell", "Northpeak", "Velo", "Kestrel"],
-        price: (3_900, 24_900),
-    },
-    CategorySpec {
-        slug: "apparel",
-        name: "Apparel",
-        nouns: &[
-            "T-Shirt",
-            "Hoodie",
-            "Rain Jacket",
-            "Fleece",
-            "Chino",
-            "Polo Shirt",
-            "Wool Sweater",
-        ],
-        brands: &["Ashford", "Tidewater", "Northpeak", "Loomcraft"],
-        price: (1_500, 19_900),
-    },
-    CategorySpec {
-        slug: "kitchen",
-        name: "Kitchen",
-        nouns: &[
-            "Chef's Knife",
-            "Cast Iron Skillet",
-            "Espresso Maker",
-            "Cutting Board",
-            "Dutch Oven",
-            "Kettle",
-            "Mixing Bowl Set",
-        ],
-        brands: &["Copperline", "Hearth & Co", "Brava", "Ostara"],
-        price: (1_200, 39_900),
-    },
-    CategorySpec {
-        slug: "electronics",
-        name: "Electronics",
-        nouns: &[
-            "Wireless Headphones",
-            "Bluetooth Speaker",
-            "USB-C Charger",
-            "Smartwatch",
-            "E-Reader",
-            "Webcam",
-            "Mechanical Keyboard",
-        ],
-        brands: &["Voltic", "Lumen", "Arcwave", "Quillon"],
-        price: (1_900, 49_900),
-    },
-    CategorySpec {
-        slug: "home",
-        name: "Home",
-        nouns: &[
-            "Table Lamp",
-            "Throw Blanket",
-            "Ceramic Vase",
-            "Wall Clock",
-            "Candle",
-            "Linen Cushion",
-            "Storage Basket",
-        ],
-        brands: &["Hearth & Co", "Nordlys", "Ostara", "Willow Lane"],
-        price: (900, 14_900),
-    },
-    CategorySpec {
-        slug: "outdoor",
-        name: "Outdoor",
-        nouns: &[
-            "Tent",
-            "Sleeping Bag",
-            "Headlamp",
-            "Water Bottle",
-            "Daypack",
-            "Camp Stove",
-            "Trekking Poles",
-        ],
-        brands: &["Northpeak", "Ridgeline", "Kestrel", "Summitry"],
-        price: (1_200, 59_900),
-    },
-    CategorySpec {
-        slug: "beauty",
-        name: "Beauty",
-        nouns: &[
-            "Face Serum",
-            "Hand Cream",
-            "Shampoo",
-            "Lip Balm",
-            "Body Wash",
-            "Sunscreen",
-            "Beard Oil",
-        ],
-        brands: &["Fleur", "Aster & Sage", "Pureleaf", "Lumière"],
-        price: (500, 8_900),
-    },
-    CategorySpec {
-        slug: "toys",
-        name: "Toys & Games",
-        nouns: &[
-            "Puzzle",
-            "Board Game",
-            "Building Set",
-            "Plush Bear",
-            "Kite",
-            "Wooden Train",
-            "Card Game",
-        ],
-        brands: &["Playfair", "Tumble", "Brightbox", "Willow Lane"],
-        price: (700, 12_900),
-    },
-];
-
-const ADJECTIVES: &[&str] = &[
-    "Classic",
-    "Lightweight",
-    "Premium",
-    "Everyday",
-    "Compact",
-    "Deluxe",
-    "Organic",
-    "Vintage",
-    "Ultra",
-    "Essential",
-    "Rugged",
-    "Slim",
-    "Eco",
-    "Pro",
-    "Cozy",
-    "Modern",
-];
-const COLORS: &[&str] = &[
-    "Black", "White", "Navy", "Olive", "Sand", "Charcoal", "Red", "Teal", "Stone", "Plum",
-];
-const MATERIALS: &[&str] = &[
-    "cotton",
-    "recycled polyester",
-    "stainless steel",
-    "oak",
-    "aluminium",
-    "wool",
-    "ceramic",
-    "leather",
-];
-
 /// The categories of the demo catalog.
 pub fn categories() -> Vec<NewCategory> {
-    CATEGORIES
-        .iter()
-        .map(|c| NewCategory::parse(c.slug, c.name).expect("built-in categories are valid"))
+    demo::categories()
+        .map(|(slug, name)| NewCategory::parse(slug, name).expect("built-in categories are valid"))
         .collect()
 }
 
@@ -189,61 +23,25 @@ pub fn categories() -> Vec<NewCategory> {
 /// at once). SKUs carry the seed (`SHO-2A-000001` for seed 42), so catalogs from different seeds
 /// can share one database.
 pub fn products(count: usize, seed: u64) -> impl Iterator<Item = SeedRow> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let epoch: DateTime<Utc> = DateTime::from_timestamp(1_767_225_600, 0).unwrap_or_default(); // 2026-01-01
-    (0..count).map(move |i| {
-        let spec = &CATEGORIES[rng.random_range(0..CATEGORIES.len())];
-        let adjective = ADJECTIVES.choose(&mut rng).copied().unwrap_or("Classic");
-        let noun = spec.nouns.choose(&mut rng).copied().unwrap_or("Item");
-        let brand = spec.brands.choose(&mut rng).copied().unwrap_or("Generic");
-        let color = COLORS.choose(&mut rng).copied().unwrap_or("Black");
-        let material = MATERIALS.choose(&mut rng).copied().unwrap_or("cotton");
-        let name = if count > 200 {
-            format!("{brand} {adjective} {noun} {color} {}", i + 1)
-        } else {
-            format!("{adjective} {noun} {color}")
-        };
-        // Prices end in 99 or 49 like real shops.
-        let base = rng.random_range(spec.price.0..=spec.price.1) / 100 * 100;
-        let cents = if rng.random_bool(0.7) { 99 } else { 49 };
-        let description = format!(
-            "The {adjective} {noun} by {brand} in {color}. Made from {material}, built to last and \
-                 easy to care for. Ships within two business days; free returns for 30 days."
-        );
-        let sku = format!(
-            "{}-{seed:X}-{:06}",
-            &spec.slug[..3].to_ascii_uppercase(),
-            i + 1
-        );
-        let mut id_bytes = [0u8; 16];
-        rng.fill(&mut id_bytes);
-        let attributes = [
-            ("color".to_owned(), color.to_owned()),
-            ("material".to_owned(), material.to_owned()),
-        ]
-        .into_iter()
-        .collect();
-        let product = NewProduct {
-            sku: Sku::parse(&sku).expect("generated SKU is valid"),
-            name: ProductName::parse(&name).expect("generated name is valid"),
-            description: Description::parse(&description).expect("generated description is valid"),
+    demo::products(count, seed).map(|row| SeedRow {
+        id: row.id,
+        created_at: row.created_at,
+        product: NewProduct {
+            sku: Sku::parse(&row.sku).expect("generated SKU is valid"),
+            name: ProductName::parse(&row.name).expect("generated name is valid"),
+            description: Description::parse(&row.description)
+                .expect("generated description is valid"),
             price: Money {
-                amount: base + cents,
-                currency: "USD".to_owned(),
+                amount: row.price,
+                currency: row.currency.to_owned(),
             },
-            category: CategorySlug::parse("category", spec.slug).expect("built-in slug is valid"),
-            brand: Brand::parse("brand", brand).expect("built-in brand is valid"),
-            attributes: Attributes::parse(attributes).expect("generated attributes are valid"),
-            image_url: Some(
-                ImageUrl::parse(&format!("/images/products/{sku}.svg")).expect("valid path"),
-            ),
+            category: CategorySlug::parse("category", row.category)
+                .expect("built-in slug is valid"),
+            brand: Brand::parse("brand", row.brand).expect("built-in brand is valid"),
+            attributes: Attributes::parse(row.attributes).expect("generated attributes are valid"),
+            image_url: Some(ImageUrl::parse(&row.image_url).expect("valid path")),
             active: true,
-        };
-        SeedRow {
-            id: uuid::Builder::from_random_bytes(id_bytes).into_uuid(),
-            created_at: epoch + Duration::minutes(i64::try_from(i).unwrap_or(i64::MAX)),
-            product,
-        }
+        },
     })
 }
 
@@ -273,34 +71,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn same_seed_same_catalog_other_seed_other_catalog() {
-        let a: Vec<_> = products(50, 7).collect();
-        let b: Vec<_> = products(50, 7).collect();
-        let c: Vec<_> = products(50, 8).collect();
-        assert_eq!(
-            a.iter()
-                .map(|r| (r.id, r.product.clone()))
-                .collect::<Vec<_>>(),
-            b.iter()
-                .map(|r| (r.id, r.product.clone()))
-                .collect::<Vec<_>>()
-        );
-        assert_ne!(a[0].product.name, c[0].product.name);
-    }
-
-    #[test]
-    fn skus_are_unique_and_prices_positive() {
-        let rows: Vec<_> = products(5_000, 1).chain(products(5_000, 2)).collect();
-        let skus: std::collections::HashSet<_> = rows
-            .iter()
-            .map(|r| r.product.sku.as_ref().to_owned())
-            .collect();
-        assert_eq!(skus.len(), rows.len());
-        assert!(rows.iter().all(|r| r.product.price.amount > 0));
-        assert!(
-            rows[0].product.sku.as_ref().contains("-1-"),
-            "{:?}",
-            rows[0].product.sku
-        );
+    fn every_demo_product_parses_into_the_catalog_unchanged() {
+        for (row, plain) in products(2_000, 42).zip(demo::products(2_000, 42)) {
+            assert_eq!(row.id, plain.id);
+            assert_eq!(row.product.sku.as_ref(), plain.sku);
+            assert_eq!(row.product.price.amount, plain.price);
+            assert_eq!(row.product.category.as_ref(), plain.category);
+        }
+        assert_eq!(categories().len(), demo::categories().count());
     }
 }

@@ -7,41 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{CategorySlug, Description, FieldError, Money, text::bounded};
-
-/// Stock-keeping unit: 1–64 characters of `A-Z 0-9 - _`, stored upper-case.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Sku(String);
-
-impl Sku {
-    /// Parses and upper-cases a SKU.
-    pub fn parse(value: &str) -> Result<Self, FieldError> {
-        let sku = value.trim().to_ascii_uppercase();
-        let valid = !sku.is_empty()
-            && sku.len() <= 64
-            && sku
-                .bytes()
-                .next()
-                .is_some_and(|b| b.is_ascii_alphanumeric())
-            && sku
-                .bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-        if valid {
-            Ok(Self(sku))
-        } else {
-            Err(FieldError::new(
-                "sku",
-                "must be 1-64 characters of letters, digits, '-' or '_', starting with a letter or digit",
-            ))
-        }
-    }
-}
-
-impl AsRef<str> for Sku {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
+use super::{CategorySlug, Description, FieldError, Money, Sku, text::bounded};
 
 /// A product name: 1–200 characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -200,14 +166,6 @@ pub struct Product {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn skus_are_normalised_and_checked() {
-        assert_eq!(Sku::parse(" ab-12_x ").unwrap().as_ref(), "AB-12_X");
-        for bad in ["", "-AB", "A B", "A;DROP", &"A".repeat(65), "ÄB"] {
-            assert!(Sku::parse(bad).is_err(), "accepted {bad:?}");
-        }
-    }
 
     #[test]
     fn image_urls_need_a_safe_scheme() {
