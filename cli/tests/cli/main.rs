@@ -4,6 +4,7 @@
 
 mod bootstrap;
 mod config;
+mod docs;
 mod events;
 mod helpers;
 mod ops;
