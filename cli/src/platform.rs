@@ -8,6 +8,7 @@ use rand::RngCore as _;
 
 use crate::printer::Printer;
 
+pub mod bootstrap;
 pub mod lifeline;
 
 /// The services `up` runs, in start order, with their port offsets from the base port.
