@@ -9,7 +9,6 @@ mod migrate;
 mod seed;
 mod serve;
 mod status;
-mod target;
 mod up;
 mod user;
 mod version;
@@ -155,6 +154,22 @@ pub enum ServiceName {
     Notification,
     /// Storefront: the server-rendered web shop (port 8081, at `/` through the gateway).
     Frontend,
+}
+
+impl ServiceName {
+    /// The service's name: its configuration section, log and metrics label.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Gateway => "gateway",
+            Self::Product => "product",
+            Self::User => "user",
+            Self::Inventory => "inventory",
+            Self::Payment => "payment",
+            Self::Order => "order",
+            Self::Notification => "notification",
+            Self::Frontend => "frontend",
+        }
+    }
 }
 
 /// Flags that locate a service's data, shared by `serve`, `migrate` and `seed`.

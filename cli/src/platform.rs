@@ -10,6 +10,8 @@ use crate::printer::Printer;
 
 pub mod bootstrap;
 pub mod lifeline;
+pub mod runner;
+pub mod target;
 
 /// The services `up` runs, in start order, with their port offsets from the base port.
 pub const SERVICES: [(&str, u16); 8] = [

@@ -8,11 +8,9 @@ use clap::{Args, Subcommand, ValueEnum as _};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::{
-    GlobalArgs, ServiceName,
-    target::{Shop, Target, client, parse_duration},
-};
+use super::{GlobalArgs, ServiceName};
 use crate::ExitStatus;
+use crate::platform::target::{Shop, Target, client, parse_duration};
 
 /// Break a running service on purpose, and mend it.
 #[derive(Debug, Subcommand)]
@@ -58,19 +56,6 @@ fn parse_rate(text: &str) -> Result<f64, String> {
         _ => Err(format!(
             "`{text}` is not a rate; give a share between 0 and 1, e.g. 0.2"
         )),
-    }
-}
-
-pub(crate) fn service_name(service: ServiceName) -> &'static str {
-    match service {
-        ServiceName::Gateway => "gateway",
-        ServiceName::Product => "product",
-        ServiceName::User => "user",
-        ServiceName::Inventory => "inventory",
-        ServiceName::Payment => "payment",
-        ServiceName::Order => "order",
-        ServiceName::Notification => "notification",
-        ServiceName::Frontend => "frontend",
     }
 }
 
@@ -158,7 +143,7 @@ impl Fault {
                 }
                 let report = call(
                     &shop,
-                    service_name(args.service),
+                    args.service.name(),
                     reqwest::Method::PUT,
                     Some(Value::Object(body)),
                 )
@@ -170,10 +155,10 @@ impl Fault {
                 let services: Vec<&'static str> = if args.services.is_empty() {
                     ServiceName::value_variants()
                         .iter()
-                        .map(|s| service_name(*s))
+                        .map(|s| s.name())
                         .collect()
                 } else {
-                    args.services.iter().map(|s| service_name(*s)).collect()
+                    args.services.iter().map(|s| s.name()).collect()
                 };
                 let mut reports = Vec::new();
                 for service in services {

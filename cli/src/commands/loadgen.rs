@@ -5,10 +5,8 @@ use std::{fmt::Write as _, sync::Arc, sync::atomic::Ordering, time::Duration};
 
 use clap::{Args, ValueEnum};
 
-use super::{
-    GlobalArgs,
-    target::{Target, client, parse_duration},
-};
+use super::GlobalArgs;
+use crate::platform::target::{Target, client, parse_duration};
 use crate::{
     ExitStatus,
     loadgen::{Live, Plan, Report, run},
@@ -149,7 +147,7 @@ impl Loadgen {
         // rightly limits sign-ups per address, and setting up is not what is measured.
         let direct = match (&self.url, shop.url("user")) {
             (None, Some(user))
-                if super::up::ready(&client(Duration::from_secs(2))?, user).await =>
+                if crate::platform::target::ready(&client(Duration::from_secs(2))?, user).await =>
             {
                 user.to_owned()
             }

@@ -1,9 +1,9 @@
 //! `shopctl serve <service>`: run one service until Ctrl-C or SIGTERM.
 
-use std::{future::Future, path::Path};
+use std::path::Path;
 
 use clap::Args;
-use shopctl_kit::{settings::ConfigSource, telemetry};
+use shopctl_kit::telemetry;
 
 use super::{DataArgs, GlobalArgs, ServiceName};
 use crate::ExitStatus;
@@ -21,55 +21,11 @@ pub(crate) struct Serve {
     data: DataArgs,
 }
 
-/// Loads `service`'s settings from `source`, calls `started(name, log_filter)` (where the caller
-/// starts its logs), then serves until `shutdown` resolves and in-flight requests drain. The one
-/// way a service runs, alone (`serve`) or beside the others (`up --in-process`).
-pub(crate) async fn run_service(
-    service: ServiceName,
-    source: &ConfigSource,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-    started: impl FnOnce(&'static str, &str),
-) -> anyhow::Result<()> {
-    // The same steps for every service crate (each has `load_settings`, `NAME` and `serve`).
-    macro_rules! run {
-        ($service:ident) => {{
-            let settings = $service::load_settings(source)?;
-            started($service::NAME, &settings.common.log);
-            private_data_dir($service::NAME, &settings.common.data_dir);
-            $service::serve(&settings, shutdown).await?;
-        }};
-    }
-    match service {
-        ServiceName::Gateway => run!(shopctl_gateway),
-        ServiceName::Product => run!(shopctl_product),
-        ServiceName::User => run!(shopctl_user),
-        ServiceName::Inventory => run!(shopctl_inventory),
-        ServiceName::Payment => run!(shopctl_payment),
-        ServiceName::Order => run!(shopctl_order),
-        ServiceName::Notification => run!(shopctl_notification),
-        ServiceName::Frontend => run!(shopctl_frontend),
-    }
-    Ok(())
-}
-
-/// Tightens an existing data directory to owner-only (kit's `files`), with a warning in the
-/// service's log, also when it cannot be (the service still starts); one that does not exist
-/// yet is created owner-only by whatever first writes into it (the SQLite database, the audit
-/// trail). Services without a database (gateway, frontend) leave the directory alone.
-fn private_data_dir(service: &str, dir: &Path) {
-    if !crate::platform::WITH_DATABASE.contains(&service) || !dir.is_dir() {
-        return;
-    }
-    if let Ok(Some(warning)) = shopctl_kit::files::secure_data_dir(dir) {
-        tracing::warn!("{warning}");
-    }
-}
-
 impl Serve {
     pub(crate) async fn run(self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
         // Secrets `shopctl bootstrap` wrote to ./.env, below the environment and the flags.
         let mut source = global.config_source();
-        let section = super::fault::service_name(self.service);
+        let section = self.service.name();
         for (key, value) in crate::platform::env_file_settings(Path::new(".env"), section)? {
             source = source.with(&key, value);
         }
@@ -77,7 +33,7 @@ impl Serve {
         if let Some(port) = self.port {
             source = source.with("port", port);
         }
-        run_service(
+        crate::platform::runner::run_service(
             self.service,
             &source,
             crate::platform::lifeline::shutdown(),

@@ -8,11 +8,9 @@ use clap::Args;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{
-    GlobalArgs,
-    target::{Target, client, parse_duration},
-};
+use super::GlobalArgs;
 use crate::ExitStatus;
+use crate::platform::target::{Target, client, parse_duration};
 
 /// Show the health and traffic of every service.
 #[derive(Debug, Args)]

@@ -22,7 +22,7 @@ use shopctl_kit::settings::ConfigSource;
 
 use super::GlobalArgs;
 use crate::ExitStatus;
-use crate::platform::{Layout, SERVICES, WITH_DATABASE, lifeline, write_private};
+use crate::platform::{Layout, SERVICES, WITH_DATABASE, lifeline, target::ready, write_private};
 
 /// Run the whole shop locally.
 #[derive(Debug, Args)]
@@ -90,12 +90,6 @@ struct Secrets {
     admin_token: String,
     #[serde(default)]
     demo_accounts: bool,
-}
-
-/// The admin token `shopctl up` saved in `dir`, if any.
-pub(crate) fn saved_admin_token(dir: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(dir.join("secrets.toml")).ok()?;
-    toml::from_str::<Secrets>(&text).ok().map(|s| s.admin_token)
 }
 
 fn secrets(dir: &Path) -> anyhow::Result<Secrets> {
@@ -246,7 +240,7 @@ async fn supervise_in_process(
         };
         let started = Instant::now();
         let ended = tokio::spawn(async move {
-            super::serve::run_service(service, &source, shutdown, |_, _| {}).await
+            crate::platform::runner::run_service(service, &source, shutdown, |_, _| {}).await
         })
         .await;
         if *stop.borrow() {
@@ -285,15 +279,6 @@ async fn terminate(child: &mut tokio::process::Child, pid: u32) {
     {
         let _ = child.kill().await;
     }
-}
-
-/// Whether the service at `url` answers its readiness probe with 200.
-pub(crate) async fn ready(client: &reqwest::Client, url: &str) -> bool {
-    client
-        .get(format!("{url}/readyz"))
-        .send()
-        .await
-        .is_ok_and(|r| r.status().is_success())
 }
 
 /// Registers the demo customer and admin through the gateway; returns their passwords.

@@ -7,11 +7,9 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use serde::Serialize;
 
-use super::{
-    GlobalArgs,
-    target::{Target, client, parse_duration},
-};
+use super::GlobalArgs;
 use crate::ExitStatus;
+use crate::platform::target::{Target, client, parse_duration};
 
 /// Wait until the shop is healthy.
 #[derive(Debug, Args)]
@@ -42,7 +40,7 @@ impl Wait {
         loop {
             let mut not_ready = Vec::new();
             for (name, url) in &shop.services {
-                if !super::up::ready(&client, url).await {
+                if !crate::platform::target::ready(&client, url).await {
                     not_ready.push(*name);
                 }
             }

@@ -5,8 +5,7 @@ use std::{path::PathBuf, time::Duration};
 
 use clap::Args;
 
-use super::GlobalArgs;
-use crate::platform::SERVICES;
+use crate::{commands::GlobalArgs, platform::SERVICES};
 
 /// Flags that locate a running shop and the credentials to operate it.
 #[derive(Debug, Clone, Args)]
@@ -104,7 +103,7 @@ impl Target {
         let admin_token = self
             .admin_token
             .clone()
-            .or_else(|| super::up::saved_admin_token(&self.data_dir))
+            .or_else(|| saved_admin_token(&self.data_dir))
             .or_else(|| {
                 use secrecy::ExposeSecret as _;
                 from_config
@@ -146,6 +145,25 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
             "`{text}` is not a duration; use e.g. 60s, 500ms or 2m"
         )),
     }
+}
+
+/// The admin token `shopctl up` saved in its data directory `dir` (`secrets.toml`), if any.
+pub(crate) fn saved_admin_token(dir: &std::path::Path) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Saved {
+        admin_token: String,
+    }
+    let text = std::fs::read_to_string(dir.join("secrets.toml")).ok()?;
+    toml::from_str::<Saved>(&text).ok().map(|s| s.admin_token)
+}
+
+/// Whether the service at `url` answers its readiness probe with 200.
+pub(crate) async fn ready(client: &reqwest::Client, url: &str) -> bool {
+    client
+        .get(format!("{url}/readyz"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
 }
 
 #[cfg(test)]
