@@ -11,6 +11,7 @@ use crate::printer::Printer;
 pub mod bootstrap;
 pub mod lifeline;
 pub mod runner;
+pub mod supervisor;
 pub mod target;
 
 /// The services `up` runs, in start order, with their port offsets from the base port.

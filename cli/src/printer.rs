@@ -38,6 +38,14 @@ impl Printer {
         }
     }
 
+    /// Prints `message` on stderr: what happens while a command runs (a service restarted), in
+    /// every format, so JSON on stdout stays clean; not when quiet.
+    pub fn note(&self, message: &str) {
+        if !self.quiet {
+            eprintln!("{message}");
+        }
+    }
+
     /// Prints `warning: {message}` on stderr (in every format, so JSON on stdout stays clean;
     /// not when quiet).
     pub fn warning(&self, message: &str) {

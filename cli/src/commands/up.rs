@@ -9,20 +9,17 @@ use std::{
     collections::BTreeMap,
     fmt::Write as _,
     path::{Path, PathBuf},
-    process::Stdio,
     time::{Duration, Instant},
 };
 
 use clap::Args;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tokio::{process::Command, sync::watch};
-
-use shopctl_kit::settings::ConfigSource;
+use tokio::sync::watch;
 
 use super::GlobalArgs;
 use crate::ExitStatus;
-use crate::platform::{Layout, SERVICES, WITH_DATABASE, lifeline, target::ready, write_private};
+use crate::platform::{Layout, SERVICES, WITH_DATABASE, supervisor, target::ready, write_private};
 
 /// Run the whole shop locally.
 #[derive(Debug, Args)]
@@ -137,147 +134,6 @@ impl Secrets {
             admin_token: self.admin_token.clone(),
         }
         .env_vars()
-    }
-}
-
-/// One supervised child: started, watched, restarted with backoff until shutdown.
-async fn supervise(
-    name: &'static str,
-    config: PathBuf,
-    env: Vec<(String, String)>,
-    logs: PathBuf,
-    mut stop: watch::Receiver<bool>,
-    pids: watch::Sender<BTreeMap<&'static str, u32>>,
-) {
-    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("shopctl"));
-    let mut backoff = Duration::from_millis(500);
-    loop {
-        let log = shopctl_kit::files::append_private(&logs.join(format!("{name}.log")));
-        let (Ok(out), Ok(err)) = (
-            log.as_ref().map(std::fs::File::try_clone),
-            log.as_ref().map(std::fs::File::try_clone),
-        ) else {
-            eprintln!("{name}: cannot open its log in {}", logs.display());
-            return;
-        };
-        // The child's stdin is its lifeline (platform::lifeline): this task holds the write end
-        // until the child ends, and the kernel closes it should this process die.
-        let spawned = Command::new(&exe)
-            .arg("--config")
-            .arg(&config)
-            .args(["serve", name])
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .env(lifeline::ENV, lifeline::STDIN)
-            .stdin(Stdio::piped())
-            .stdout(out.map_or(Stdio::null(), Stdio::from))
-            .stderr(err.map_or(Stdio::null(), Stdio::from))
-            .kill_on_drop(true)
-            .spawn();
-        let mut child = match spawned {
-            Ok(child) => child,
-            Err(e) => {
-                eprintln!("{name}: cannot start: {e}");
-                return;
-            }
-        };
-        let _lifeline = child.stdin.take();
-        let pid = child.id().unwrap_or_default();
-        pids.send_modify(|pids| {
-            pids.insert(name, pid);
-        });
-        let started = Instant::now();
-        tokio::select! {
-            status = child.wait() => {
-                if *stop.borrow() {
-                    return;
-                }
-                if started.elapsed() > Duration::from_secs(60) {
-                    backoff = Duration::from_millis(500);
-                }
-                let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
-                eprintln!(
-                    "{name} (pid {pid}) stopped: {status}; restarting in {} ms (log: {})",
-                    backoff.as_millis(),
-                    logs.join(format!("{name}.log")).display()
-                );
-                tokio::select! {
-                    () = tokio::time::sleep(backoff) => {}
-                    _ = stop.changed() => return,
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(30));
-            }
-            _ = stop.changed() => {
-                terminate(&mut child, pid).await;
-                return;
-            }
-        }
-    }
-}
-
-/// One service run as a task of this process: restarted with backoff when it fails or panics.
-async fn supervise_in_process(
-    name: &'static str,
-    config: PathBuf,
-    settings: Vec<(String, String)>,
-    stop: watch::Receiver<bool>,
-) {
-    use clap::ValueEnum as _;
-    let Ok(service) = super::ServiceName::from_str(name, true) else {
-        return;
-    };
-    let mut backoff = Duration::from_millis(500);
-    loop {
-        let mut source = ConfigSource {
-            file: Some(config.clone()),
-            overrides: Vec::new(),
-        };
-        for (key, value) in &settings {
-            source = source.with(key, value.clone());
-        }
-        let mut until = stop.clone();
-        let shutdown = async move {
-            let _ = until.wait_for(|stop| *stop).await;
-        };
-        let started = Instant::now();
-        let ended = tokio::spawn(async move {
-            crate::platform::runner::run_service(service, &source, shutdown, |_, _| {}).await
-        })
-        .await;
-        if *stop.borrow() {
-            return;
-        }
-        if started.elapsed() > Duration::from_secs(60) {
-            backoff = Duration::from_millis(500);
-        }
-        let why = match ended {
-            Ok(Ok(())) => "stopped".to_owned(),
-            Ok(Err(e)) => format!("failed: {e:#}"),
-            Err(e) => format!("panicked: {e}"),
-        };
-        eprintln!("{name} {why}; restarting in {} ms", backoff.as_millis());
-        let mut stop = stop.clone();
-        tokio::select! {
-            () = tokio::time::sleep(backoff) => {}
-            _ = stop.wait_for(|stop| *stop) => return,
-        }
-        backoff = (backoff * 2).min(Duration::from_secs(30));
-    }
-}
-
-/// SIGTERM, then up to 10 s to drain, then SIGKILL.
-async fn terminate(child: &mut tokio::process::Child, pid: u32) {
-    #[cfg(unix)]
-    if let Ok(pid) = i32::try_from(pid) {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid),
-            nix::sys::signal::Signal::SIGTERM,
-        );
-    }
-    if tokio::time::timeout(Duration::from_secs(10), child.wait())
-        .await
-        .is_err()
-    {
-        let _ = child.kill().await;
     }
 }
 
@@ -418,20 +274,24 @@ impl Up {
         }
         for (name, _) in SERVICES {
             tasks.push(if self.in_process {
-                tokio::spawn(supervise_in_process(
+                tokio::spawn(supervisor::supervise_in_process(
                     name,
                     config.to_path_buf(),
                     crate::platform::section_settings(env, name),
                     stop_rx.clone(),
+                    global.printer(),
                 ))
             } else {
-                tokio::spawn(supervise(
+                tokio::spawn(supervisor::supervise(
                     name,
-                    config.to_path_buf(),
-                    env.to_vec(),
-                    dir.join("logs"),
-                    stop_rx.clone(),
-                    pids_tx.clone(),
+                    supervisor::Supervised {
+                        config: config.to_path_buf(),
+                        env: env.to_vec(),
+                        logs: dir.join("logs"),
+                        stop: stop_rx.clone(),
+                        pids: pids_tx.clone(),
+                        printer: global.printer(),
+                    },
                 ))
             });
         }
@@ -512,7 +372,7 @@ impl Up {
         for task in tasks {
             let _ = task.await;
         }
-        eprintln!("stopped every service");
+        global.printer().note("stopped every service");
         Ok(if all_ready {
             ExitStatus::Success
         } else {

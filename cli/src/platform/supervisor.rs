@@ -1,0 +1,183 @@
+//! The supervisor behind `shopctl up`: every service as a child process (`shopctl serve <svc>`,
+//! its output in its log, a lifeline on its stdin) or as a task of this process, restarted with
+//! backoff (0.5 s, doubling to 30 s; reset after a minute up) until shutdown, then stopped with
+//! SIGTERM and, after 10 s, SIGKILL. What happens to a child is said through the `Printer`.
+
+use std::{
+    collections::BTreeMap,
+    path::PathBuf,
+    process::Stdio,
+    time::{Duration, Instant},
+};
+
+use shopctl_kit::settings::ConfigSource;
+use tokio::{process::Command, sync::watch};
+
+use super::lifeline;
+use crate::printer::Printer;
+
+/// What a supervised child process is started with, and where what happens to it goes.
+#[derive(Debug, Clone)]
+pub struct Supervised {
+    /// The configuration file every service reads.
+    pub config: PathBuf,
+    /// Its environment (secrets, database URLs).
+    pub env: Vec<(String, String)>,
+    /// The directory of the services' logs.
+    pub logs: PathBuf,
+    /// Turns true when everything should stop.
+    pub stop: watch::Receiver<bool>,
+    /// Each service's current process id.
+    pub pids: watch::Sender<BTreeMap<&'static str, u32>>,
+    /// Restarts and failures are said through it.
+    pub printer: Printer,
+}
+
+/// One supervised child: started, watched, restarted with backoff until shutdown.
+pub async fn supervise(name: &'static str, supervised: Supervised) {
+    let Supervised {
+        config,
+        env,
+        logs,
+        mut stop,
+        pids,
+        printer,
+    } = supervised;
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("shopctl"));
+    let mut backoff = Duration::from_millis(500);
+    loop {
+        let log = shopctl_kit::files::append_private(&logs.join(format!("{name}.log")));
+        let (Ok(out), Ok(err)) = (
+            log.as_ref().map(std::fs::File::try_clone),
+            log.as_ref().map(std::fs::File::try_clone),
+        ) else {
+            printer.warning(&format!(
+                "{name}: cannot open its log in {}",
+                logs.display()
+            ));
+            return;
+        };
+        // The child's stdin is its lifeline (platform::lifeline): this task holds the write end
+        // until the child ends, and the kernel closes it should this process die.
+        let spawned = Command::new(&exe)
+            .arg("--config")
+            .arg(&config)
+            .args(["serve", name])
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .env(lifeline::ENV, lifeline::STDIN)
+            .stdin(Stdio::piped())
+            .stdout(out.map_or(Stdio::null(), Stdio::from))
+            .stderr(err.map_or(Stdio::null(), Stdio::from))
+            .kill_on_drop(true)
+            .spawn();
+        let mut child = match spawned {
+            Ok(child) => child,
+            Err(e) => {
+                printer.warning(&format!("{name}: cannot start: {e}"));
+                return;
+            }
+        };
+        let _lifeline = child.stdin.take();
+        let pid = child.id().unwrap_or_default();
+        pids.send_modify(|pids| {
+            pids.insert(name, pid);
+        });
+        let started = Instant::now();
+        tokio::select! {
+            status = child.wait() => {
+                if *stop.borrow() {
+                    return;
+                }
+                if started.elapsed() > Duration::from_secs(60) {
+                    backoff = Duration::from_millis(500);
+                }
+                let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
+                printer.note(&format!(
+                    "{name} (pid {pid}) stopped: {status}; restarting in {} ms (log: {})",
+                    backoff.as_millis(),
+                    logs.join(format!("{name}.log")).display()
+                ));
+                tokio::select! {
+                    () = tokio::time::sleep(backoff) => {}
+                    _ = stop.changed() => return,
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+            _ = stop.changed() => {
+                terminate(&mut child, pid).await;
+                return;
+            }
+        }
+    }
+}
+
+/// One service run as a task of this process: restarted with backoff when it fails or panics.
+pub async fn supervise_in_process(
+    name: &'static str,
+    config: PathBuf,
+    settings: Vec<(String, String)>,
+    stop: watch::Receiver<bool>,
+    printer: Printer,
+) {
+    use clap::ValueEnum as _;
+    let Ok(service) = crate::commands::ServiceName::from_str(name, true) else {
+        return;
+    };
+    let mut backoff = Duration::from_millis(500);
+    loop {
+        let mut source = ConfigSource {
+            file: Some(config.clone()),
+            overrides: Vec::new(),
+        };
+        for (key, value) in &settings {
+            source = source.with(key, value.clone());
+        }
+        let mut until = stop.clone();
+        let shutdown = async move {
+            let _ = until.wait_for(|stop| *stop).await;
+        };
+        let started = Instant::now();
+        let ended = tokio::spawn(async move {
+            crate::platform::runner::run_service(service, &source, shutdown, |_, _| {}).await
+        })
+        .await;
+        if *stop.borrow() {
+            return;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            backoff = Duration::from_millis(500);
+        }
+        let why = match ended {
+            Ok(Ok(())) => "stopped".to_owned(),
+            Ok(Err(e)) => format!("failed: {e:#}"),
+            Err(e) => format!("panicked: {e}"),
+        };
+        printer.note(&format!(
+            "{name} {why}; restarting in {} ms",
+            backoff.as_millis()
+        ));
+        let mut stop = stop.clone();
+        tokio::select! {
+            () = tokio::time::sleep(backoff) => {}
+            _ = stop.wait_for(|stop| *stop) => return,
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(30));
+    }
+}
+
+/// SIGTERM, then up to 10 s to drain, then SIGKILL.
+async fn terminate(child: &mut tokio::process::Child, pid: u32) {
+    #[cfg(unix)]
+    if let Ok(pid) = i32::try_from(pid) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+    }
+    if tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .is_err()
+    {
+        let _ = child.kill().await;
+    }
+}
