@@ -153,6 +153,24 @@ pub(super) async fn sign_in(
 }
 
 impl Shopper {
+    /// Signs in again (the access token ran out); whether a new token was had.
+    async fn sign_in_again(&mut self) -> bool {
+        match sign_in(
+            &self.client,
+            &self.plan.accounts,
+            &self.email,
+            &self.password,
+        )
+        .await
+        {
+            Ok(token) => {
+                self.token = token;
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
     /// Counts what a checkout's order turned out to be; an unexpected outcome turns the
     /// checkout's ok answer into an error of that kind.
     fn settle(&mut self, outcome: Settled, declined_card: bool) {
@@ -185,19 +203,9 @@ impl Shopper {
             for (id, declined_card) in pending {
                 let url = format!("{}/api/orders/{id}", self.plan.gateway);
                 let mut read = exchange(self.client.get(&url).bearer_auth(&self.token)).await;
-                if matches!(read, Ok((StatusCode::UNAUTHORIZED, _))) {
-                    // The access token ran out while following: sign in again, once.
-                    if let Ok(token) = sign_in(
-                        &self.client,
-                        &self.plan.accounts,
-                        &self.email,
-                        &self.password,
-                    )
-                    .await
-                    {
-                        self.token = token;
-                        read = exchange(self.client.get(&url).bearer_auth(&self.token)).await;
-                    }
+                // The access token ran out while following: sign in again, once.
+                if matches!(read, Ok((StatusCode::UNAUTHORIZED, _))) && self.sign_in_again().await {
+                    read = exchange(self.client.get(&url).bearer_auth(&self.token)).await;
                 }
                 match read {
                     Ok((status, order)) if status.is_success() => {
@@ -278,16 +286,7 @@ impl Shopper {
         self.record(route, started.elapsed(), &outcome, refusable);
         if outcome == Ok(StatusCode::UNAUTHORIZED) {
             // The 15-minute access token ran out: sign in again for the next request.
-            if let Ok(token) = sign_in(
-                &self.client,
-                &self.plan.accounts,
-                &self.email,
-                &self.password,
-            )
-            .await
-            {
-                self.token = token;
-            }
+            self.sign_in_again().await;
         }
         answer.ok()
     }
