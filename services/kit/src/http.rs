@@ -199,6 +199,10 @@ where
     fn call(&mut self, mut req: Request) -> Answer {
         let deadline = self.deadline;
         let tag = req.extensions().get::<MatchedPath>().cloned();
+        // Routing runs inside the request's span (Observed): name the route on it.
+        if let Some(tag) = &tag {
+            tracing::Span::current().record("route", tag.as_str());
+        }
         req.extensions_mut()
             .insert(Deadline(Instant::now() + deadline));
         let tagged = move |mut response: Response| {
@@ -279,6 +283,7 @@ where
 
     fn call(&mut self, mut req: Request) -> Answer {
         let observation = Observation::begin(&mut req);
+        observation.span.record("route", self.label);
         req.extensions_mut()
             .insert(Deadline(observation.started + self.deadline));
         let faults =
@@ -330,6 +335,9 @@ impl Observation {
             span_id = %trace.span_id,
             method = %method,
             path = %req.uri().path(),
+            // The route template, once routing has matched one (Guarded, CatchAll): every line a
+            // handler logs carries it, in every service alike.
+            route = tracing::field::Empty,
         );
         req.extensions_mut().insert(trace);
         Self {

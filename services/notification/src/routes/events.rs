@@ -40,7 +40,6 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         (status = 422, description = "Malformed `data`: do not retry", body = shopctl_kit::error::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Mail for a user without a contact yet: retry later", body = shopctl_kit::error::Problem, content_type = "application/problem+json"),
     ))]
-#[tracing::instrument(name = "Receive event", skip_all)]
 async fn receive_event(
     Authorized(caller, ..): Authorized<ServiceOnly>,
     State(state): State<AppState>,

@@ -141,7 +141,6 @@ fn new_payment(charge: &Charge, outcome: Outcome, key: String, fingerprint: Stri
         (status = 403, description = "Not a service token", body = shopctl_kit::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid field, or the key was used for a different request", body = shopctl_kit::error::Problem, content_type = "application/problem+json"),
     ))]
-#[tracing::instrument(name = "Authorize payment", skip_all)]
 async fn authorize_payment(
     Authorized(caller, ..): Authorized<ServiceOnly>,
     State(state): State<AppState>,
@@ -235,7 +234,6 @@ async fn list_order_payments(
         (status = 404, body = shopctl_kit::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Declined, voided or refunded", body = shopctl_kit::error::Problem, content_type = "application/problem+json"),
     ))]
-#[tracing::instrument(name = "Capture payment", skip_all)]
 async fn capture_payment(
     _service: Authorized<ServiceOnly>,
     State(state): State<AppState>,
@@ -272,7 +270,6 @@ async fn capture_payment(
         (status = 404, body = shopctl_kit::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Captured: refund it instead", body = shopctl_kit::error::Problem, content_type = "application/problem+json"),
     ))]
-#[tracing::instrument(name = "Void payment", skip_all)]
 async fn void_payment(
     _service: Authorized<ServiceOnly>,
     State(state): State<AppState>,

@@ -82,7 +82,6 @@ async fn get_payment(
         (status = 409, description = "The payment is not captured", body = shopctl_kit::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid amount or more than is left to refund", body = shopctl_kit::error::Problem, content_type = "application/problem+json"),
     ))]
-#[tracing::instrument(name = "Refund payment", skip_all)]
 async fn refund_payment(
     Authorized(principal, ..): Authorized<SupportAdminOrService>,
     State(state): State<AppState>,

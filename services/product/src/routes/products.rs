@@ -95,7 +95,6 @@ fn parse_id(id: &str) -> Result<Uuid, ApiError> {
         (status = 400, description = "Bad parameter", body = shopctl_kit::error::Problem, content_type = "application/problem+json"),
     )
 )]
-#[tracing::instrument(name = "List products", skip_all)]
 async fn list_products(
     State(state): State<AppState>,
     AppQuery(params): AppQuery<ListParams>,
@@ -117,7 +116,6 @@ async fn list_products(
         (status = 422, description = "Invalid field", body = shopctl_kit::error::Problem, content_type = "application/problem+json"),
     )
 )]
-#[tracing::instrument(name = "Create product", skip_all)]
 async fn create_product(
     _admin: Authorized<AdminOnly>,
     State(state): State<AppState>,
@@ -199,7 +197,6 @@ async fn get_product_by_sku(
         (status = 422, body = shopctl_kit::error::Problem, content_type = "application/problem+json"),
     )
 )]
-#[tracing::instrument(name = "Replace product", skip_all)]
 async fn replace_product(
     _admin: Authorized<AdminOnly>,
     State(state): State<AppState>,
@@ -226,7 +223,6 @@ async fn replace_product(
         (status = 404, body = shopctl_kit::error::Problem, content_type = "application/problem+json"),
     )
 )]
-#[tracing::instrument(name = "Delete product", skip_all)]
 async fn delete_product(
     _admin: Authorized<AdminOnly>,
     State(state): State<AppState>,

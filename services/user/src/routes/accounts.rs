@@ -147,7 +147,6 @@ async fn check_password(state: &AppState, id: Uuid, candidate: String) -> Result
         (status = 409, body = shopctl_kit::error::Problem, content_type = "application/problem+json"),
         (status = 422, body = shopctl_kit::error::Problem, content_type = "application/problem+json"),
     ))]
-#[tracing::instrument(name = "Register", skip_all)]
 async fn register(
     State(state): State<AppState>,
     AppJson(input): AppJson<RegisterInput>,
@@ -216,7 +215,6 @@ async fn update_me(
 /// Change the caller's password; every session is signed out.
 #[utoipa::path(post, path = "/api/users/me/password", tag = "accounts", request_body = PasswordInput, security(("bearer" = [])),
     responses((status = 204, description = "Changed; all refresh tokens revoked"), (status = 422, body = shopctl_kit::error::Problem, content_type = "application/problem+json")))]
-#[tracing::instrument(name = "Change password", skip_all)]
 async fn change_password(
     Authorized(principal, ..): Authorized<AnyUser>,
     State(state): State<AppState>,
@@ -279,7 +277,6 @@ async fn export_me(
 /// stops working and every session ends. The account id stays, so orders keep their reference.
 #[utoipa::path(delete, path = "/api/users/me", tag = "accounts", request_body = EraseInput, security(("bearer" = [])),
     responses((status = 204, description = "Erased"), (status = 422, body = shopctl_kit::error::Problem, content_type = "application/problem+json")))]
-#[tracing::instrument(name = "Erase account", skip_all)]
 async fn erase_me(
     Authorized(principal, ..): Authorized<AnyUser>,
     State(state): State<AppState>,

@@ -84,7 +84,6 @@ async fn list_users(
 #[utoipa::path(put, path = "/api/users/{id}/roles", tag = "admin", request_body = RolesInput,
     params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = User), (status = 404, body = shopctl_kit::error::Problem, content_type = "application/problem+json")))]
-#[tracing::instrument(name = "Set roles", skip_all)]
 async fn set_roles(
     Authorized(admin, ..): Authorized<AdminOnly>,
     State(state): State<AppState>,

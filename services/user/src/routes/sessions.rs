@@ -67,7 +67,6 @@ pub(crate) struct RefreshInput {
         (status = 200, body = TokenPair),
         (status = 401, description = "Wrong e-mail or password, or the account is locked; the answer never says which", body = shopctl_kit::error::Problem, content_type = "application/problem+json"),
     ))]
-#[tracing::instrument(name = "Login", skip_all)]
 async fn login(
     State(state): State<AppState>,
     AppJson(input): AppJson<LoginInput>,
@@ -171,7 +170,6 @@ async fn login(
         (status = 200, body = TokenPair),
         (status = 401, description = "Unknown, expired, revoked or reused token (reuse revokes the whole session)", body = shopctl_kit::error::Problem, content_type = "application/problem+json"),
     ))]
-#[tracing::instrument(name = "Refresh", skip_all)]
 async fn refresh(
     State(state): State<AppState>,
     AppJson(input): AppJson<RefreshInput>,
