@@ -8,7 +8,7 @@
 //! runs on start and then periodically for sagas that stopped moving. Card data exists only in
 //! the checkout request: a saga that lost it before authorizing cannot pay and is compensated.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 use shopctl_kit::{
@@ -16,6 +16,8 @@ use shopctl_kit::{
     db::StoreError,
 };
 use uuid::Uuid;
+
+mod recovery;
 
 use crate::{
     domain::{Order, SagaState},
@@ -428,197 +430,6 @@ impl Saga {
             self.wake();
         }
         Ok(Outcome::Confirmed(self.store.order(id).await?))
-    }
-
-    /// Carries out what a cancelled order still owes; finishes the saga when nothing is left.
-    pub async fn compensate(&self, id: Uuid) -> Result<(), SagaError> {
-        let order = self.store.order(id).await?;
-        for owed in self.store.owed(id).await? {
-            let result = match owed {
-                Compensation::ReleaseStock => self
-                    .inventory
-                    .post::<()>(
-                        &format!("/internal/reservations/{id}/release"),
-                        None,
-                        Some(&id.to_string()),
-                        None,
-                    )
-                    .await
-                    // Nothing held, or already confirmed and shipped out: nothing to release.
-                    .map(|a| a.ok() || a.status == 404 || a.status == 409),
-                Compensation::VoidPayment => match self.payment_to_void(&order).await {
-                    Err(err) => Err(err),
-                    Ok(None) => Ok(true),
-                    Ok(Some(payment)) => self
-                        .payment
-                        .post::<()>(
-                            &format!("/internal/payments/{payment}/void"),
-                            None,
-                            Some(&format!("void-{id}")),
-                            None,
-                        )
-                        .await
-                        .map(|a| a.ok() || a.status == 404),
-                },
-                Compensation::RefundPayment => match &order.payment_id {
-                    None => Ok(true),
-                    Some(payment) => self
-                        .payment
-                        .post(
-                            &format!("/api/payments/{payment}/refund"),
-                            Some(&json!({"reason": format!("order {id} cancelled")})),
-                            Some(&format!("refund-{id}")),
-                            None,
-                        )
-                        .await
-                        // 409: already refunded in full.
-                        .map(|a| a.ok() || a.status == 409),
-                },
-            };
-            let error = match result {
-                Ok(true) => None,
-                Ok(false) => Some("refused".to_owned()),
-                Err(err) => Some(err.to_string()),
-            };
-            if let Some(error) = &error {
-                tracing::warn!(order = %id, compensation = owed.as_str(), %error, "compensation failed; will retry");
-            }
-            self.store.compensated(id, owed, error.as_deref()).await?;
-        }
-        self.store.finish_compensation(id).await?;
-        Ok(())
-    }
-
-    /// Cancels an order on request (owner, support, admin): before payment it only releases the
-    /// stock; a confirmed order is refunded. Returns `false` when the order can no longer be
-    /// cancelled.
-    pub async fn cancel(&self, id: Uuid, reason: &str) -> Result<bool, SagaError> {
-        if self.is_driven(id) {
-            return Ok(false);
-        }
-        let order = self.store.order(id).await?;
-        let saga = self.store.saga(id).await?;
-        let owed: &[Compensation] = match saga {
-            SagaState::Pending | SagaState::StockReserved => &[Compensation::ReleaseStock],
-            SagaState::PaymentAuthorized => {
-                &[Compensation::VoidPayment, Compensation::ReleaseStock]
-            }
-            SagaState::Confirmed if order.status == crate::domain::OrderStatus::Confirmed => {
-                &[Compensation::RefundPayment]
-            }
-            _ => return Ok(false),
-        };
-        let event = Event {
-            topic: "order.cancelled",
-            data: json!({"order_id": id, "user_id": order.user_id, "reason": reason}),
-        };
-        if !self
-            .store
-            .cancel(id, saga, reason, owed, Some(&event))
-            .await?
-        {
-            return Ok(false);
-        }
-        self.wake();
-        self.compensate(id).await?;
-        Ok(true)
-    }
-
-    /// Finishes or compensates every saga that has not moved for `idle` (all of them on start).
-    /// Returns how many were looked at.
-    pub async fn resume(&self, idle: Duration) -> Result<usize, SagaError> {
-        let before = chrono::Utc::now() - chrono::Duration::from_std(idle).unwrap_or_default();
-        let open = self.store.open_sagas(before).await?;
-        for (id, state) in &open {
-            if self.is_driven(*id) {
-                continue;
-            }
-            if let Err(err) = self.resume_one(*id, *state).await {
-                tracing::warn!(order = %id, error = %err, "resuming a saga failed; will retry");
-            }
-        }
-        Ok(open.len())
-    }
-
-    async fn resume_one(&self, id: Uuid, state: SagaState) -> Result<(), SagaError> {
-        tracing::info!(order = %id, saga = state.as_str(), "resuming saga");
-        let interrupted = "checkout was interrupted before payment; nothing was charged";
-        match state {
-            SagaState::Pending => {
-                // The card is gone with the request: this order cannot be paid.
-                self.store
-                    .cancel(id, state, interrupted, &[Compensation::ReleaseStock], None)
-                    .await?;
-                self.compensate(id).await?;
-            }
-            SagaState::StockReserved => {
-                // Did the authorization go through before the interruption?
-                match self.payment_of(id).await {
-                    Ok(Some((payment_id, card))) => {
-                        self.store
-                            .advance(
-                                id,
-                                state,
-                                SagaState::PaymentAuthorized,
-                                "authorize_payment",
-                                Some("found on resume"),
-                                Some((&payment_id, &card)),
-                            )
-                            .await?;
-                        self.finish(id).await?;
-                    }
-                    Ok(None) => {
-                        // An authorization may still land late: void whatever appears.
-                        self.store
-                            .cancel(
-                                id,
-                                state,
-                                interrupted,
-                                &[Compensation::VoidPayment, Compensation::ReleaseStock],
-                                None,
-                            )
-                            .await?;
-                        self.compensate(id).await?;
-                    }
-                    Err(err) => {
-                        tracing::warn!(order = %id, error = %err, "payment service unavailable; will retry");
-                    }
-                }
-            }
-            SagaState::PaymentAuthorized => {
-                self.finish(id).await?;
-            }
-            SagaState::Compensating => self.compensate(id).await?,
-            SagaState::Confirmed | SagaState::Cancelled => {}
-        }
-        Ok(())
-    }
-
-    /// The payment a cancelled order must void: the one it recorded, or — when the saga was
-    /// interrupted before recording it — any the payment service holds for the order.
-    async fn payment_to_void(&self, order: &Order) -> Result<Option<String>, CallError> {
-        match &order.payment_id {
-            Some(payment) => Ok(Some(payment.clone())),
-            None => Ok(self.payment_of(order.id).await?.map(|(id, _)| id)),
-        }
-    }
-
-    /// The authorized (or captured) payment of an order, if any.
-    async fn payment_of(&self, id: Uuid) -> Result<Option<(String, String)>, CallError> {
-        let answer = self
-            .payment
-            .get(&format!("/internal/payments?order_id={id}"), None)
-            .await?;
-        let items = answer.body["items"].as_array().cloned().unwrap_or_default();
-        Ok(items
-            .iter()
-            .find(|p| matches!(p["status"].as_str(), Some("authorized" | "captured")))
-            .map(|p| {
-                (
-                    p["id"].as_str().unwrap_or_default().to_owned(),
-                    card_summary(p),
-                )
-            }))
     }
 }
 
