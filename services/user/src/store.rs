@@ -3,6 +3,7 @@
 //! ([`sqlite::ID`] / [`postgres::ID`]).
 
 mod postgres;
+mod rows;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -13,6 +14,8 @@ use shopctl_kit::{
     sql::Param,
 };
 use uuid::Uuid;
+
+use rows::{FailureRow, RefreshRow, SessionRow, UserRow, parse_uuid, roles_json};
 
 use crate::domain::{Role, SessionInfo, User};
 
@@ -189,74 +192,6 @@ impl SqlUserStore {
             self.id_column("id")
         )
     }
-}
-
-#[derive(Debug, sqlx::FromRow)]
-struct UserRow {
-    id: String,
-    email: String,
-    name: String,
-    password_hash: String,
-    roles: String,
-    locked_until: Option<DateTime<Utc>>,
-    erased_at: Option<DateTime<Utc>>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-fn corrupt(what: &str) -> StoreError {
-    StoreError::Db(sqlx::Error::Decode(
-        format!("corrupt {what} in users").into(),
-    ))
-}
-
-impl TryFrom<UserRow> for StoredUser {
-    type Error = StoreError;
-
-    fn try_from(row: UserRow) -> Result<Self, StoreError> {
-        Ok(Self {
-            user: User {
-                id: row.id.parse().map_err(|_| corrupt("id"))?,
-                email: row.email,
-                name: row.name,
-                roles: serde_json::from_str(&row.roles).map_err(|_| corrupt("roles"))?,
-                created_at: row.created_at,
-                updated_at: row.updated_at,
-            },
-            password_hash: row.password_hash,
-            locked_until: row.locked_until,
-            erased: row.erased_at.is_some(),
-        })
-    }
-}
-
-#[derive(Debug, sqlx::FromRow)]
-struct FailureRow {
-    failed_logins: i64,
-}
-
-#[derive(Debug, sqlx::FromRow)]
-struct RefreshRow {
-    user_id: String,
-    family_id: String,
-    used_at: Option<DateTime<Utc>>,
-    revoked_at: Option<DateTime<Utc>>,
-    expires_at: DateTime<Utc>,
-}
-
-#[derive(Debug, sqlx::FromRow)]
-struct SessionRow {
-    family_id: String,
-    issued_at: DateTime<Utc>,
-    expires_at: DateTime<Utc>,
-}
-
-fn roles_json(roles: &[Role]) -> String {
-    serde_json::to_string(roles).unwrap_or_else(|_| "[]".to_owned())
-}
-
-fn parse_uuid(text: &str) -> Result<Uuid, StoreError> {
-    text.parse().map_err(|_| corrupt("uuid"))
 }
 
 #[async_trait]
