@@ -296,7 +296,8 @@ impl Shopper {
         self.catalog.products[i].clone()
     }
 
-    async fn add_to_cart(&mut self) {
+    /// Views a random product's page; returns its SKU.
+    async fn browse_product(&mut self) -> String {
         let (id, sku) = self.product();
         self.call(
             "browse_product",
@@ -306,6 +307,11 @@ impl Shopper {
             false,
         )
         .await;
+        sku
+    }
+
+    async fn add_to_cart(&mut self) {
+        let sku = self.browse_product().await;
         let quantity = [1, 2, 3, 4, 5, 10][self.rng.random_range(0..6)];
         self.call(
             "add_to_cart",
@@ -348,15 +354,7 @@ impl Shopper {
                 self.call("home", Method::GET, "/", None, false).await;
             }
             Task::BrowseProduct => {
-                let (id, _) = self.product();
-                self.call(
-                    "browse_product",
-                    Method::GET,
-                    &format!("/api/products/{id}"),
-                    None,
-                    false,
-                )
-                .await;
+                self.browse_product().await;
             }
             Task::BrowseCategory => {
                 let path = if self.rng.random_bool(0.5) && !self.catalog.categories.is_empty() {
