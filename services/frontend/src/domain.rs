@@ -1,9 +1,8 @@
 //! The storefront's own logic, free of HTTP and templates: signed cookies and CSRF tokens, the
-//! guest cart, money formatting, search highlighting and product pictures.
+//! guest cart, search highlighting and product pictures.
 
 pub mod guest_cart;
 pub mod highlight;
-pub mod money;
 pub mod placeholder;
 pub mod signer;
 

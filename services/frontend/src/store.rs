@@ -15,21 +15,7 @@ use shopctl_kit::{
     trace::TraceContext,
 };
 
-/// Money in minor units.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Money {
-    /// Minor units.
-    pub amount: i64,
-    /// ISO 4217 code.
-    pub currency: String,
-}
-
-impl Money {
-    /// For display: `$146.99`.
-    pub fn display(&self) -> String {
-        crate::domain::money::display(self.amount, &self.currency)
-    }
-}
+pub use shopctl_kit::vocabulary::Money;
 
 /// A catalog product.
 #[derive(Debug, Clone, Deserialize)]

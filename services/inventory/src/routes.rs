@@ -7,11 +7,8 @@ mod stock;
 
 use std::sync::Arc;
 
-use axum::{Router, extract::FromRef};
 use prometheus_client::metrics::{counter::Counter, family::Family};
-use shopctl_kit::{audit::AuditLog, auth::Auth, openapi::BearerAuth};
-use utoipa::OpenApi;
-use utoipa_axum::router::OpenApiRouter;
+use shopctl_kit::{audit::AuditLog, auth::Auth};
 
 use crate::{settings::InventorySettings, store::InventoryStore};
 
@@ -33,37 +30,10 @@ pub struct AppState {
     pub reservations: Family<ResultLabels, Counter>,
 }
 
-impl FromRef<AppState> for Auth {
-    fn from_ref(state: &AppState) -> Self {
-        state.auth.clone()
-    }
-}
-
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "shopctl inventory",
-        description = "Stock per SKU and atomic reservations. Errors are RFC 9457 problem+json.",
-        license(name = "Apache-2.0")
-    ),
-    components(schemas(shopctl_kit::error::Problem)),
-    modifiers(&BearerAuth),
-    tags((name = "inventory"), (name = "reservations"))
-)]
-struct ApiDoc;
-
-fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(stock::router())
-        .merge(reservations::router())
-}
-
-/// The OpenAPI 3.1 document of the inventory API.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().split_for_parts().1
-}
-
-/// The inventory routes with `state` applied (without kit's middleware).
-pub fn router(state: AppState) -> Router {
-    shopctl_kit::openapi::router_with_document(api(), state)
+shopctl_kit::service_routes! {
+    state: AppState,
+    title: "shopctl inventory",
+    description: "Stock per SKU and atomic reservations. Errors are RFC 9457 problem+json.",
+    tags: ((name = "inventory"), (name = "reservations")),
+    routes: [stock, reservations],
 }

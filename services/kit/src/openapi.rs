@@ -39,3 +39,61 @@ where
         )
         .with_state(state)
 }
+
+/// The part of a service's `routes.rs` that is the same in every service: caller
+/// authentication taken from the state (`FromRef<AppState> for Auth`), the OpenAPI document
+/// (title, description, tags; the problem schema and the bearer scheme), and the public
+/// `openapi()` and `router(state)` built from the route modules named, each with a
+/// `router() -> OpenApiRouter<AppState>`.
+///
+/// ```ignore
+/// shopctl_kit::service_routes! {
+///     state: AppState,
+///     title: "shopctl orders",
+///     description: "Carts, checkout and order history.",
+///     tags: ((name = "cart"), (name = "orders")),
+///     routes: [cart, orders],
+/// }
+/// ```
+#[macro_export]
+macro_rules! service_routes {
+    (
+        state: $state:ty,
+        title: $title:tt,
+        description: $description:tt,
+        tags: ($($tags:tt)*),
+        routes: [$($module:ident),+ $(,)?] $(,)?
+    ) => {
+        impl ::axum::extract::FromRef<$state> for $crate::auth::Auth {
+            fn from_ref(state: &$state) -> Self {
+                state.auth.clone()
+            }
+        }
+
+        use shopctl_kit::openapi::BearerAuth as ServiceBearerAuth;
+
+        #[derive(::utoipa::OpenApi)]
+        #[openapi(
+            info(title = $title, description = $description, license(name = "Apache-2.0")),
+            components(schemas(shopctl_kit::error::Problem)),
+            modifiers(&ServiceBearerAuth),
+            tags($($tags)*)
+        )]
+        struct ApiDoc;
+
+        fn api() -> ::utoipa_axum::router::OpenApiRouter<$state> {
+            ::utoipa_axum::router::OpenApiRouter::with_openapi(<ApiDoc as ::utoipa::OpenApi>::openapi())
+                $(.merge($module::router()))+
+        }
+
+        /// The OpenAPI 3.1 document of the service's API.
+        pub fn openapi() -> ::utoipa::openapi::OpenApi {
+            api().split_for_parts().1
+        }
+
+        /// The service's routes with `state` applied (without kit's middleware).
+        pub fn router(state: $state) -> ::axum::Router {
+            $crate::openapi::router_with_document(api(), state)
+        }
+    };
+}

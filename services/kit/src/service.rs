@@ -12,6 +12,10 @@ use tower::ServiceExt as _;
 
 use crate::{auth::Auth, db::Db, metrics::Metrics, settings::CommonSettings};
 
+mod app;
+
+pub use app::{App, Loops, Stop};
+
 /// The plumbing every service's state carries: its name, database, metrics and settings.
 #[derive(Debug, Clone)]
 pub struct ServiceContext {
@@ -321,6 +325,20 @@ pub async fn serve(
         .with_transport(transport)
         .run(shutdown)
         .await
+}
+
+/// Runs `app` as `serve` does, with its loops beside the listener: they start before the first
+/// connection is accepted and are stopped, and waited for, once the listener has drained.
+pub async fn run(
+    name: &'static str,
+    settings: &CommonSettings,
+    app: App,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let (router, loops) = app.start();
+    let served = serve(name, settings, router, shutdown).await;
+    loops.stop().await;
+    served
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -139,12 +139,23 @@ pub struct TestServer {
     pub url: String,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<Result<(), ServeError>>>,
+    /// The app's background loops when it was spawned with them; dropping asks them to stop.
+    loops: Option<crate::service::Loops>,
 }
 
 impl TestServer {
     /// Binds port 0 on loopback and serves `router` in the background.
     pub async fn spawn(name: &'static str, router: Router) -> Self {
         Self::spawn_with(name, router, crate::service::Transport::default()).await
+    }
+
+    /// Serves `app`'s router and starts its loops (relays, resumers, sweepers), as `serve`
+    /// does; [`TestServer::stop`] stops them after the server has drained.
+    pub async fn spawn_app(name: &'static str, app: crate::service::App) -> Self {
+        let (router, loops) = app.start();
+        let mut server = Self::spawn(name, router).await;
+        server.loops = Some(loops);
+        server
     }
 
     /// As [`TestServer::spawn`], serving with `transport` (TLS, limits). `url` stays `http://`;
@@ -168,6 +179,7 @@ impl TestServer {
             url: format!("http://{addr}"),
             shutdown: Some(tx),
             handle: Some(handle),
+            loops: None,
         }
     }
 
@@ -186,10 +198,14 @@ impl TestServer {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        match self.handle.take() {
+        let served = match self.handle.take() {
             Some(handle) => handle.await.expect("server task panicked"),
             None => Ok(()),
+        };
+        if let Some(loops) = self.loops.take() {
+            loops.stop().await;
         }
+        served
     }
 
     /// Sends the shutdown signal without waiting.

@@ -1,6 +1,11 @@
 //! The words every service uses alike, defined once: a rejected field ([`FieldError`], which
-//! becomes a 422 `validation` problem naming it) and a stock-keeping unit ([`Sku`], the key the
-//! catalog, carts, orders and stock share). Services re-export them from their `domain`.
+//! becomes a 422 `validation` problem naming it), a stock-keeping unit ([`Sku`], the key the
+//! catalog, carts, orders and stock share) and an amount of [`Money`]. Services re-export them
+//! from their `domain`.
+
+mod money;
+
+pub use money::{Currency, Money};
 
 /// A rejected value: which field, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]

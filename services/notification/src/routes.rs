@@ -8,12 +8,9 @@ mod events;
 
 use std::sync::Arc;
 
-use axum::{Router, extract::FromRef};
 use prometheus_client::metrics::{counter::Counter, family::Family};
-use shopctl_kit::{auth::Auth, metrics::Metrics, openapi::BearerAuth};
+use shopctl_kit::{auth::Auth, metrics::Metrics};
 use tokio::sync::Notify;
-use utoipa::OpenApi;
-use utoipa_axum::router::OpenApiRouter;
 
 use crate::{
     domain::{Letterhead, Topic},
@@ -72,40 +69,11 @@ impl AppState {
     }
 }
 
-impl FromRef<AppState> for Auth {
-    fn from_ref(state: &AppState) -> Self {
-        state.auth.clone()
-    }
-}
-
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "shopctl notifications",
-        description = "Turns platform events into transactional e-mails (welcome, order confirmation, cancellation, failed payment), sent over SMTP or kept by the dev mail catcher. Errors are RFC 9457 problem+json.",
-        license(name = "Apache-2.0")
-    ),
-    components(schemas(shopctl_kit::error::Problem)),
-    modifiers(&BearerAuth),
-    tags(
-        (name = "notifications", description = "The dev mail catcher and the delivery log (admin)"),
-        (name = "internal", description = "Event delivery from the other services' relays; not exposed by the gateway")
-    )
-)]
-struct ApiDoc;
-
-fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(events::router())
-        .merge(admin::router())
-}
-
-/// The OpenAPI 3.1 document of the notification API.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().split_for_parts().1
-}
-
-/// The notification routes with `state` applied (without kit's middleware).
-pub fn router(state: AppState) -> Router {
-    shopctl_kit::openapi::router_with_document(api(), state)
+shopctl_kit::service_routes! {
+    state: AppState,
+    title: "shopctl notifications",
+    description: "Turns platform events into transactional e-mails (welcome, order confirmation, cancellation, failed payment), sent over SMTP or kept by the dev mail catcher. Errors are RFC 9457 problem+json.",
+    tags: ((name = "notifications", description = "The dev mail catcher and the delivery log (admin)"),
+        (name = "internal", description = "Event delivery from the other services' relays; not exposed by the gateway")),
+    routes: [events, admin],
 }

@@ -5,11 +5,8 @@ mod orders;
 
 use std::sync::Arc;
 
-use axum::{Router, extract::FromRef};
 use prometheus_client::metrics::{counter::Counter, family::Family};
-use shopctl_kit::{auth::Auth, client::ServiceClient, openapi::BearerAuth};
-use utoipa::OpenApi;
-use utoipa_axum::router::OpenApiRouter;
+use shopctl_kit::{auth::Auth, client::ServiceClient};
 
 use crate::{domain::Pricing, saga::Saga, store::OrderStore};
 
@@ -30,39 +27,12 @@ pub struct AppState {
     pub checkouts: Family<Vec<(&'static str, &'static str)>, Counter>,
 }
 
-impl FromRef<AppState> for Auth {
-    fn from_ref(state: &AppState) -> Self {
-        state.auth.clone()
-    }
-}
-
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "shopctl orders",
-        description = "Carts, checkout and order history. Errors are RFC 9457 problem+json.",
-        license(name = "Apache-2.0")
-    ),
-    components(schemas(shopctl_kit::error::Problem)),
-    modifiers(&BearerAuth),
-    tags((name = "cart"), (name = "orders"))
-)]
-struct ApiDoc;
-
-fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(cart::router())
-        .merge(orders::router())
-}
-
-/// The OpenAPI 3.1 document of the order API.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().split_for_parts().1
-}
-
-/// The order routes with `state` applied (without kit's middleware).
-pub fn router(state: AppState) -> Router {
-    shopctl_kit::openapi::router_with_document(api(), state)
+shopctl_kit::service_routes! {
+    state: AppState,
+    title: "shopctl orders",
+    description: "Carts, checkout and order history. Errors are RFC 9457 problem+json.",
+    tags: ((name = "cart"), (name = "orders")),
+    routes: [cart, orders],
 }
 
 /// A product as the catalog answers it (the fields the order service uses).

@@ -7,7 +7,6 @@
 
 mod card;
 mod charge;
-mod money;
 mod payment;
 mod processor;
 
@@ -15,8 +14,7 @@ pub use card::{
     Brand, CardError, CardNumber, Cvc, Expiry, Outcome, SLOW_RESPONSE, test_card_outcome,
 };
 pub use charge::{CardDetails, Charge, today};
-pub use money::Money;
 pub use payment::{CardSummary, Payment, Status, Transition};
 pub use processor::{Simulator, with_failure_rate};
 
-pub use shopctl_kit::vocabulary::FieldError;
+pub use shopctl_kit::vocabulary::{FieldError, Money};

@@ -7,11 +7,8 @@ mod payments;
 
 use std::sync::Arc;
 
-use axum::{Router, extract::FromRef};
 use prometheus_client::metrics::{counter::Counter, family::Family};
-use shopctl_kit::{ApiError, audit::AuditLog, auth::Auth, metrics::Metrics, openapi::BearerAuth};
-use utoipa::OpenApi;
-use utoipa_axum::router::OpenApiRouter;
+use shopctl_kit::{ApiError, audit::AuditLog, auth::Auth, metrics::Metrics};
 use uuid::Uuid;
 
 use crate::{
@@ -73,42 +70,15 @@ impl AppState {
     }
 }
 
-impl FromRef<AppState> for Auth {
-    fn from_ref(state: &AppState) -> Self {
-        state.auth.clone()
-    }
-}
-
 /// A payment id from the path; 400 when it is not a UUID.
 fn parse_id(id: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(id).map_err(|_| ApiError::bad_param("id", "must be a payment UUID"))
 }
 
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "shopctl payments",
-        description = "A simulated card processor: idempotent authorizations, captures, voids and refunds. Card numbers and security codes are never stored. Errors are RFC 9457 problem+json.",
-        license(name = "Apache-2.0")
-    ),
-    components(schemas(shopctl_kit::error::Problem)),
-    modifiers(&BearerAuth),
-    tags((name = "payments"), (name = "internal", description = "Service-to-service routes for the order service; not exposed by the gateway"))
-)]
-struct ApiDoc;
-
-fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(payments::router())
-        .merge(internal::router())
-}
-
-/// The OpenAPI 3.1 document of the payment API.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().split_for_parts().1
-}
-
-/// The payment routes with `state` applied (without kit's middleware).
-pub fn router(state: AppState) -> Router {
-    shopctl_kit::openapi::router_with_document(api(), state)
+shopctl_kit::service_routes! {
+    state: AppState,
+    title: "shopctl payments",
+    description: "A simulated card processor: idempotent authorizations, captures, voids and refunds. Card numbers and security codes are never stored. Errors are RFC 9457 problem+json.",
+    tags: ((name = "payments"), (name = "internal", description = "Service-to-service routes for the order service; not exposed by the gateway")),
+    routes: [payments, internal],
 }

@@ -3,16 +3,14 @@
 
 mod category;
 mod list_query;
-mod money;
 mod product;
 mod search;
 mod text;
 
 pub use category::{Category, CategoryCount, CategorySlug, NewCategory};
 pub use list_query::{Cursor, FacetCount, Facets, ListParams, ListQuery, Page, Sort, SortKey};
-pub use money::{Currency, Money};
 pub use product::{Attributes, Brand, ImageUrl, NewProduct, Product, ProductName};
 pub use search::SearchTerms;
 pub use text::Description;
 
-pub use shopctl_kit::vocabulary::{FieldError, Sku};
+pub use shopctl_kit::vocabulary::{Currency, FieldError, Money, Sku};

@@ -62,12 +62,12 @@ impl From<&Cart> for CartShown {
                     sku: l.sku.clone(),
                     name: l.name.clone(),
                     quantity: l.quantity,
-                    unit_price: l.unit_price.display(),
-                    line_total: l.line_total.display(),
+                    unit_price: l.unit_price.format(),
+                    line_total: l.line_total.format(),
                     available: l.available,
                 })
                 .collect(),
-            subtotal: cart.subtotal.display(),
+            subtotal: cart.subtotal.format(),
             units: cart.item_count,
             checkout_ready: !cart.items.is_empty() && cart.items.iter().all(|l| l.available),
         }

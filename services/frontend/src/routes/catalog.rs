@@ -16,9 +16,10 @@ use super::{
     pages::{Frame, render},
 };
 use crate::{
-    domain::{guest_cart::MAX_QUANTITY, highlight, money, placeholder},
+    domain::{guest_cart::MAX_QUANTITY, highlight, placeholder},
     error::{PageError, Result},
     session::Session,
+    store::Money,
     store::{Category, Product, ProductPage, Stock, Upstream, encode},
 };
 
@@ -47,7 +48,7 @@ impl CardView {
             sku: product.sku.clone(),
             name_html: highlight::highlight(&product.name, query),
             brand: product.brand.clone(),
-            price: product.price.display(),
+            price: product.price.format(),
             picture: placeholder::svg(&product.sku, &product.name, 220),
         }
     }
@@ -188,10 +189,10 @@ impl Listing {
                 pairs.push((key, value.clone()));
             }
         }
-        if let Some(min) = money::parse(&self.min_price) {
+        if let Some(min) = Money::parse_decimal(&self.min_price, "USD").map(|m| m.amount) {
             pairs.push(("min_price", min.to_string()));
         }
-        if let Some(max) = money::parse(&self.max_price) {
+        if let Some(max) = Money::parse_decimal(&self.max_price, "USD").map(|m| m.amount) {
             pairs.push(("max_price", max.to_string()));
         }
         if !self.sort.is_empty() && (self.sort != "relevance" || !self.q.is_empty()) {
@@ -470,7 +471,7 @@ async fn product(
         frame: Frame::new(&session, product.name.clone()),
         picture: placeholder::svg(&product.sku, &product.name, 420),
         sku: product.sku.clone(),
-        price: product.price.display(),
+        price: product.price.format(),
         attributes: product.attributes.clone().into_iter().collect(),
         name: product.name,
         brand: product.brand,

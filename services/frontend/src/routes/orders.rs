@@ -51,7 +51,7 @@ impl From<&Order> for OrderRow {
             placed: o.created_at.format("%b %e, %Y %H:%M UTC").to_string(),
             status: o.status.clone(),
             items: o.lines.iter().map(|l| l.quantity).sum(),
-            total: o.total.display(),
+            total: o.total.format(),
             customer: o.user_id.clone(),
             cancellable: matches!(o.status.as_str(), "pending" | "confirmed"),
         }
@@ -198,18 +198,18 @@ async fn get_order(
                 sku: l.sku.clone(),
                 name: l.name.clone(),
                 quantity: l.quantity,
-                unit_price: l.unit_price.display(),
+                unit_price: l.unit_price.format(),
                 line_total: Money {
                     amount: l.unit_price.amount.saturating_mul(l.quantity),
                     currency: l.unit_price.currency.clone(),
                 }
-                .display(),
+                .format(),
             })
             .collect(),
-        subtotal: order.subtotal.display(),
-        tax: order.tax.display(),
-        shipping: order.shipping.display(),
-        total: order.total.display(),
+        subtotal: order.subtotal.format(),
+        tax: order.tax.format(),
+        shipping: order.shipping.format(),
+        total: order.total.format(),
         address,
         card: order.card.clone(),
         cancellable: row.cancellable,

@@ -59,7 +59,8 @@ struct RelayMetrics {
     failed: Family<Vec<(&'static str, String)>, Counter>,
 }
 
-/// Delivers due outbox rows through a [`Sink`].
+/// Delivers due outbox rows through a [`Sink`]. Clones share the database, sink and metrics.
+#[derive(Clone)]
 pub struct Relay {
     db: Db,
     sink: Arc<dyn Sink>,

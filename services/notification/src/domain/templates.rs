@@ -7,57 +7,7 @@
 
 use std::fmt::Write as _;
 
-/// An amount of money in integer minor units (cents, pence, …; whole yen for JPY).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Money {
-    /// The amount in minor units of `currency`; may be negative (refunds, discounts).
-    pub amount: i64,
-    /// The ISO 4217 currency code, such as `"USD"`.
-    pub currency: String,
-}
-
-impl Money {
-    /// Formats the amount for people: `$25.00`, `€19.99`, `£1.00`, `¥5`, or `12.34 CHF` for
-    /// currencies without a known symbol. Negative amounts get a leading `-`.
-    pub fn format(&self) -> String {
-        let code = self.currency.trim();
-        let (symbol, decimals) = match code.to_ascii_uppercase().as_str() {
-            "USD" => (Some("$"), 2),
-            "EUR" => (Some("€"), 2),
-            "GBP" => (Some("£"), 2),
-            "JPY" => (Some("¥"), 0),
-            _ => (None, 2),
-        };
-        let sign = if self.amount < 0 { "-" } else { "" };
-        let number = format_minor(self.amount.unsigned_abs(), decimals);
-        match symbol {
-            Some(symbol) => format!("{sign}{symbol}{number}"),
-            None => format!("{sign}{number} {}", code.to_ascii_uppercase()),
-        }
-    }
-
-    /// This amount multiplied by `quantity`, saturating at the bounds of `i64`.
-    fn times(&self, quantity: u32) -> Money {
-        Money {
-            amount: self.amount.saturating_mul(i64::from(quantity)),
-            currency: self.currency.clone(),
-        }
-    }
-}
-
-/// Writes `minor` units as a decimal number with `decimals` fractional digits.
-fn format_minor(minor: u64, decimals: u32) -> String {
-    if decimals == 0 {
-        return minor.to_string();
-    }
-    let scale = 10u64.pow(decimals);
-    format!(
-        "{}.{:0width$}",
-        minor / scale,
-        minor % scale,
-        width = decimals as usize
-    )
-}
+pub use shopctl_kit::vocabulary::Money;
 
 /// One line of an order: a product, how many were bought and the price of one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -268,7 +218,7 @@ fn render_confirmed(
             line.name,
             line.quantity,
             line.unit_price.format(),
-            line.unit_price.times(line.quantity).format()
+            line.unit_price.times(i64::from(line.quantity)).format()
         );
     }
     text.push('\n');
@@ -305,7 +255,7 @@ fn render_confirmed(
             escape_html(&line.name),
             line.quantity,
             escape_html(&line.unit_price.format()),
-            escape_html(&line.unit_price.times(line.quantity).format())
+            escape_html(&line.unit_price.times(i64::from(line.quantity)).format())
         );
     }
     body.push_str("</tbody><tfoot>");
@@ -517,26 +467,6 @@ mod tests {
             order_id: ORDER.to_owned(),
             reason: "The card was declined".to_owned(),
         }
-    }
-
-    #[test]
-    fn money_formats_known_currencies() {
-        assert_eq!(money(2500, "USD").format(), "$25.00");
-        assert_eq!(money(1999, "EUR").format(), "€19.99");
-        assert_eq!(money(100, "GBP").format(), "£1.00");
-        assert_eq!(money(5, "JPY").format(), "¥5");
-        assert_eq!(money(123_456, "JPY").format(), "¥123456");
-        assert_eq!(money(7, "USD").format(), "$0.07");
-        assert_eq!(money(0, "EUR").format(), "€0.00");
-    }
-
-    #[test]
-    fn money_formats_negative_and_unknown() {
-        assert_eq!(money(-2500, "USD").format(), "-$25.00");
-        assert_eq!(money(-5, "JPY").format(), "-¥5");
-        assert_eq!(money(1234, "CHF").format(), "12.34 CHF");
-        assert_eq!(money(-1234, "CHF").format(), "-12.34 CHF");
-        assert_eq!(money(i64::MIN, "USD").format(), "-$92233720368547758.08");
     }
 
     #[test]

@@ -1,16 +1,9 @@
 //! Money and totals: integer minor units, one currency per order, tax rounded half up.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
-/// An amount in minor units of a currency.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Money {
-    /// Minor units (cents).
-    pub amount: i64,
-    /// ISO 4217 code.
-    pub currency: String,
-}
+pub use shopctl_kit::vocabulary::Money;
 
 /// How totals are computed: a tax rate in basis points and a flat shipping fee.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -143,7 +143,7 @@ impl Charge {
         Ok(Self {
             order_id,
             customer_id: customer_id.to_owned(),
-            amount: Money::parse("amount", amount)?,
+            amount: Money::parse_charge("amount", amount)?,
             card: CardDetails::from_json(card, today)?,
         })
     }

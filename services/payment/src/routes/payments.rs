@@ -101,7 +101,7 @@ async fn refund_payment(
         return Err(error::refused("refund", payment.status));
     }
     let amount = if let Some(requested) = &input.amount {
-        let requested = Money::parse("amount", requested)?;
+        let requested = Money::parse_charge("amount", requested)?;
         if requested.currency != payment.amount.currency {
             return Err(ApiError::validation(
                 "amount.currency",

@@ -17,13 +17,13 @@ use serde_json::json;
 
 use super::AdminQuery;
 use crate::{
-    domain::money,
     error::Result,
     routes::{
         AppState,
         pages::{Frame, notice, render, render_with, see_other},
     },
     session::Session,
+    store::Money,
     store::{Category, Product, ProductPage, Stock, Upstream, encode},
 };
 
@@ -80,7 +80,7 @@ pub(super) async fn list_products(
                 sku: p.sku.clone(),
                 name: p.name.clone(),
                 category: p.category.clone(),
-                price: p.price.display(),
+                price: p.price.format(),
             })
             .collect(),
         next_page,
@@ -176,13 +176,14 @@ fn product_body(
     form: &ProductForm,
     existing: Option<&Product>,
 ) -> std::result::Result<serde_json::Value, String> {
-    let Some(amount) = money::parse(&form.price) else {
+    let currency = existing.map_or("USD", |p| p.price.currency.as_str());
+    let Some(price) = Money::parse_decimal(&form.price, currency) else {
         return Err("Enter the price as a number like 49.99.".to_owned());
     };
     let mut body = json!({
         "sku": form.sku.trim(), "name": form.name.trim(), "brand": form.brand.trim(),
         "category": form.category.trim(), "description": form.description.trim(),
-        "price": {"amount": amount, "currency": existing.map_or("USD", |p| p.price.currency.as_str())},
+        "price": price,
         "active": form.active.is_some(),
     });
     if let Some(product) = existing {
