@@ -370,9 +370,9 @@ async fn a_checkout_outliving_its_deadline_answers_202_and_still_confirms() {
     shop.stop_order_loops();
     let mut settings = shop.order_settings.clone();
     settings.common.request_timeout_ms = 2_000;
-    let service = shopctl_order::build(&settings).await.expect("order");
-    let (router, _background) = service.split();
-    let order = shopctl_kit::testing::TestServer::spawn("order", router).await;
+    // The routes alone: no resumer of this instance may finish the saga either.
+    let app = shopctl_order::app(&settings).await.expect("order");
+    let order = shopctl_kit::testing::TestServer::spawn("order", app.router).await;
     let sku = shop.product_with_stock("SLOW-1", 900, 3).await;
     let token = shop.token("patient-buyer");
     let client = Client::new();

@@ -42,7 +42,8 @@ async fn platform(burst: u32) -> Platform {
         &test_source(&user_db).with("data_dir", data.path().display().to_string()),
     )
     .unwrap();
-    let user = TestServer::spawn("user", shopctl_user::app(&user_settings).await.unwrap()).await;
+    let user =
+        TestServer::spawn_app("user", shopctl_user::app(&user_settings).await.unwrap()).await;
     let jwks = format!("{}/.well-known/jwks.json", user.url);
 
     let product_db = TestDatabase::new(TestBackend::from_env()).await;
@@ -50,7 +51,7 @@ async fn platform(burst: u32) -> Platform {
         test_source(&product_db).with("jwks_url", jwks.clone()),
     ))
     .unwrap();
-    let product = TestServer::spawn(
+    let product = TestServer::spawn_app(
         "product",
         shopctl_product::app(&product_settings).await.unwrap(),
     )
@@ -67,7 +68,11 @@ async fn platform(burst: u32) -> Platform {
             .with("upstreams.product", product.url.clone()),
     ))
     .unwrap();
-    let gateway = TestServer::spawn("gateway", shopctl_gateway::app(&gateway_settings)).await;
+    let gateway = TestServer::spawn_app(
+        "gateway",
+        shopctl_gateway::app(&gateway_settings).await.unwrap(),
+    )
+    .await;
     Platform {
         gateway,
         _user: user,

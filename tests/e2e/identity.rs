@@ -21,7 +21,7 @@ async fn spawn_user() -> (TestServer, TestDatabase, tempfile::TempDir) {
         &test_source(&db).with("data_dir", data.path().display().to_string()),
     )
     .unwrap();
-    let server = TestServer::spawn("user", shopctl_user::app(&settings).await.unwrap()).await;
+    let server = TestServer::spawn_app("user", shopctl_user::app(&settings).await.unwrap()).await;
     (server, db, data)
 }
 
@@ -32,7 +32,8 @@ async fn spawn_product(extra: &[(&str, String)]) -> (TestServer, TestDatabase) {
         source = source.with(key, value.clone());
     }
     let settings = shopctl_product::load_settings(&source).unwrap();
-    let server = TestServer::spawn("product", shopctl_product::app(&settings).await.unwrap()).await;
+    let server =
+        TestServer::spawn_app("product", shopctl_product::app(&settings).await.unwrap()).await;
     (server, db)
 }
 
@@ -206,7 +207,7 @@ async fn an_external_subject_never_reaches_a_local_account() {
             .with("oidc_audience", "shopctl"),
     )
     .unwrap();
-    let user = TestServer::spawn("user", shopctl_user::app(&settings).await.unwrap()).await;
+    let user = TestServer::spawn_app("user", shopctl_user::app(&settings).await.unwrap()).await;
     let client = Client::new();
     let registered: Value = client
         .post(format!("{}/api/users/register", user.url))

@@ -60,97 +60,32 @@ pub fn test_source(db: &TestDatabase) -> ConfigSource {
         .with("log", "warn")
 }
 
-fn spawn_product(db: TestDatabase) -> Pin<Box<dyn Future<Output = Spawned> + Send>> {
-    Box::pin(async move {
-        let settings = shopctl_product::load_settings(&test_source(&db)).expect("settings");
-        let router = shopctl_product::app(&settings)
-            .await
-            .expect("product service");
-        Spawned {
-            server: TestServer::spawn(shopctl_product::NAME, router).await,
-            db,
-            data: None,
+/// `fn spawn_<service>`: the service's own entry point (`app`, loops included) on `db`, with a
+/// data directory of its own.
+macro_rules! spawner {
+    ($name:ident, $service:ident) => {
+        fn $name(db: TestDatabase) -> Pin<Box<dyn Future<Output = Spawned> + Send>> {
+            Box::pin(async move {
+                let data = tempfile::tempdir().expect("a temporary data directory");
+                let source = test_source(&db).with("data_dir", data.path().display().to_string());
+                let settings = $service::load_settings(&source).expect("settings");
+                let app = $service::app(&settings).await.expect("the service builds");
+                Spawned {
+                    server: TestServer::spawn_app($service::NAME, app).await,
+                    db,
+                    data: Some(data),
+                }
+            })
         }
-    })
+    };
 }
 
-fn spawn_user(db: TestDatabase) -> Pin<Box<dyn Future<Output = Spawned> + Send>> {
-    Box::pin(async move {
-        let data = tempfile::tempdir().expect("a temporary data directory");
-        let source = test_source(&db).with("data_dir", data.path().display().to_string());
-        let settings = shopctl_user::load_settings(&source).expect("settings");
-        let router = shopctl_user::app(&settings).await.expect("user service");
-        Spawned {
-            server: TestServer::spawn(shopctl_user::NAME, router).await,
-            db,
-            data: Some(data),
-        }
-    })
-}
-
-fn spawn_inventory(db: TestDatabase) -> Pin<Box<dyn Future<Output = Spawned> + Send>> {
-    Box::pin(async move {
-        let data = tempfile::tempdir().expect("a temporary data directory");
-        let source = test_source(&db).with("data_dir", data.path().display().to_string());
-        let settings = shopctl_inventory::load_settings(&source).expect("settings");
-        let service = shopctl_inventory::build(&settings)
-            .await
-            .expect("inventory service");
-        Spawned {
-            server: TestServer::spawn(shopctl_inventory::NAME, service.router).await,
-            db,
-            data: Some(data),
-        }
-    })
-}
-
-fn spawn_payment(db: TestDatabase) -> Pin<Box<dyn Future<Output = Spawned> + Send>> {
-    Box::pin(async move {
-        let data = tempfile::tempdir().expect("a temporary data directory");
-        let source = test_source(&db).with("data_dir", data.path().display().to_string());
-        let settings = shopctl_payment::load_settings(&source).expect("settings");
-        let router = shopctl_payment::app(&settings)
-            .await
-            .expect("payment service");
-        Spawned {
-            server: TestServer::spawn(shopctl_payment::NAME, router).await,
-            db,
-            data: Some(data),
-        }
-    })
-}
-
-fn spawn_order(db: TestDatabase) -> Pin<Box<dyn Future<Output = Spawned> + Send>> {
-    Box::pin(async move {
-        let data = tempfile::tempdir().expect("a temporary data directory");
-        let source = test_source(&db).with("data_dir", data.path().display().to_string());
-        let settings = shopctl_order::load_settings(&source).expect("settings");
-        let service = shopctl_order::build(&settings)
-            .await
-            .expect("order service");
-        Spawned {
-            server: TestServer::spawn(shopctl_order::NAME, service.router).await,
-            db,
-            data: Some(data),
-        }
-    })
-}
-
-fn spawn_notification(db: TestDatabase) -> Pin<Box<dyn Future<Output = Spawned> + Send>> {
-    Box::pin(async move {
-        let data = tempfile::tempdir().expect("a temporary data directory");
-        let source = test_source(&db).with("data_dir", data.path().display().to_string());
-        let settings = shopctl_notification::load_settings(&source).expect("settings");
-        let service = shopctl_notification::build(&settings)
-            .await
-            .expect("notification service");
-        Spawned {
-            server: TestServer::spawn(shopctl_notification::NAME, service.router).await,
-            db,
-            data: Some(data),
-        }
-    })
-}
+spawner!(spawn_product, shopctl_product);
+spawner!(spawn_user, shopctl_user);
+spawner!(spawn_inventory, shopctl_inventory);
+spawner!(spawn_payment, shopctl_payment);
+spawner!(spawn_order, shopctl_order);
+spawner!(spawn_notification, shopctl_notification);
 
 /// Every service of the platform.
 pub fn services() -> Vec<Service> {

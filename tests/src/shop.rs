@@ -60,7 +60,7 @@ pub struct Shop {
     _events_server: TestServer,
     dbs: Vec<TestDatabase>,
     _data: tempfile::TempDir,
-    stop_order_loops: tokio::sync::watch::Sender<bool>,
+    order_loops: std::sync::Mutex<Option<shopctl_kit::service::Loops>>,
 }
 
 /// `iss` of the test identity provider's tokens.
@@ -123,14 +123,13 @@ impl Shop {
                 .with("mail_retry_max_ms", 200),
         )
         .expect("notification settings");
-        let service = shopctl_notification::build(&settings)
-            .await
-            .expect("notification");
-        let notification = TestServer::spawn("notification", service.router).await;
-        tokio::spawn(service.relay.run(
-            std::time::Duration::from_millis(100),
-            std::future::pending::<()>(),
-        ));
+        let notification = TestServer::spawn_app(
+            "notification",
+            shopctl_notification::app(&settings)
+                .await
+                .expect("notification"),
+        )
+        .await;
         dbs.push(notification_db);
         let to_notification = format!("{}/internal/events", notification.url);
 
@@ -149,7 +148,7 @@ impl Shop {
         )
         .expect("user settings");
         let user =
-            TestServer::spawn("user", shopctl_user::app(&settings).await.expect("user")).await;
+            TestServer::spawn_app("user", shopctl_user::app(&settings).await.expect("user")).await;
         let jwks = format!("{}/.well-known/jwks.json", user.url);
         dbs.push(user_db);
 
@@ -158,7 +157,7 @@ impl Shop {
             &source(&product_db, data.path()).with("jwks_url", jwks.clone()),
         )
         .expect("product settings");
-        let product = TestServer::spawn(
+        let product = TestServer::spawn_app(
             "product",
             shopctl_product::app(&settings).await.expect("product"),
         )
@@ -170,10 +169,11 @@ impl Shop {
             &source(&inventory_db, data.path()).with("jwks_url", jwks.clone()),
         )
         .expect("inventory settings");
-        let service = shopctl_inventory::build(&settings)
-            .await
-            .expect("inventory");
-        let inventory = TestServer::spawn("inventory", service.router).await;
+        let inventory = TestServer::spawn_app(
+            "inventory",
+            shopctl_inventory::app(&settings).await.expect("inventory"),
+        )
+        .await;
         dbs.push(inventory_db);
 
         let payment_db = db().await;
@@ -181,7 +181,7 @@ impl Shop {
             &source(&payment_db, data.path()).with("jwks_url", jwks.clone()),
         )
         .expect("payment settings");
-        let payment = TestServer::spawn(
+        let payment = TestServer::spawn_app(
             "payment",
             shopctl_payment::app(&settings).await.expect("payment"),
         )
@@ -218,18 +218,14 @@ impl Shop {
                 ),
         )
         .expect("order settings");
-        let service = shopctl_order::build(&order_settings).await.expect("order");
-        let order_db_handle = service.db.clone();
-        let (router, background) = service.split();
+        let app = shopctl_order::app(&order_settings).await.expect("order");
+        let order_db_handle = app
+            .handle::<shopctl_kit::db::Db>()
+            .expect("order's database");
+        // Started here rather than by the test server, so that a test can stop the loops alone
+        // (a crash of the order service's background, its routes still up).
+        let (router, order_loops) = app.start();
         let order = TestServer::spawn("order", router).await;
-        let (stop_order_loops, stop_rx) = tokio::sync::watch::channel(false);
-        tokio::spawn(shopctl_order::Service::run_background(
-            background,
-            async move {
-                let mut rx = stop_rx;
-                let _ = rx.wait_for(|stop| *stop).await;
-            },
-        ));
         dbs.push(order_db);
 
         let upstream = |name: &str, url: &str| (format!("upstreams.{name}"), url.to_owned());
@@ -255,8 +251,13 @@ impl Shop {
         }
         let frontend_settings =
             shopctl_frontend::load_settings(&frontend_source).expect("frontend settings");
-        let frontend =
-            TestServer::spawn("frontend", shopctl_frontend::app(&frontend_settings)).await;
+        let frontend = TestServer::spawn_app(
+            "frontend",
+            shopctl_frontend::app(&frontend_settings)
+                .await
+                .expect("frontend"),
+        )
+        .await;
 
         let gateway_settings = shopctl_gateway::load_settings(
             &ConfigSource::default()
@@ -280,7 +281,13 @@ impl Shop {
                 .with("upstreams.frontend", frontend.url.clone()),
         )
         .expect("gateway settings");
-        let gateway = TestServer::spawn("gateway", shopctl_gateway::app(&gateway_settings)).await;
+        let gateway = TestServer::spawn_app(
+            "gateway",
+            shopctl_gateway::app(&gateway_settings)
+                .await
+                .expect("gateway"),
+        )
+        .await;
 
         Self {
             gateway,
@@ -301,7 +308,7 @@ impl Shop {
             _events_server: events_server,
             dbs,
             _data: data,
-            stop_order_loops,
+            order_loops: std::sync::Mutex::new(Some(order_loops)),
         }
     }
 
@@ -330,7 +337,13 @@ impl Shop {
 
     /// Stops the order service's relay and resumer (its routes keep serving).
     pub fn stop_order_loops(&self) {
-        let _ = self.stop_order_loops.send(true);
+        // Dropping the loops asks them to stop.
+        drop(
+            self.order_loops
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take(),
+        );
     }
 
     /// Creates a product (and its category) with `stock` units, as an admin; returns its SKU.

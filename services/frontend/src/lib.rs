@@ -21,10 +21,10 @@ pub mod store;
 
 use std::{future::Future, time::Duration};
 
-use axum::Router;
 use secrecy::ExposeSecret as _;
 use shopctl_kit::{
     ServiceContext, auth::Auth, http::finish_with_fallback, jwt::ServiceTokens, metrics::Metrics,
+    service::App,
 };
 
 pub use error::PageError;
@@ -37,8 +37,11 @@ use crate::{domain::Signer, store::Services};
 pub const NAME: &str = "frontend";
 
 /// Builds the storefront with kit's middleware (probes, metrics, request ids, deadline); an
-/// unknown path gets the friendly 404 page rather than problem+json.
-pub fn app(settings: &Settings) -> Router {
+/// unknown path gets the friendly 404 page rather than problem+json. It has no loops: the
+/// services behind it are called per request.
+// Async like every service's entry point, so that `up`, `serve` and the tests start all alike.
+#[allow(clippy::unused_async)]
+pub async fn app(settings: &Settings) -> anyhow::Result<App> {
     let service = &settings.service;
     routes::pages::set_shop_name(&service.shop_name);
     let metrics = Metrics::new(NAME);
@@ -69,7 +72,11 @@ pub fn app(settings: &Settings) -> Router {
         settings: settings.common.clone(),
         auth,
     };
-    finish_with_fallback(router(state), &ctx, || async { PageError::NotFound })
+    Ok(App::new(finish_with_fallback(
+        router(state),
+        &ctx,
+        || async { PageError::NotFound },
+    )))
 }
 
 /// Runs the storefront until `shutdown` resolves, then drains in-flight requests.
@@ -77,6 +84,6 @@ pub async fn serve(
     settings: &Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    shopctl_kit::service::serve(NAME, &settings.common, app(settings), shutdown).await?;
+    shopctl_kit::service::run(NAME, &settings.common, app(settings).await?, shutdown).await?;
     Ok(())
 }

@@ -17,7 +17,9 @@ pub mod shared;
 use std::future::Future;
 
 use axum::Router;
-use shopctl_kit::{ServiceContext, auth::Auth, http::finish_catch_all, metrics::Metrics};
+use shopctl_kit::{
+    ServiceContext, auth::Auth, http::finish_catch_all, metrics::Metrics, service::App,
+};
 
 pub use routes::{AppState, forward};
 pub use settings::{Settings, load as load_settings};
@@ -25,8 +27,11 @@ pub use settings::{Settings, load as load_settings};
 /// Service name.
 pub const NAME: &str = "gateway";
 
-/// Builds the gateway with kit's middleware.
-pub fn app(settings: &Settings) -> Router {
+/// Builds the gateway with kit's middleware. It has no loops: every upstream is reached per
+/// request.
+// Async like every service's entry point, so that `up`, `serve` and the tests start all alike.
+#[allow(clippy::unused_async)]
+pub async fn app(settings: &Settings) -> anyhow::Result<App> {
     let metrics = Metrics::new(NAME);
     let auth = Auth::from_settings(&settings.common, NAME, Vec::new());
     let state = AppState::new(
@@ -44,12 +49,13 @@ pub fn app(settings: &Settings) -> Router {
     };
     // Every path is forwarded; the route label stays the one dashboards know the gateway by.
     let app = finish_catch_all(Router::new(), &ctx, "/{*path}", forward, state);
-    match cors(&settings.service) {
+    let app = match cors(&settings.service) {
         // Outermost, so that refusals (401, 429, 503) carry the CORS headers browsers need to
         // read them, and preflights are answered without touching the upstreams.
         Some(layer) => app.layer(layer),
         None => app,
-    }
+    };
+    Ok(App::new(app))
 }
 
 /// The CORS policy, when any origin is allowed.
@@ -103,7 +109,6 @@ pub async fn serve(
     settings: &Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let router = app(settings);
-    shopctl_kit::service::serve(NAME, &settings.common, router, shutdown).await?;
+    shopctl_kit::service::run(NAME, &settings.common, app(settings).await?, shutdown).await?;
     Ok(())
 }

@@ -14,7 +14,6 @@ pub mod store;
 
 use std::{future::Future, sync::Arc, time::Duration};
 
-use axum::Router;
 use prometheus_client::metrics::{family::Family, gauge::Gauge};
 use shopctl_kit::{
     ServiceContext,
@@ -23,9 +22,11 @@ use shopctl_kit::{
     db::{Db, Migrations},
     http::finish,
     metrics::Metrics,
+    service::App,
     settings::Environment,
 };
 
+pub use domain::Sweeper;
 pub use routes::{AppState, openapi, router};
 pub use settings::{Settings, load as load_settings};
 use store::{InventoryStore, SqlInventoryStore};
@@ -79,59 +80,10 @@ pub async fn seed_demo_if_empty(
     Ok(added)
 }
 
-/// A running inventory service: its router and the sweeper to run beside it.
-pub struct Service {
-    /// Routes with kit's middleware.
-    pub router: Router,
-    /// Releases expired reservations and refreshes the gauges, until shutdown.
-    pub sweeper: Sweeper,
-}
-
-/// The background loop of the service.
-pub struct Sweeper {
-    store: Arc<dyn InventoryStore>,
-    interval: Duration,
-    threshold: i64,
-    low_stock: Gauge,
-    reserved_units: Gauge,
-    expired:
-        Family<Vec<(&'static str, &'static str)>, prometheus_client::metrics::counter::Counter>,
-}
-
-impl Sweeper {
-    /// One pass: release what expired, refresh the gauges; returns how many were released.
-    pub async fn run_once(&self) -> Result<u64, shopctl_kit::db::StoreError> {
-        let released = self.store.release_expired(chrono::Utc::now()).await?;
-        if released > 0 {
-            tracing::info!(released, "released expired reservations");
-            self.expired
-                .get_or_create(&vec![("result", "expired")])
-                .inc_by(released);
-        }
-        let (low, held) = self.store.gauges(self.threshold).await?;
-        self.low_stock.set(low);
-        self.reserved_units.set(held);
-        Ok(released)
-    }
-
-    /// Runs passes every interval until `shutdown` resolves.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send) {
-        let mut shutdown = std::pin::pin!(shutdown);
-        loop {
-            if let Err(err) = self.run_once().await {
-                tracing::warn!(error = %err, "reservation sweep failed");
-            }
-            tokio::select! {
-                () = &mut shutdown => break,
-                () = tokio::time::sleep(self.interval) => {}
-            }
-        }
-    }
-}
-
 /// Builds the whole service: database, demo stock (dev only, empty database only), routes,
-/// kit's middleware and the sweeper.
-pub async fn build(settings: &Settings) -> anyhow::Result<Service> {
+/// kit's middleware, with the reservation [`Sweeper`] as its loop (and as a handle, for tests
+/// that sweep by hand).
+pub async fn app(settings: &Settings) -> anyhow::Result<App> {
     let db = connect(settings).await?;
     let store: Arc<dyn InventoryStore> = Arc::new(SqlInventoryStore::new(db.clone()));
     seed_demo_if_empty(settings, store.as_ref()).await?;
@@ -178,17 +130,18 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Service> {
         settings: settings.common.clone(),
         auth,
     };
-    Ok(Service {
-        router: finish(router(state), &ctx),
-        sweeper: Sweeper {
-            store,
-            interval: Duration::from_millis(settings.service.sweep_interval_ms),
-            threshold: settings.service.low_stock_threshold,
-            low_stock,
-            reserved_units,
-            expired: reservations,
-        },
-    })
+    let sweeper = Sweeper {
+        store,
+        interval: Duration::from_millis(settings.service.sweep_interval_ms),
+        threshold: settings.service.low_stock_threshold,
+        low_stock,
+        reserved_units,
+        expired: reservations,
+    };
+    let sweeping = sweeper.clone();
+    Ok(App::new(finish(router(state), &ctx))
+        .with_loop("reservation sweeper", move |stop| sweeping.run(stop))
+        .with_handle(sweeper))
 }
 
 /// Runs the service and its sweeper until `shutdown` resolves, then drains in-flight requests.
@@ -196,16 +149,6 @@ pub async fn serve(
     settings: &Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let service = build(settings).await?;
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let sweeper = tokio::spawn(service.sweeper.run(async move {
-        let mut stop_rx = stop_rx;
-        let _ = stop_rx.wait_for(|stop| *stop).await;
-    }));
-    let result =
-        shopctl_kit::service::serve(NAME, &settings.common, service.router, shutdown).await;
-    let _ = stop_tx.send(true);
-    let _ = sweeper.await;
-    result?;
+    shopctl_kit::service::run(NAME, &settings.common, app(settings).await?, shutdown).await?;
     Ok(())
 }

@@ -21,7 +21,6 @@ pub mod store;
 
 use std::{future::Future, sync::Arc, time::Duration};
 
-use axum::Router;
 use shopctl_kit::{
     ServiceContext,
     auth::Auth,
@@ -29,6 +28,7 @@ use shopctl_kit::{
     events::{self, Relay, Sink},
     http::finish,
     metrics::Metrics,
+    service::App,
 };
 
 pub use routes::{AppState, openapi, router};
@@ -58,20 +58,11 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Db> {
     Ok(db)
 }
 
-/// A built notification service: its router and the mail relay to run beside it.
-pub struct Service {
-    /// Routes with kit's middleware.
-    pub router: Router,
-    /// Delivers queued mails (outbox rows for [`MAIL_DESTINATION`]) through the configured
-    /// sink. `serve` runs it until shutdown; tests call [`Relay::run_once`] to drive it.
-    pub relay: Relay,
-    /// The service's database (for tests and tools: outbox depths, dead letters, redrive).
-    pub db: Db,
-}
-
 /// Builds the whole service: database and event tables, the mail sink (SMTP or the catcher),
-/// the mail relay, metrics, routes and kit's middleware.
-pub async fn build(settings: &Settings) -> anyhow::Result<Service> {
+/// metrics, routes and kit's middleware, with the mail relay as its loop. It keeps the relay and
+/// the database as handles: tests drive the relay with [`Relay::run_once`] and read outbox depths
+/// and dead letters from the database.
+pub async fn app(settings: &Settings) -> anyhow::Result<App> {
     let db = connect(settings).await?;
     let store: Arc<dyn NotificationStore> = Arc::new(SqlNotificationStore::new(db.clone()));
     let service = &settings.service;
@@ -107,11 +98,13 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Service> {
         settings: settings.common.clone(),
         auth,
     };
-    Ok(Service {
-        router: finish(router(state), &ctx),
-        relay,
-        db,
-    })
+    let mail = relay.clone();
+    Ok(App::new(finish(router(state), &ctx))
+        .with_loop("mail relay", move |stop| {
+            mail.run(RELAY_INTERVAL, stop.requested())
+        })
+        .with_handle(relay)
+        .with_handle(db))
 }
 
 /// Runs the service and its mail relay until `shutdown` resolves, then drains in-flight
@@ -120,16 +113,6 @@ pub async fn serve(
     settings: &Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let service = build(settings).await?;
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let relay = tokio::spawn(service.relay.run(RELAY_INTERVAL, async move {
-        let mut stop_rx = stop_rx;
-        let _ = stop_rx.wait_for(|stop| *stop).await;
-    }));
-    let result =
-        shopctl_kit::service::serve(NAME, &settings.common, service.router, shutdown).await;
-    let _ = stop_tx.send(true);
-    let _ = relay.await;
-    result?;
+    shopctl_kit::service::run(NAME, &settings.common, app(settings).await?, shutdown).await?;
     Ok(())
 }

@@ -17,17 +17,17 @@ pub mod store;
 
 use std::{future::Future, sync::Arc, time::Duration};
 
-use axum::Router;
 use prometheus_client::metrics::family::Family;
 use shopctl_kit::{
     ServiceContext,
     auth::Auth,
     client::ServiceClient,
     db::{Db, Migrations},
-    events::{self, Outbox, Relay},
+    events::{self, Outbox},
     http::finish,
     jwt::ServiceTokens,
     metrics::Metrics,
+    service::App,
 };
 
 pub use routes::{AppState, openapi, router};
@@ -52,93 +52,10 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Db> {
     Ok(db)
 }
 
-/// A built order service: its router and the loops to run beside it.
-pub struct Service {
-    /// Routes with kit's middleware.
-    pub router: Router,
-    /// The saga orchestrator (the resumer runs it).
-    pub saga: Saga,
-    /// Delivers the outbox's events.
-    pub relay: Relay,
-    /// The database.
-    pub db: Db,
-    resume_interval: Duration,
-    resume_after: Duration,
-}
-
-impl Service {
-    /// Runs the relay and the saga resumer until `shutdown` resolves: every saga that has not
-    /// moved for `resume_after_ms` is finished or compensated, at start (after that long) and
-    /// then periodically.
-    pub async fn run_background(self_parts: Background, shutdown: impl Future<Output = ()> + Send) {
-        let Background {
-            saga,
-            relay,
-            resume_interval,
-            resume_after,
-        } = self_parts;
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let relay_stop = {
-            let mut rx = stop_rx.clone();
-            async move {
-                let _ = rx.wait_for(|stop| *stop).await;
-            }
-        };
-        let relay = tokio::spawn(relay.run(Duration::from_millis(500), relay_stop));
-        let resumer = tokio::spawn(async move {
-            let mut rx = stop_rx;
-            // Even after a crash, wait until a saga has been still for `resume_after`: a call the
-            // dead process left in flight (an authorization) has ended by then. A stop during
-            // that wait ends the loop at once (it used to hold shutdown until the wait was over).
-            tokio::select! {
-                _ = rx.wait_for(|stop| *stop) => return,
-                () = tokio::time::sleep(resume_after) => {}
-            }
-            match saga.resume(resume_after).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(sagas = n, "resumed open sagas after start"),
-                Err(err) => tracing::warn!(error = %err, "resuming sagas failed"),
-            }
-            loop {
-                tokio::select! {
-                    _ = rx.wait_for(|stop| *stop) => break,
-                    () = tokio::time::sleep(resume_interval) => {}
-                }
-                if let Err(err) = saga.resume(resume_after).await {
-                    tracing::warn!(error = %err, "resuming sagas failed");
-                }
-            }
-        });
-        shutdown.await;
-        let _ = stop_tx.send(true);
-        let _ = relay.await;
-        let _ = resumer.await;
-    }
-
-    /// Splits off the background loops, leaving the router to serve.
-    pub fn split(self) -> (Router, Background) {
-        (
-            self.router,
-            Background {
-                saga: self.saga,
-                relay: self.relay,
-                resume_interval: self.resume_interval,
-                resume_after: self.resume_after,
-            },
-        )
-    }
-}
-
-/// The loops beside the router: the event relay and the saga resumer.
-pub struct Background {
-    saga: Saga,
-    relay: Relay,
-    resume_interval: Duration,
-    resume_after: Duration,
-}
-
-/// Builds the whole service.
-pub async fn build(settings: &Settings) -> anyhow::Result<Service> {
+/// Builds the whole service: database and event tables, the saga, metrics, routes and kit's
+/// middleware, with its loops: the event relay and the saga resumer. It keeps the database, the
+/// saga and the relay as handles for tests and tools.
+pub async fn app(settings: &Settings) -> anyhow::Result<App> {
     let db = connect(settings).await?;
     let s = &settings.service;
     let metrics = Metrics::new(NAME);
@@ -189,14 +106,21 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Service> {
         settings: settings.common.clone(),
         auth,
     };
-    Ok(Service {
-        router: finish(router(state), &ctx),
-        saga,
-        relay,
-        db,
-        resume_interval: Duration::from_millis(s.resume_interval_ms),
-        resume_after: Duration::from_millis(s.resume_after_ms),
-    })
+    let (events, resumer) = (relay.clone(), saga.clone());
+    let (interval, idle) = (
+        Duration::from_millis(s.resume_interval_ms),
+        Duration::from_millis(s.resume_after_ms),
+    );
+    Ok(App::new(finish(router(state), &ctx))
+        .with_loop("event relay", move |stop| {
+            events.run(Duration::from_millis(500), stop.requested())
+        })
+        .with_loop("saga resumer", move |stop| {
+            resumer.keep_resuming(interval, idle, stop)
+        })
+        .with_handle(db)
+        .with_handle(saga)
+        .with_handle(relay))
 }
 
 /// Runs the service, its relay and its saga resumer until `shutdown` resolves.
@@ -204,15 +128,6 @@ pub async fn serve(
     settings: &Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let (router, background) = build(settings).await?.split();
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let loops = tokio::spawn(Service::run_background(background, async move {
-        let mut rx = stop_rx;
-        let _ = rx.wait_for(|stop| *stop).await;
-    }));
-    let result = shopctl_kit::service::serve(NAME, &settings.common, router, shutdown).await;
-    let _ = stop_tx.send(true);
-    let _ = loops.await;
-    result?;
+    shopctl_kit::service::run(NAME, &settings.common, app(settings).await?, shutdown).await?;
     Ok(())
 }

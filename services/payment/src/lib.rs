@@ -16,7 +16,6 @@ pub mod store;
 
 use std::{future::Future, sync::Arc, time::Duration};
 
-use axum::Router;
 use shopctl_kit::{
     ServiceContext,
     audit::AuditLog,
@@ -24,6 +23,7 @@ use shopctl_kit::{
     db::{Db, Migrations},
     http::finish,
     metrics::Metrics,
+    service::App,
 };
 
 pub use routes::{AppState, openapi, router};
@@ -47,7 +47,7 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Db> {
 
 /// Builds the whole service: database, audit log, simulated processor, metrics, routes and
 /// kit's middleware.
-pub async fn app(settings: &Settings) -> anyhow::Result<Router> {
+pub async fn app(settings: &Settings) -> anyhow::Result<App> {
     let db = connect(settings).await?;
     let store = Arc::new(SqlPaymentStore::new(db.clone()));
     let audit = AuditLog::open(
@@ -69,7 +69,7 @@ pub async fn app(settings: &Settings) -> anyhow::Result<Router> {
         settings: settings.common.clone(),
         auth,
     };
-    Ok(finish(router(state), &ctx))
+    Ok(App::new(finish(router(state), &ctx)))
 }
 
 /// Runs the service until `shutdown` resolves, then drains in-flight requests.
@@ -77,7 +77,6 @@ pub async fn serve(
     settings: &Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let router = app(settings).await?;
-    shopctl_kit::service::serve(NAME, &settings.common, router, shutdown).await?;
+    shopctl_kit::service::run(NAME, &settings.common, app(settings).await?, shutdown).await?;
     Ok(())
 }

@@ -15,13 +15,13 @@ pub mod store;
 use std::{future::Future, sync::Arc};
 
 use anyhow::Context as _;
-use axum::Router;
 use shopctl_kit::{
     ServiceContext,
     auth::Auth,
     db::{Db, Migrations},
     http::finish,
     metrics::Metrics,
+    service::App,
     settings::Environment,
 };
 
@@ -45,7 +45,7 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Db> {
 
 /// Builds the whole service: database, demo seed (dev only, empty database only), routes and
 /// kit's middleware.
-pub async fn app(settings: &Settings) -> anyhow::Result<Router> {
+pub async fn app(settings: &Settings) -> anyhow::Result<App> {
     let db = connect(settings).await?;
     let store = Arc::new(SqlProductStore::new(db.clone()));
     seed_demo_if_empty(settings, store.as_ref()).await?;
@@ -59,7 +59,7 @@ pub async fn app(settings: &Settings) -> anyhow::Result<Router> {
         auth: auth.clone(),
     };
     let state = AppState { store, auth };
-    Ok(finish(router(state), &ctx))
+    Ok(App::new(finish(router(state), &ctx)))
 }
 
 /// Loads the demo catalog into an empty database in the dev environment (when `seed_demo` is
@@ -87,7 +87,6 @@ pub async fn serve(
     settings: &Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let router = app(settings).await?;
-    shopctl_kit::service::serve(NAME, &settings.common, router, shutdown).await?;
+    shopctl_kit::service::run(NAME, &settings.common, app(settings).await?, shutdown).await?;
     Ok(())
 }

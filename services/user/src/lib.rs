@@ -13,9 +13,8 @@ pub mod settings;
 pub mod store;
 pub mod tokens;
 
-use std::{future::Future, sync::Arc};
+use std::{future::Future, sync::Arc, time::Duration};
 
-use axum::Router;
 use shopctl_kit::{
     ServiceContext,
     audit::AuditLog,
@@ -24,6 +23,7 @@ use shopctl_kit::{
     http::finish,
     jwt::TrustedIssuer,
     metrics::Metrics,
+    service::App,
 };
 
 pub use routes::{AppState, openapi, router};
@@ -53,25 +53,26 @@ pub fn store(settings: &Settings, db: Db) -> SqlUserStore {
     ))
 }
 
-/// Builds the whole service: database, signing keys, audit log, routes and kit's middleware.
-pub async fn app(settings: &Settings) -> anyhow::Result<Router> {
+/// How often the service picks up signing keys rotated by `shopctl user rotate-keys` or by
+/// another replica.
+const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Builds the whole service: database, signing keys, audit log, routes and kit's middleware,
+/// with its loops: the event relay (`user.registered`, `user.erased`) and the signing-key reload.
+pub async fn app(settings: &Settings) -> anyhow::Result<App> {
     let db = connect(settings).await?;
     let store = Arc::new(store(settings, db.clone()));
     let metrics = Metrics::new(NAME);
-    spawn_relay(settings, &db, &metrics);
+    let relay = shopctl_kit::events::http_relay(
+        &db,
+        NAME,
+        &settings.common,
+        &settings.service.subscribers,
+        settings.service.event_max_attempts,
+        Duration::from_millis(settings.service.event_retry_base_ms),
+        &metrics,
+    );
     let issuer = tokens::Issuer::load(store.as_ref(), &settings.service).await?;
-    // Pick up keys rotated by `shopctl user rotate-keys` or another replica.
-    let (reload_issuer, reload_store) = (issuer.clone(), store.clone());
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(30));
-        every.tick().await;
-        loop {
-            every.tick().await;
-            if let Err(err) = reload_issuer.reload(reload_store.as_ref()).await {
-                tracing::warn!(error = %err, "reloading signing keys failed");
-            }
-        }
-    });
     let audit = AuditLog::open(
         &settings.common.data_dir.join("audit").join("user.jsonl"),
         NAME,
@@ -84,47 +85,47 @@ pub async fn app(settings: &Settings) -> anyhow::Result<Router> {
     );
     let auth = Auth::from_settings(&settings.common, NAME, vec![own]);
     let state = AppState {
-        store,
+        store: store.clone(),
         auth: auth.clone(),
-        issuer,
+        issuer: issuer.clone(),
         hasher: domain::PasswordHasher::new(),
         audit,
         settings: settings.service.clone(),
     };
     let ctx = ServiceContext {
         name: NAME,
-        db: Some(db),
+        db: Some(db.clone()),
         metrics,
         settings: settings.common.clone(),
         auth,
     };
-    Ok(finish(router(state), &ctx))
+    let events = relay.clone();
+    Ok(App::new(finish(router(state), &ctx))
+        .with_loop("event relay", move |stop| {
+            events.run(Duration::from_millis(500), stop.requested())
+        })
+        .with_loop("signing-key reload", move |stop| async move {
+            let mut every = tokio::time::interval(KEY_RELOAD_INTERVAL);
+            every.tick().await;
+            loop {
+                tokio::select! {
+                    () = stop.clone().requested() => break,
+                    _ = every.tick() => {}
+                }
+                if let Err(err) = issuer.reload(store.as_ref()).await {
+                    tracing::warn!(error = %err, "reloading signing keys failed");
+                }
+            }
+        })
+        .with_handle(relay)
+        .with_handle(db))
 }
 
-/// Delivers the identity service's events (`user.registered`, `user.erased`) in the background,
-/// as the key reload runs: for as long as the runtime lives.
-fn spawn_relay(settings: &Settings, db: &Db, metrics: &Metrics) {
-    let relay = shopctl_kit::events::http_relay(
-        db,
-        NAME,
-        &settings.common,
-        &settings.service.subscribers,
-        settings.service.event_max_attempts,
-        std::time::Duration::from_millis(settings.service.event_retry_base_ms),
-        metrics,
-    );
-    tokio::spawn(relay.run(
-        std::time::Duration::from_millis(500),
-        std::future::pending::<()>(),
-    ));
-}
-
-/// Runs the service until `shutdown` resolves, then drains in-flight requests.
+/// Runs the service and its loops until `shutdown` resolves, then drains in-flight requests.
 pub async fn serve(
     settings: &Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let router = app(settings).await?;
-    shopctl_kit::service::serve(NAME, &settings.common, router, shutdown).await?;
+    shopctl_kit::service::run(NAME, &settings.common, app(settings).await?, shutdown).await?;
     Ok(())
 }

@@ -22,7 +22,8 @@ pub(crate) async fn spawn_app() -> App {
         source = source.with(&format!("upstreams.{name}"), closed.clone());
     }
     let settings = shopctl_frontend::load_settings(&source).unwrap();
-    let server = TestServer::spawn("frontend", shopctl_frontend::app(&settings)).await;
+    let server =
+        TestServer::spawn_app("frontend", shopctl_frontend::app(&settings).await.unwrap()).await;
     let client = reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())

@@ -38,7 +38,7 @@ async fn echo(calls: Arc<AtomicUsize>) -> TestServer {
     TestServer::spawn("echo", router).await
 }
 
-fn gateway_with(upstream: &str, extra: &[(&str, &str)]) -> Router {
+async fn gateway_with(upstream: &str, extra: &[(&str, &str)]) -> Router {
     let mut source = ConfigSource::default()
         .with("port", 0)
         .with("log", "warn")
@@ -54,13 +54,16 @@ fn gateway_with(upstream: &str, extra: &[(&str, &str)]) -> Router {
         };
     }
     shopctl_gateway::app(&shopctl_gateway::load_settings(&source).unwrap())
+        .await
+        .unwrap()
+        .router
 }
 
 #[tokio::test]
 async fn requests_are_forwarded_with_clean_headers() {
     let calls = Arc::new(AtomicUsize::new(0));
     let upstream = echo(calls.clone()).await;
-    let gateway = TestServer::spawn("gateway", gateway_with(&upstream.url, &[])).await;
+    let gateway = TestServer::spawn("gateway", gateway_with(&upstream.url, &[]).await).await;
     let response = reqwest::Client::new()
         .get(format!("{}/api/products?q=kettle&limit=2", gateway.url))
         .header("connection", "keep-alive, x-private")
@@ -122,7 +125,7 @@ async fn an_http2_request_is_forwarded_as_http_1_1() {
     use http_body_util::BodyExt;
     use hyper_util::rt::{TokioExecutor, TokioIo};
     let upstream = echo(Arc::new(AtomicUsize::new(0))).await;
-    let gateway = TestServer::spawn("gateway", gateway_with(&upstream.url, &[])).await;
+    let gateway = TestServer::spawn("gateway", gateway_with(&upstream.url, &[]).await).await;
     let stream = tokio::net::TcpStream::connect(gateway.addr).await.unwrap();
     let (mut sender, connection) =
         hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
@@ -145,7 +148,7 @@ async fn an_http2_request_is_forwarded_as_http_1_1() {
 async fn the_edge_refuses_before_the_upstream_is_called() {
     let calls = Arc::new(AtomicUsize::new(0));
     let upstream = echo(calls.clone()).await;
-    let gateway = TestServer::spawn("gateway", gateway_with(&upstream.url, &[])).await;
+    let gateway = TestServer::spawn("gateway", gateway_with(&upstream.url, &[]).await).await;
     let client = reqwest::Client::new();
     let anonymous = client
         .post(format!("{}/api/products", gateway.url))
@@ -189,7 +192,8 @@ async fn a_dead_upstream_opens_the_breaker_and_a_recovered_one_closes_it() {
         gateway_with(
             &format!("http://{addr}"),
             &[("cache_ttl_ms", "0"), ("upstream_retries", "0")],
-        ),
+        )
+        .await,
     )
     .await;
     let client = reqwest::Client::new();
@@ -238,7 +242,7 @@ async fn an_oversized_chunked_body_is_413_and_does_not_trip_the_breaker() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let calls = Arc::new(AtomicUsize::new(0));
     let upstream = echo(calls.clone()).await;
-    let gateway = TestServer::spawn("gateway", gateway_with(&upstream.url, &[])).await;
+    let gateway = TestServer::spawn("gateway", gateway_with(&upstream.url, &[]).await).await;
     for _ in 0..4 {
         // No Content-Length: the limit can only act while the body streams through.
         let mut stream = tokio::net::TcpStream::connect(gateway.addr).await.unwrap();
@@ -283,7 +287,8 @@ async fn anonymous_catalog_reads_are_cached_with_etags_and_revalidated() {
                 ("cache_ttl_ms", "400"),
                 ("admin_token", "cache-admin-token-0123"),
             ],
-        ),
+        )
+        .await,
     )
     .await;
     let client = reqwest::Client::new();
@@ -337,14 +342,14 @@ async fn anonymous_catalog_reads_are_cached_with_etags_and_revalidated() {
     );
 }
 
-fn gateway_with_cors(upstream: &str, origins: &[&str]) -> Router {
+async fn gateway_with_cors(upstream: &str, origins: &[&str]) -> Router {
     let source = ConfigSource::default()
         .with("port", 0)
         .with("log", "warn")
         .with("upstreams.product", upstream.to_owned());
     let mut settings = shopctl_gateway::load_settings(&source).unwrap();
     settings.service.cors_allowed_origins = origins.iter().map(|o| (*o).to_owned()).collect();
-    shopctl_gateway::app(&settings)
+    shopctl_gateway::app(&settings).await.unwrap().router
 }
 
 #[tokio::test]
@@ -353,7 +358,7 @@ async fn cors_follows_the_configured_origins() {
     let upstream = echo(calls.clone()).await;
     let gateway = TestServer::spawn(
         "gateway",
-        gateway_with_cors(&upstream.url, &["https://shop.example.com"]),
+        gateway_with_cors(&upstream.url, &["https://shop.example.com"]).await,
     )
     .await;
     let client = reqwest::Client::new();
@@ -410,7 +415,7 @@ async fn cors_follows_the_configured_origins() {
     );
 
     // Without configured origins no CORS header is sent.
-    let plain = TestServer::spawn("gateway", gateway_with_cors(&upstream.url, &[])).await;
+    let plain = TestServer::spawn("gateway", gateway_with_cors(&upstream.url, &[]).await).await;
     let response = client
         .get(format!("{}/api/products", plain.url))
         .header("origin", "https://shop.example.com")
@@ -466,11 +471,11 @@ fn a_relative_upstream_url_is_a_settings_error() {
     );
 }
 
-fn gateway_with_redis(upstream: &str, redis_url: &str, prefix: &str) -> Router {
-    gateway_with_redis_cache(upstream, redis_url, prefix, 0)
+async fn gateway_with_redis(upstream: &str, redis_url: &str, prefix: &str) -> Router {
+    gateway_with_redis_cache(upstream, redis_url, prefix, 0).await
 }
 
-fn gateway_with_redis_cache(
+async fn gateway_with_redis_cache(
     upstream: &str,
     redis_url: &str,
     prefix: &str,
@@ -486,6 +491,9 @@ fn gateway_with_redis_cache(
         .with("redis_prefix", prefix.to_owned())
         .with("upstreams.product", upstream.to_owned());
     shopctl_gateway::app(&shopctl_gateway::load_settings(&source).unwrap())
+        .await
+        .unwrap()
+        .router
 }
 
 /// Uses the real Redis at 127.0.0.1:6379 (running on every machine of this project).
@@ -496,12 +504,12 @@ async fn replicas_share_one_limit_through_redis() {
     let prefix = format!("test:{}:", std::process::id());
     let a = TestServer::spawn(
         "gateway-a",
-        gateway_with_redis(&upstream.url, "redis://127.0.0.1:6379", &prefix),
+        gateway_with_redis(&upstream.url, "redis://127.0.0.1:6379", &prefix).await,
     )
     .await;
     let b = TestServer::spawn(
         "gateway-b",
-        gateway_with_redis(&upstream.url, "redis://127.0.0.1:6379", &prefix),
+        gateway_with_redis(&upstream.url, "redis://127.0.0.1:6379", &prefix).await,
     )
     .await;
     let client = reqwest::Client::new();
@@ -534,12 +542,12 @@ async fn replicas_share_cached_reads_through_redis() {
     let redis = "redis://127.0.0.1:6379";
     let a = TestServer::spawn(
         "gateway-a",
-        gateway_with_redis_cache(&upstream.url, redis, &prefix, 1_500),
+        gateway_with_redis_cache(&upstream.url, redis, &prefix, 1_500).await,
     )
     .await;
     let b = TestServer::spawn(
         "gateway-b",
-        gateway_with_redis_cache(&upstream.url, redis, &prefix, 1_500),
+        gateway_with_redis_cache(&upstream.url, redis, &prefix, 1_500).await,
     )
     .await;
     let client = reqwest::Client::new();
@@ -594,7 +602,7 @@ async fn an_unreachable_redis_lets_requests_through() {
         .unwrap();
     let gateway = TestServer::spawn(
         "gateway",
-        gateway_with_redis_cache(&upstream.url, &format!("redis://{closed}"), "x:", 60_000),
+        gateway_with_redis_cache(&upstream.url, &format!("redis://{closed}"), "x:", 60_000).await,
     )
     .await;
     for _ in 0..6 {
@@ -621,7 +629,7 @@ async fn over_tls_the_gateway_sends_hsts_and_tells_upstreams_the_scheme() {
     settings.tls_key_file = Some(cert.key_file.clone());
     let transport = Transport::from_settings("gateway", &settings).unwrap();
     let gateway =
-        TestServer::spawn_with("gateway", gateway_with(&upstream.url, &[]), transport).await;
+        TestServer::spawn_with("gateway", gateway_with(&upstream.url, &[]).await, transport).await;
     let response = cert
         .request(
             gateway.addr,
@@ -640,7 +648,7 @@ async fn over_tls_the_gateway_sends_hsts_and_tells_upstreams_the_scheme() {
     );
 
     // Plain HTTP never sends HSTS, and says so upstream.
-    let plain = TestServer::spawn("gateway", gateway_with(&upstream.url, &[])).await;
+    let plain = TestServer::spawn("gateway", gateway_with(&upstream.url, &[]).await).await;
     let response = reqwest::get(format!("{}/api/products", plain.url))
         .await
         .unwrap();
@@ -670,7 +678,8 @@ async fn refused_pages_are_html_and_refused_api_calls_stay_problem_json() {
                 ("rate_limit_burst", "1"),
                 ("rate_limit_per_minute", "1"),
             ],
-        ),
+        )
+        .await,
     )
     .await;
     let client = reqwest::Client::new();
@@ -719,7 +728,7 @@ async fn refused_pages_are_html_and_refused_api_calls_stay_problem_json() {
 /// upstream is reachable, and through the same edge (rate-limit and security headers).
 #[tokio::test]
 async fn the_public_api_document_is_the_gateways_own_answer() {
-    let gateway = TestServer::spawn("gateway", gateway_with("http://127.0.0.1:9", &[])).await;
+    let gateway = TestServer::spawn("gateway", gateway_with("http://127.0.0.1:9", &[]).await).await;
     let client = reqwest::Client::new();
     let response = client
         .get(format!("{}/openapi.json", gateway.url))
@@ -799,7 +808,7 @@ async fn safe_requests_are_retried_once_and_writes_never() {
     let upstream = flaky(calls.clone()).await;
     let gateway = TestServer::spawn(
         "gateway",
-        gateway_with(&upstream.url, &[("cache_ttl_ms", "0")]),
+        gateway_with(&upstream.url, &[("cache_ttl_ms", "0")]).await,
     )
     .await;
 
@@ -838,7 +847,8 @@ async fn safe_requests_are_retried_once_and_writes_never() {
         gateway_with(
             &upstream.url,
             &[("cache_ttl_ms", "0"), ("upstream_retries", "0")],
-        ),
+        )
+        .await,
     )
     .await;
     assert_eq!(catalog_read(&gateway, None, &calls).await, (503, 1));

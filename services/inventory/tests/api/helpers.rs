@@ -37,13 +37,17 @@ pub(crate) async fn spawn_app(overrides: &[(&str, u64)]) -> TestApp {
         source = source.with(key, *value);
     }
     let settings = shopctl_inventory::load_settings(&source).unwrap();
-    let service = shopctl_inventory::build(&settings).await.unwrap();
-    let server = TestServer::spawn("inventory", service.router).await;
+    // The routes alone: tests sweep by hand, through the app's sweeper handle.
+    let app = shopctl_inventory::app(&settings).await.unwrap();
+    let sweeper = app
+        .handle()
+        .expect("the inventory service keeps its sweeper");
+    let server = TestServer::spawn("inventory", app.router).await;
     TestApp {
         url: server.url.clone(),
         client: Client::new(),
         service: service_token("order", "inventory"),
-        sweeper: service.sweeper,
+        sweeper,
         _db: db,
         data,
         _server: server,

@@ -53,14 +53,21 @@ pub(crate) async fn spawn_with(configure: impl FnOnce(ConfigSource) -> ConfigSou
         .with("environment", "test")
         .with("log", "warn");
     let settings = shopctl_notification::load_settings(&configure(source)).unwrap();
-    let service = shopctl_notification::build(&settings).await.unwrap();
-    let server = TestServer::spawn("notification", service.router).await;
+    // The routes alone: tests drive the mail relay by hand, through the app's handles.
+    let app = shopctl_notification::app(&settings).await.unwrap();
+    let relay = app
+        .handle()
+        .expect("the notification service keeps its relay");
+    let db = app
+        .handle()
+        .expect("the notification service keeps its database");
+    let server = TestServer::spawn("notification", app.router).await;
     TestApp {
         url: server.url.clone(),
         client: Client::new(),
         service: service_token("order", "notification"),
-        relay: service.relay,
-        db: service.db,
+        relay,
+        db,
         server,
         _data: data,
         _test_db: test_db,

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use shopctl_kit::client::CallError;
+use shopctl_kit::{client::CallError, service::Stop};
 use uuid::Uuid;
 
 use super::{Saga, SagaError, card_summary};
@@ -107,6 +107,33 @@ impl Saga {
         self.wake();
         self.compensate(id).await?;
         Ok(true)
+    }
+
+    /// The saga resumer, the order service's loop: every saga that has not moved for `idle` is
+    /// finished or compensated, first after `idle` has passed since start, then every
+    /// `interval`, until the service stops.
+    pub async fn keep_resuming(self, interval: Duration, idle: Duration, stop: Stop) {
+        // Even after a crash, wait until a saga has been still for `idle`: a call the dead
+        // process left in flight (an authorization) has ended by then. A stop during that wait
+        // ends the loop at once.
+        tokio::select! {
+            () = stop.clone().requested() => return,
+            () = tokio::time::sleep(idle) => {}
+        }
+        match self.resume(idle).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sagas = n, "resumed open sagas after start"),
+            Err(err) => tracing::warn!(error = %err, "resuming sagas failed"),
+        }
+        loop {
+            tokio::select! {
+                () = stop.clone().requested() => break,
+                () = tokio::time::sleep(interval) => {}
+            }
+            if let Err(err) = self.resume(idle).await {
+                tracing::warn!(error = %err, "resuming sagas failed");
+            }
+        }
     }
 
     /// Finishes or compensates every saga that has not moved for `idle` (all of them on start).

@@ -69,7 +69,7 @@ pub(crate) async fn spawn_with(configure: impl FnOnce(ConfigSource) -> ConfigSou
     let settings = shopctl_payment::load_settings(&configure(source)).unwrap();
     let service = ServiceTokens::from_settings("order", &settings.common).unwrap();
     let router = shopctl_payment::app(&settings).await.unwrap();
-    let server = TestServer::spawn("payment", router).await;
+    let server = TestServer::spawn_app("payment", router).await;
     TestApp {
         url: server.url.clone(),
         client: Client::new(),

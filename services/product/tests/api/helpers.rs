@@ -44,7 +44,7 @@ pub(crate) async fn spawn_on(db: TestDatabase, overrides: &[(&str, &str)]) -> Te
     let router = shopctl_product::app(&settings)
         .await
         .expect("build the product service");
-    let server = TestServer::spawn("product", router).await;
+    let server = TestServer::spawn_app("product", router).await;
     TestApp {
         url: server.url.clone(),
         client: Client::new(),

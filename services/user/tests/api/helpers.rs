@@ -45,7 +45,7 @@ pub(crate) async fn spawn_app(overrides: &[(&str, &str)]) -> TestApp {
     let db = TestDatabase::new(TestBackend::from_env()).await;
     let data = tempfile::tempdir().unwrap();
     let settings = settings_for(&db, data.path(), overrides);
-    let server = TestServer::spawn("user", shopctl_user::app(&settings).await.unwrap()).await;
+    let server = TestServer::spawn_app("user", shopctl_user::app(&settings).await.unwrap()).await;
     TestApp {
         url: server.url.clone(),
         client: Client::new(),

@@ -223,7 +223,7 @@ async fn key_rotation_keeps_old_tokens_valid_and_signs_with_the_new_key() {
     db.close().await;
     // A restarted service signs with the new key and still accepts the old token.
     app.server.stop().await.unwrap();
-    let server = shopctl_kit::testing::TestServer::spawn(
+    let server = shopctl_kit::testing::TestServer::spawn_app(
         "user",
         shopctl_user::app(&settings).await.unwrap(),
     )
