@@ -560,7 +560,7 @@ async fn nobody_reads_pays_for_or_cancels_another_customers_order() {
 }
 
 /// The reconciliation the ops commands use, over the platform's APIs.
-pub(crate) async fn reconcile(shop: &Shop) -> shopctl_order::reconcile::Report {
+pub(crate) async fn reconcile(shop: &Shop) -> shopctl_order::domain::reconcile::Report {
     use shopctl_kit::{client::ServiceClient, jwt::ServiceTokens, settings::CommonSettings};
     let mut settings = CommonSettings::defaults(0);
     settings.service_key = Some(shopctl_kit::testing::SERVICE_KEY.into());
@@ -568,7 +568,7 @@ pub(crate) async fn reconcile(shop: &Shop) -> shopctl_order::reconcile::Report {
     let client = |url: &str, name: &str| {
         ServiceClient::new(url, name, tokens.clone(), Duration::from_secs(10))
     };
-    shopctl_order::reconcile::reconcile(&shopctl_order::reconcile::Services {
+    shopctl_order::domain::reconcile::reconcile(&shopctl_order::domain::reconcile::Services {
         order: client(&shop.order.url, "order"),
         inventory: client(&shop.inventory.url, "inventory"),
         payment: client(&shop.payment.url, "payment"),

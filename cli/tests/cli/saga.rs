@@ -204,13 +204,14 @@ async fn a_saga_killed_between_reservation_and_payment_finishes_or_compensates_a
     let service = |url: &str, name: &str| {
         ServiceClient::new(url, name, tokens.clone(), Duration::from_secs(10))
     };
-    let report = shopctl_order::reconcile::reconcile(&shopctl_order::reconcile::Services {
-        order: service(&base, "order"),
-        inventory: service(&shop.inventory.url, "inventory"),
-        payment: service(&shop.payment.url, "payment"),
-    })
-    .await
-    .unwrap();
+    let report =
+        shopctl_order::domain::reconcile::reconcile(&shopctl_order::domain::reconcile::Services {
+            order: service(&base, "order"),
+            inventory: service(&shop.inventory.url, "inventory"),
+            payment: service(&shop.payment.url, "payment"),
+        })
+        .await
+        .unwrap();
     assert!(report.ok(true), "{report:?}");
     assert_eq!(report.orders, 1);
 

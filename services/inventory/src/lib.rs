@@ -16,19 +16,14 @@ use std::{future::Future, sync::Arc, time::Duration};
 
 use prometheus_client::metrics::{family::Family, gauge::Gauge};
 use shopctl_kit::{
-    ServiceContext,
-    audit::AuditLog,
-    auth::Auth,
-    db::{Db, Migrations},
-    http::finish,
-    metrics::Metrics,
-    service::App,
-    settings::Environment,
+    ServiceContext, audit::AuditLog, auth::Auth, db::Db, http::finish, metrics::Metrics,
+    service::App, settings::Environment,
 };
 
 pub use domain::Sweeper;
 pub use routes::{AppState, openapi, router};
 pub use settings::{Settings, load as load_settings};
+pub use store::MIGRATIONS;
 use store::{InventoryStore, SqlInventoryStore};
 
 /// Service name, used in logs, metrics and the data file (`inventory.db`).
@@ -36,12 +31,6 @@ pub const NAME: &str = "inventory";
 
 /// Units each demo SKU starts with.
 pub const DEMO_STOCK: i64 = 50;
-
-/// The inventory's migrations for both backends.
-pub static MIGRATIONS: Migrations = Migrations {
-    sqlite: sqlx::migrate!("./migrations/sqlite"),
-    postgres: sqlx::migrate!("./migrations/postgres"),
-};
 
 /// Opens (and migrates) the inventory database named by the settings.
 pub async fn connect(settings: &Settings) -> anyhow::Result<Db> {

@@ -9,15 +9,25 @@
 //! SQLite `BEGIN IMMEDIATE` serialises writers. CHECK constraints (`0 <= reserved <= on_hand`)
 //! back this up in the schema.
 
+mod postgres;
+mod sqlite;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use shopctl_kit::{
+    db::Migrations,
     db::{Db, StoreError},
     sql::{Param, Tx},
 };
 use uuid::Uuid;
 
 use crate::domain::{Adjustment, Line, Reservation, ReservationState, ReservationView, StockLevel};
+
+/// The inventory service's migrations, each backend's in its own module.
+pub static MIGRATIONS: Migrations = Migrations {
+    sqlite: sqlite::MIGRATOR,
+    postgres: postgres::MIGRATOR,
+};
 
 /// Why a reservation was refused.
 #[derive(Debug, thiserror::Error)]

@@ -24,7 +24,7 @@ use std::{future::Future, sync::Arc, time::Duration};
 use shopctl_kit::{
     ServiceContext,
     auth::Auth,
-    db::{Db, Migrations},
+    db::Db,
     events::{self, Relay, Sink},
     http::finish,
     metrics::Metrics,
@@ -34,6 +34,7 @@ use shopctl_kit::{
 pub use routes::{AppState, openapi, router};
 pub use settings::{Settings, load as load_settings};
 use sink::{CatcherSink, MAIL_DESTINATION, SmtpSink};
+pub use store::MIGRATIONS;
 use store::{NotificationStore, SqlNotificationStore};
 
 /// Service name, used in logs, metrics, the data file (`notification.db`) and the audience of
@@ -43,12 +44,6 @@ pub const NAME: &str = "notification";
 /// How often the mail relay looks for due mail when nothing wakes it (a queued mail wakes it at
 /// once; retries become due on their own schedule and are picked up within this interval).
 pub const RELAY_INTERVAL: Duration = Duration::from_secs(1);
-
-/// The notification migrations for both backends.
-pub static MIGRATIONS: Migrations = Migrations {
-    sqlite: sqlx::migrate!("./migrations/sqlite"),
-    postgres: sqlx::migrate!("./migrations/postgres"),
-};
 
 /// Opens (and migrates) the notification database named by the settings, with kit's event
 /// tables (outbox, inbox, dead letters) installed.

@@ -2,7 +2,8 @@
 //! SQLite and PostgreSQL.
 //!
 //! The statements are the same on both backends (ids are text, the upsert is `ON CONFLICT …
-//! DO UPDATE SET … = excluded.…`, which both speak), so there is no per-backend dialect module.
+//! DO UPDATE SET … = excluded.…`, which both speak), so the per-backend modules hold only
+//! each backend's migrations.
 //!
 //! Accepting an event is one write transaction: the inbox entry (kit's [`events::first_time`]),
 //! the contact change, and the rendered mail in kit's outbox, addressed to
@@ -11,9 +12,13 @@
 //! keyed by event id too, so a sink that runs twice for one outbox row (its row could not be
 //! deleted after a success) records it once.
 
+mod postgres;
+mod sqlite;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use shopctl_kit::{
+    db::Migrations,
     db::{Db, StoreError},
     events,
     sql::{Param, Tx},
@@ -23,6 +28,12 @@ use uuid::Uuid;
 use crate::{
     domain::{CaughtMail, Contact, DeliveryRecord, EmailAddress, Letterhead, MailJob, Notice},
     sink::MAIL_DESTINATION,
+};
+
+/// The notification service's migrations, each backend's in its own module.
+pub static MIGRATIONS: Migrations = Migrations {
+    sqlite: sqlite::MIGRATOR,
+    postgres: postgres::MIGRATOR,
 };
 
 /// This service's name in kit's inbox.

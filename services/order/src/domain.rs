@@ -1,10 +1,14 @@
 //! The order service's vocabulary, free of HTTP and SQL: money and totals, carts, shipping
-//! addresses, orders and the states of the checkout saga.
+//! addresses, orders and the states of the checkout saga; and the checkout saga itself
+//! ([`saga`]) with the reconciliation that checks it ([`reconcile`]), which drive the other
+//! services through their clients and persist through the store traits.
 
 mod address;
 mod cart;
 mod order;
 mod pricing;
+pub mod reconcile;
+pub mod saga;
 
 pub use address::ShippingAddress;
 pub use cart::{CartItem, CartLine, CartView, MAX_ITEMS, MAX_QUANTITY, Quantity};

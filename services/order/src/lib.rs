@@ -1,6 +1,6 @@
 //! `shopctl-order`: carts, checkout and orders (`shopctl serve order`, port 8084).
 //!
-//! The checkout saga ([`saga`]) reserves stock with the inventory service, authorizes and
+//! The checkout saga ([`domain::saga`]) reserves stock with the inventory service, authorizes and
 //! captures with the payment service, and confirms — or cancels with compensations — persisting
 //! every step, so a restarted service resumes every saga that had not ended. Events
 //! (`order.confirmed`, `order.cancelled`, `payment.failed`) leave through kit's outbox. Same inner
@@ -9,9 +9,7 @@
 
 pub mod domain;
 mod error;
-pub mod reconcile;
 pub mod routes;
-pub mod saga;
 pub mod settings;
 pub mod store;
 
@@ -22,7 +20,7 @@ use shopctl_kit::{
     ServiceContext,
     auth::Auth,
     client::ServiceClient,
-    db::{Db, Migrations},
+    db::Db,
     events::{self, Outbox},
     http::finish,
     jwt::ServiceTokens,
@@ -32,18 +30,13 @@ use shopctl_kit::{
 
 pub use routes::{AppState, openapi, router};
 pub use settings::{Settings, load as load_settings};
+pub use store::MIGRATIONS;
 use store::SqlOrderStore;
 
-use crate::{domain::Pricing, saga::Saga};
+use crate::domain::{Pricing, saga::Saga};
 
 /// Service name, used in logs, metrics and the data file (`order.db`).
 pub const NAME: &str = "order";
-
-/// The order service's migrations for both backends.
-pub static MIGRATIONS: Migrations = Migrations {
-    sqlite: sqlx::migrate!("./migrations/sqlite"),
-    postgres: sqlx::migrate!("./migrations/postgres"),
-};
 
 /// Opens (and migrates) the order database named by the settings, with kit's event tables.
 pub async fn connect(settings: &Settings) -> anyhow::Result<Db> {

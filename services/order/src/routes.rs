@@ -8,7 +8,10 @@ use std::sync::Arc;
 use prometheus_client::metrics::{counter::Counter, family::Family};
 use shopctl_kit::{auth::Auth, client::ServiceClient};
 
-use crate::{domain::Pricing, saga::Saga, store::OrderStore};
+use crate::{
+    domain::{Pricing, saga::Saga},
+    store::OrderStore,
+};
 
 /// Shared state of the order handlers.
 #[derive(Clone)]

@@ -5,13 +5,16 @@
 //! Every saga move is one conditional update (`… WHERE saga = <expected>`) plus a step-log row in
 //! one transaction, so two workers (a request and the resumer) can never both take a step.
 
+mod postgres;
 mod saga;
+mod sqlite;
 
 pub use saga::SagaStore;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use shopctl_kit::{
+    db::Migrations,
     db::{Db, StoreError},
     events::Outbox,
     sql::{Param, Tx},
@@ -19,6 +22,12 @@ use shopctl_kit::{
 use uuid::Uuid;
 
 use crate::domain::{CartItem, Line, Money, Order, OrderStatus, ShippingAddress};
+
+/// The order service's migrations, each backend's in its own module.
+pub static MIGRATIONS: Migrations = Migrations {
+    sqlite: sqlite::MIGRATOR,
+    postgres: postgres::MIGRATOR,
+};
 
 /// A compensation a cancelled saga owes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

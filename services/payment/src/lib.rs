@@ -17,28 +17,18 @@ pub mod store;
 use std::{future::Future, sync::Arc, time::Duration};
 
 use shopctl_kit::{
-    ServiceContext,
-    audit::AuditLog,
-    auth::Auth,
-    db::{Db, Migrations},
-    http::finish,
-    metrics::Metrics,
+    ServiceContext, audit::AuditLog, auth::Auth, db::Db, http::finish, metrics::Metrics,
     service::App,
 };
 
 pub use routes::{AppState, openapi, router};
 pub use settings::{Settings, load as load_settings};
+pub use store::MIGRATIONS;
 use store::SqlPaymentStore;
 
 /// Service name, used in logs, metrics, the data file (`payment.db`) and the audience of the
 /// service tokens it accepts.
 pub const NAME: &str = "payment";
-
-/// The payment migrations for both backends.
-pub static MIGRATIONS: Migrations = Migrations {
-    sqlite: sqlx::migrate!("./migrations/sqlite"),
-    postgres: sqlx::migrate!("./migrations/postgres"),
-};
 
 /// Opens (and migrates) the payment database named by the settings.
 pub async fn connect(settings: &Settings) -> anyhow::Result<Db> {

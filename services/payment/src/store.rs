@@ -12,12 +12,19 @@ mod sqlite;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use shopctl_kit::{
+    db::Migrations,
     db::{Backend, Db, StoreError},
     sql::Param,
 };
 use uuid::Uuid;
 
 use crate::domain::{CardSummary, Money, Payment, Status};
+
+/// The payment service's migrations, each backend's in its own module.
+pub static MIGRATIONS: Migrations = Migrations {
+    sqlite: sqlite::MIGRATOR,
+    postgres: postgres::MIGRATOR,
+};
 
 /// A payment to record. The card is already reduced to what may be kept.
 #[derive(Debug, Clone)]

@@ -16,27 +16,17 @@ use std::{future::Future, sync::Arc};
 
 use anyhow::Context as _;
 use shopctl_kit::{
-    ServiceContext,
-    auth::Auth,
-    db::{Db, Migrations},
-    http::finish,
-    metrics::Metrics,
-    service::App,
+    ServiceContext, auth::Auth, db::Db, http::finish, metrics::Metrics, service::App,
     settings::Environment,
 };
 
 pub use routes::{AppState, openapi, router};
 pub use settings::{Settings, load as load_settings};
+pub use store::MIGRATIONS;
 use store::{ProductStore, SqlProductStore};
 
 /// Service name, used in logs, metrics and the data file (`product.db`).
 pub const NAME: &str = "product";
-
-/// The catalog's migrations for both backends.
-pub static MIGRATIONS: Migrations = Migrations {
-    sqlite: sqlx::migrate!("./migrations/sqlite"),
-    postgres: sqlx::migrate!("./migrations/postgres"),
-};
 
 /// Opens (and migrates) the catalog database named by the settings.
 pub async fn connect(settings: &Settings) -> anyhow::Result<Db> {

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use shopctl_kit::{
+    db::Migrations,
     db::{Backend, Db, StoreError},
     sql::Param,
 };
@@ -22,6 +23,12 @@ use listing::{PairRow, filters, fold_facets, keyset, sort_key};
 use crate::domain::{
     Category, CategoryCount, CategorySlug, Cursor, Facets, ListQuery, Money, NewCategory,
     NewProduct, Page, Product, Sku, Sort,
+};
+
+/// The product service's migrations, each backend's in its own module.
+pub static MIGRATIONS: Migrations = Migrations {
+    sqlite: sqlite::MIGRATOR,
+    postgres: postgres::MIGRATOR,
 };
 
 /// What the catalog needs from its database.

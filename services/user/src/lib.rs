@@ -16,28 +16,17 @@ pub mod tokens;
 use std::{future::Future, sync::Arc, time::Duration};
 
 use shopctl_kit::{
-    ServiceContext,
-    audit::AuditLog,
-    auth::Auth,
-    db::{Db, Migrations},
-    http::finish,
-    jwt::TrustedIssuer,
-    metrics::Metrics,
-    service::App,
+    ServiceContext, audit::AuditLog, auth::Auth, db::Db, http::finish, jwt::TrustedIssuer,
+    metrics::Metrics, service::App,
 };
 
 pub use routes::{AppState, openapi, router};
 pub use settings::{Settings, load as load_settings};
+pub use store::MIGRATIONS;
 use store::SqlUserStore;
 
 /// Service name, used in logs, metrics and the data file (`user.db`).
 pub const NAME: &str = "user";
-
-/// The identity migrations for both backends.
-pub static MIGRATIONS: Migrations = Migrations {
-    sqlite: sqlx::migrate!("./migrations/sqlite"),
-    postgres: sqlx::migrate!("./migrations/postgres"),
-};
 
 /// Opens (and migrates) the identity database named by the settings.
 pub async fn connect(settings: &Settings) -> anyhow::Result<Db> {

@@ -9,6 +9,7 @@ mod sqlite;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use shopctl_kit::{
+    db::Migrations,
     db::{Backend, Db, StoreError},
     events::Outbox,
     sql::Param,
@@ -18,6 +19,12 @@ use uuid::Uuid;
 use rows::{FailureRow, RefreshRow, SessionRow, UserRow, parse_uuid, roles_json};
 
 use crate::domain::{Role, SessionInfo, User};
+
+/// The user service's migrations, each backend's in its own module.
+pub static MIGRATIONS: Migrations = Migrations {
+    sqlite: sqlite::MIGRATOR,
+    postgres: postgres::MIGRATOR,
+};
 
 /// An account with what login needs to know.
 #[derive(Debug, Clone)]

@@ -6,3 +6,4 @@ mod helpers;
 mod openapi;
 mod reservations;
 mod stock;
+mod store_contract;

@@ -9,3 +9,4 @@ mod delivery;
 mod events;
 mod helpers;
 mod openapi;
+mod store_contract;

@@ -23,9 +23,8 @@ use uuid::Uuid;
 
 use super::{AppState, catalog_item};
 use crate::{
-    domain::{Line, Order, OrderStatus, ShippingAddress, Totals},
+    domain::{Line, Order, OrderStatus, ShippingAddress, Totals, saga::Outcome},
     error,
-    saga::Outcome,
     store::{NewOrder, OrderFilter},
 };
 

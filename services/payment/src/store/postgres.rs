@@ -3,6 +3,9 @@
 
 use super::Dialect;
 
+/// The PostgreSQL migrations (`migrations/postgres`).
+pub(super) const MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
 pub(crate) static DIALECT: Dialect = Dialect {
     columns: "id::text AS id, order_id::text AS order_id, customer_id, status, amount, currency, \
               captured_amount, refunded_amount, brand, last4, \

@@ -2,6 +2,9 @@
 
 use super::Dialect;
 
+/// The SQLite migrations (`migrations/sqlite`).
+pub(super) const MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
 pub(crate) static DIALECT: Dialect = Dialect {
     columns: "id, order_id, customer_id, status, amount, currency, captured_amount, \
               refunded_amount, brand, last4, CAST(exp_month AS BIGINT) AS exp_month, \

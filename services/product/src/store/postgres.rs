@@ -4,6 +4,9 @@
 use super::Dialect;
 use crate::domain::SearchTerms;
 
+/// The PostgreSQL migrations (`migrations/postgres`).
+pub(super) const MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
 pub(crate) static DIALECT: Dialect = Dialect {
     columns: "p.id::text AS id, p.id AS key_id, p.sku AS sku, p.name AS name, p.description AS description, \
               p.price_amount AS price_amount, p.price_currency AS price_currency, \

@@ -3,6 +3,9 @@
 use super::Dialect;
 use crate::domain::SearchTerms;
 
+/// The SQLite migrations (`migrations/sqlite`).
+pub(super) const MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
 pub(crate) static DIALECT: Dialect = Dialect {
     columns: "p.id AS id, p.id AS key_id, p.sku AS sku, p.name AS name, p.description AS description, \
               p.price_amount AS price_amount, p.price_currency AS price_currency, \

@@ -1,5 +1,8 @@
 //! PostgreSQL specifics: UUID columns are read back as text so one row type serves both.
 
+/// The PostgreSQL migrations (`migrations/postgres`).
+pub(super) const MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
 /// How a UUID column is selected.
 pub(crate) fn id_column(column: &'static str) -> &'static str {
     match column {

@@ -5,3 +5,4 @@ mod accounts;
 mod helpers;
 mod openapi;
 mod sessions;
+mod store_contract;
