@@ -13,7 +13,7 @@ use serde::Serialize;
 use shopctl_inventory::store::InventoryStore as _;
 use shopctl_order::store::OrderStore as _;
 use shopctl_product::{
-    seed,
+    domain::seed,
     store::{ProductStore, SqlProductStore},
 };
 use shopctl_user::store::UserStore as _;

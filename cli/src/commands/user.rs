@@ -12,9 +12,8 @@ use shopctl_kit::{
     auth::Role,
 };
 use shopctl_user::{
-    domain::{Email, Password, PasswordHasher},
+    domain::{Email, Password, PasswordHasher, tokens},
     store::{NewUser, SqlUserStore, UserStore},
-    tokens,
 };
 
 use super::{DataArgs, GlobalArgs};

@@ -7,7 +7,7 @@
 //!
 //! The storefront keeps no database: its data are the platform's services ([`store`]), called
 //! with the shopper's own token so every role and ownership check applies as for a direct API
-//! call. The browser session ([`session`]) is a handful of HttpOnly, SameSite=Lax cookies: the
+//! call. The browser session ([`routes::session`]) is a handful of HttpOnly, SameSite=Lax cookies: the
 //! tokens (refreshed transparently), a browser id that CSRF tokens are bound to, and the guest
 //! cart (signed). Same inner shape as every shopctl service: [`settings`], `error`, [`routes`],
 //! [`domain`], [`store`] (the services instead of SQL), `tests/api`.
@@ -15,7 +15,6 @@
 pub mod domain;
 pub mod error;
 pub mod routes;
-pub mod session;
 pub mod settings;
 pub mod store;
 

@@ -1,6 +1,6 @@
 //! The storefront's pages. Every page is rendered on the server from a compiled template and
 //! works without JavaScript; every form posts back here with the page's CSRF token (checked
-//! by [`crate::session::middleware`] before any handler runs) and answers with a redirect
+//! by [`crate::routes::session::middleware`] before any handler runs) and answers with a redirect
 //! (303, post/redirect/get) or the same form with its errors inline.
 //!
 //! Paths are part of the interface (DESIGN.md §11): `/`, `/c/{category}`, `/search?q=`,
@@ -15,6 +15,7 @@ mod catalog;
 mod checkout;
 mod orders;
 pub mod pages;
+pub mod session;
 
 use axum::{Router, middleware};
 use shopctl_kit::auth::Auth;
@@ -50,7 +51,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::router())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
-            crate::session::middleware,
+            crate::routes::session::middleware,
         ))
         .merge(assets::router())
         .with_state(state)

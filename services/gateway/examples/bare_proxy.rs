@@ -1,5 +1,5 @@
 //! The floor under the gateway's benchmark (`tests/bench/gateway.sh`): hyper's HTTP/1.1 server
-//! handing every request to the gateway's upstream connection pool ([`shopctl_gateway::pool`]),
+//! handing every request to the gateway's upstream connection pool ([`shopctl_gateway::routes::pool`]),
 //! with nothing in between — no routing, authentication, rate limiting, breaker, metrics or
 //! header rewriting. What this costs per request is what the gateway pays for HTTP alone, so
 //! the benchmark shows how much of the gateway's cost is its own work and how much the
@@ -13,7 +13,7 @@ use anyhow::Context as _;
 use http_body_util::BodyExt;
 use hyper::{Request, body::Incoming, server::conn::http1, service::service_fn};
 use hyper_util::rt::TokioIo;
-use shopctl_gateway::pool::{self, Pool};
+use shopctl_gateway::routes::pool::{self, Pool};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -6,13 +6,11 @@
 //! class, opens a circuit breaker on a failing upstream, and adds security headers. Stateless:
 //! no database of its own.
 
-pub mod cache;
 pub mod domain;
-pub mod limiter;
-pub mod pool;
+mod error;
 pub mod routes;
 pub mod settings;
-pub mod shared;
+pub mod store;
 
 use std::future::Future;
 

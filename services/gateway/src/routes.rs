@@ -4,9 +4,12 @@
 //! with `forward` as its fallback, guarded as a whole, costs two more boxed layers per request:
 //! 4 % of the gateway's instructions.)
 
+pub mod pool;
 mod proxy;
 
 pub use proxy::forward;
+
+use pool::Pool;
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
@@ -14,12 +17,9 @@ use prometheus_client::metrics::{counter::Counter, family::Family, gauge::Gauge}
 use shopctl_kit::{auth::Auth, metrics::Metrics};
 
 use crate::{
-    cache::Cache,
     domain::{Breaker, RateLimiter, ResponseCache, SERVICE_DOCUMENTS, Target, public_document},
-    limiter::Limiter,
-    pool::{self, Pool},
     settings::GatewaySettings,
-    shared::Shared,
+    store::{Cache, Limiter, Shared},
 };
 
 /// Labels of the gateway's own metrics.

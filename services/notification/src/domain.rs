@@ -8,6 +8,7 @@ mod contact;
 mod delivery_record;
 mod event;
 mod mail_job;
+pub mod sink;
 mod templates;
 
 pub use caught_mail::CaughtMail;

@@ -5,18 +5,17 @@
 //! and name as a contact and queues a welcome mail, `user.erased` forgets the contact, and
 //! `order.confirmed`, `order.cancelled` and `payment.failed` queue a mail to the buyer. A mail
 //! is rendered once, when its event is accepted, and queued in kit's outbox in the same
-//! transaction; the mail [`Relay`] then delivers it through a [`sink`]: an SMTP server when
+//! transaction; the mail [`Relay`] then delivers it through a [`domain::sink`]: an SMTP server when
 //! `smtp_host` is set, otherwise the dev mail catcher (`GET /api/notifications/outbox`), with
 //! retries, backoff and dead letters like every other event delivery.
 //!
 //! Same inner shape as every shopctl service: [`settings`], `error`, [`routes`], [`domain`],
-//! [`store`], migrations per backend and `tests/api`; plus [`sink`] for where mail goes.
+//! [`store`], migrations per backend and `tests/api`.
 
 pub mod domain;
 mod error;
 pub mod routes;
 pub mod settings;
-pub mod sink;
 pub mod store;
 
 use std::{future::Future, sync::Arc, time::Duration};
@@ -31,9 +30,9 @@ use shopctl_kit::{
     service::App,
 };
 
+use domain::sink::{CatcherSink, MAIL_DESTINATION, SmtpSink};
 pub use routes::{AppState, openapi, router};
 pub use settings::{Settings, load as load_settings};
-use sink::{CatcherSink, MAIL_DESTINATION, SmtpSink};
 pub use store::MIGRATIONS;
 use store::{NotificationStore, SqlNotificationStore};
 

@@ -26,8 +26,8 @@ use shopctl_kit::{
 use uuid::Uuid;
 
 use crate::{
+    domain::sink::MAIL_DESTINATION,
     domain::{CaughtMail, Contact, DeliveryRecord, EmailAddress, Letterhead, MailJob, Notice},
-    sink::MAIL_DESTINATION,
 };
 
 /// The notification service's migrations, each backend's in its own module.

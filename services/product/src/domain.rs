@@ -5,6 +5,7 @@ mod category;
 mod list_query;
 mod product;
 mod search;
+pub mod seed;
 mod text;
 
 pub use category::{Category, CategoryCount, CategorySlug, NewCategory};

@@ -8,7 +8,6 @@
 pub mod domain;
 mod error;
 pub mod routes;
-pub mod seed;
 pub mod settings;
 pub mod store;
 
@@ -62,7 +61,7 @@ pub async fn seed_demo_if_empty(
     if !wanted || store.count_products().await? > 0 {
         return Ok(0);
     }
-    let inserted = seed::load(store, settings.service.seed_count, settings.service.seed)
+    let inserted = domain::seed::load(store, settings.service.seed_count, settings.service.seed)
         .await
         .context("seeding the demo catalog")?;
     tracing::info!(

@@ -2,6 +2,7 @@
 
 mod email;
 mod password;
+pub mod tokens;
 mod user;
 
 pub use email::Email;

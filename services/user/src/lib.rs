@@ -11,7 +11,6 @@ mod error;
 pub mod routes;
 pub mod settings;
 pub mod store;
-pub mod tokens;
 
 use std::{future::Future, sync::Arc, time::Duration};
 
@@ -61,7 +60,7 @@ pub async fn app(settings: &Settings) -> anyhow::Result<App> {
         Duration::from_millis(settings.service.event_retry_base_ms),
         &metrics,
     );
-    let issuer = tokens::Issuer::load(store.as_ref(), &settings.service).await?;
+    let issuer = domain::tokens::Issuer::load(store.as_ref(), &settings.service).await?;
     let audit = AuditLog::open(
         &settings.common.data_dir.join("audit").join("user.jsonl"),
         NAME,

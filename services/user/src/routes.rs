@@ -9,7 +9,11 @@ use std::sync::Arc;
 
 use shopctl_kit::{audit::AuditLog, auth::Auth};
 
-use crate::{domain::PasswordHasher, settings::UserSettings, store::UserStore, tokens::Issuer};
+use crate::{
+    domain::{PasswordHasher, tokens::Issuer},
+    settings::UserSettings,
+    store::UserStore,
+};
 
 /// Shared state of the identity handlers.
 #[derive(Clone)]

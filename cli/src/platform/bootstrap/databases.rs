@@ -263,7 +263,7 @@ impl Bootstrap {
                 detail: "no active key yet".to_owned(),
             },
             (false, false) => {
-                shopctl_user::tokens::ensure_key(&store).await?;
+                shopctl_user::domain::tokens::ensure_key(&store).await?;
                 Step {
                     name: "signing key".to_owned(),
                     state: State::Created,

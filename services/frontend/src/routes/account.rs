@@ -23,7 +23,7 @@ use super::{
 };
 use crate::{
     error::{PageError, Result},
-    session::{REFRESH, Session},
+    routes::session::{REFRESH, Session},
     store::{Ignored, TokenPair, Upstream, User, encode},
 };
 
@@ -136,7 +136,7 @@ async fn sign_in(
     match cart {
         Ok(cart) => {
             jar = jar
-                .add(session.removal(crate::session::CART))
+                .add(session.removal(crate::routes::session::CART))
                 .add(session.cart_count_cookie(cart.item_count));
         }
         // Signed in all the same; the guest cart stays in the browser for another try.

@@ -25,7 +25,7 @@ use super::{
 };
 use crate::{
     error::{PageError, Result},
-    session::Session,
+    routes::session::Session,
     store::{DeadLetter, OrderPage, encode},
 };
 

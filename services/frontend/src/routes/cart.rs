@@ -21,7 +21,7 @@ use super::{
 };
 use crate::{
     error::Result,
-    session::Session,
+    routes::session::Session,
     store::{Cart, Money, Product, Upstream, encode},
 };
 

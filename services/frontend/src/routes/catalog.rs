@@ -18,7 +18,7 @@ use super::{
 use crate::{
     domain::{guest_cart::MAX_QUANTITY, highlight, placeholder},
     error::{PageError, Result},
-    session::Session,
+    routes::session::Session,
     store::Money,
     store::{Category, Product, ProductPage, Stock, Upstream, encode},
 };

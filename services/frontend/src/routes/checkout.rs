@@ -24,7 +24,7 @@ use super::{
 };
 use crate::{
     error::Result,
-    session::Session,
+    routes::session::Session,
     store::{Order, Upstream},
 };
 

@@ -20,7 +20,7 @@ use super::{
 };
 use crate::{
     error::{PageError, Result},
-    session::Session,
+    routes::session::Session,
     store::{Money, Order, OrderPage, Upstream, encode},
 };
 

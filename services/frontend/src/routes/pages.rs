@@ -9,7 +9,7 @@ use axum::{
     response::{Html, IntoResponse, Redirect, Response},
 };
 
-use crate::session::Session;
+use crate::routes::session::Session;
 
 static SHOP_NAME: OnceLock<String> = OnceLock::new();
 
@@ -53,7 +53,7 @@ impl Frame {
             is_admin: session
                 .shopper
                 .as_ref()
-                .is_some_and(crate::session::Shopper::is_admin),
+                .is_some_and(crate::routes::session::Shopper::is_admin),
             cart_count: session.cart_count,
             q: String::new(),
             notice: None,

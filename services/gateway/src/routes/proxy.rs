@@ -35,7 +35,8 @@ use crate::{
         BreakerState, ClientId, GATEWAY, MAX_BODY, Requirement, RouteClass, cacheable, classify,
         etag_matches, requirement, upstream_for,
     },
-    pool::SendError,
+    error,
+    routes::pool::SendError,
 };
 
 fn breaker_gauge(state: BreakerState) -> i64 {
@@ -75,44 +76,11 @@ pub async fn forward(
         Err(err) => err.into_response(),
     };
     let response = if page {
-        for_browser(response)
+        error::for_browser(response)
     } else {
         response
     };
     secure(response, tls)
-}
-
-/// A shopper's browser gets a page, not problem+json, when the edge itself refuses a page
-/// (rate limit, storefront down): the status and headers stay, the body is a short HTML page.
-fn for_browser(response: Response) -> Response {
-    let problem = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
-    if !problem {
-        return response;
-    }
-    let (heading, text) = match response.status().as_u16() {
-        429 => (
-            "Slow down a little",
-            "You've made a lot of requests in a short time. Wait a moment, then try again.",
-        ),
-        502..=504 => (
-            "The shop is taking a short break",
-            "We couldn't reach it just now. Nothing was charged. Please try again in a moment.",
-        ),
-        _ => return response,
-    };
-    let (mut parts, _) = response.into_parts();
-    parts.headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    parts.headers.remove(header::CONTENT_LENGTH);
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{heading}</title></head><body><main><h1>{heading}</h1><p>{text}</p><p><a href=\"/\">Back to the shop</a></p></main></body></html>"
-    );
-    Response::from_parts(parts, axum::body::Body::from(html))
 }
 
 /// Checks the body size, the token (a bearer token must be valid whenever one is sent) and the
@@ -241,9 +209,7 @@ async fn handle(
     let service = state
         .upstreams
         .get(upstream)
-        .ok_or_else(|| ApiError::Unavailable {
-            detail: format!("the {upstream} service is not configured"),
-        })?;
+        .ok_or_else(|| error::not_configured(upstream))?;
     // A request with no body to stream may be sent again when the upstream was not reached or
     // could not serve just now, as long as its breaker stays closed (kit's retry policy).
     let template = (state.settings.upstream_retries > 0 && replayable(&req)).then(|| copy_of(&req));
@@ -341,9 +307,7 @@ async fn attempt(
             .breaker_state
             .get_or_create(&labels())
             .set(breaker_gauge(BreakerState::Open));
-        return Err(ApiError::Unavailable {
-            detail: format!("the {upstream} service is failing; try again shortly"),
-        });
+        return Err(error::failing(upstream));
     }
 
     let response = call(state, peer, service, req).await.inspect_err(|_| {
@@ -496,18 +460,14 @@ async fn call(
         }
         Ok(Err(err)) => {
             tracing::warn!(error = %err, "upstream call failed");
-            return Err(ApiError::Unavailable {
-                detail: "the upstream service did not answer".to_owned(),
-            });
+            return Err(error::unreachable());
         }
         Err(_) => return Err(ApiError::Timeout),
     };
     let (mut parts, body) = upstream.into_parts();
     strip_hop_by_hop(&mut parts.headers);
     if parts.status == StatusCode::SWITCHING_PROTOCOLS {
-        return Err(ApiError::Unavailable {
-            detail: "protocol upgrades are not proxied".to_owned(),
-        });
+        return Err(error::no_upgrades());
     }
     Ok(Response::from_parts(parts, Body::new(body)))
 }

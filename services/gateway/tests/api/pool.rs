@@ -16,7 +16,7 @@ use http::{Request, Response, Version};
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::{body::Incoming, service::service_fn};
 use hyper_util::rt::TokioIo;
-use shopctl_gateway::pool::{OutgoingBody, Pool, SendError};
+use shopctl_gateway::routes::pool::{OutgoingBody, Pool, SendError};
 
 /// An upstream serving `/small` (2 bytes), `/big` (256 KiB, many frames), `/empty` (204),
 /// `/close` (answers, then closes its connection), `/slow` (100 ms) and `/echo` (the `Host`

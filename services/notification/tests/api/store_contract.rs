@@ -7,10 +7,10 @@ use shopctl_kit::{
     testing::{TestBackend, TestDatabase},
 };
 use shopctl_notification::{
+    domain::sink::MAIL_DESTINATION,
     domain::{
         CaughtMail, Contact, DeliveryRecord, Draft, EmailAddress, Letterhead, MailJob, Notice,
     },
-    sink::MAIL_DESTINATION,
     store::{Applied, NotificationStore, Page, SqlNotificationStore},
 };
 use uuid::Uuid;

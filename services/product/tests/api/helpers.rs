@@ -113,7 +113,7 @@ impl TestApp {
         let settings = settings_for(&self.db, &[]);
         let db = shopctl_product::connect(&settings).await.unwrap();
         let store = shopctl_product::store::SqlProductStore::new(db.clone());
-        shopctl_product::seed::load(&store, count, seed)
+        shopctl_product::domain::seed::load(&store, count, seed)
             .await
             .unwrap();
         db.close().await;

@@ -5,8 +5,7 @@ use shopctl_kit::{
     testing::{TestBackend, TestDatabase},
 };
 use shopctl_product::{
-    domain::{ListParams, ListQuery, NewCategory, Sku},
-    seed,
+    domain::{ListParams, ListQuery, NewCategory, Sku, seed},
     store::{ProductStore, SqlProductStore},
 };
 

@@ -12,10 +12,12 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::AppState;
 use crate::{
-    domain::Email,
+    domain::{
+        Email,
+        tokens::{TokenPair, refresh_hash},
+    },
     error,
     store::{RefreshOutcome, now},
-    tokens::{TokenPair, refresh_hash},
 };
 
 pub(super) fn router() -> OpenApiRouter<AppState> {

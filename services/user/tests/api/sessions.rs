@@ -219,7 +219,7 @@ async fn key_rotation_keeps_old_tokens_valid_and_signs_with_the_new_key() {
     let settings = crate::helpers::settings_for(&app.db, app.data.path(), &[]);
     let db = shopctl_user::connect(&settings).await.unwrap();
     let store = shopctl_user::store::SqlUserStore::new(db.clone());
-    let new_kid = shopctl_user::tokens::rotate(&store).await.unwrap();
+    let new_kid = shopctl_user::domain::tokens::rotate(&store).await.unwrap();
     db.close().await;
     // A restarted service signs with the new key and still accepts the old token.
     app.server.stop().await.unwrap();

@@ -18,11 +18,11 @@ use serde_json::json;
 use super::AdminQuery;
 use crate::{
     error::Result,
+    routes::session::Session,
     routes::{
         AppState,
         pages::{Frame, notice, render, render_with, see_other},
     },
-    session::Session,
     store::Money,
     store::{Category, Product, ProductPage, Stock, Upstream, encode},
 };

@@ -15,7 +15,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::OnceCell;
 
 /// Longest a request waits for Redis.
-pub const DEADLINE: Duration = Duration::from_millis(100);
+pub(crate) const DEADLINE: Duration = Duration::from_millis(100);
 /// How long Redis is skipped after a failure.
 const BACKOFF: Duration = Duration::from_secs(1);
 

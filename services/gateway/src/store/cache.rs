@@ -8,7 +8,7 @@ use http::HeaderValue;
 
 use crate::{
     domain::{CacheEntry, ResponseCache},
-    shared::Shared,
+    store::Shared,
 };
 
 /// The response cache.

@@ -2,7 +2,7 @@
 //!
 //! The Redis bucket is one Lua script (atomic per key) on Redis's own clock, so replicas with
 //! skewed clocks still share one limit. If Redis cannot be reached the request is let through
-//! and a warning logged (see [`crate::shared`]).
+//! and a warning logged (see [`crate::store::Shared`]).
 
 use std::{sync::Arc, time::Instant};
 
@@ -10,7 +10,7 @@ use redis::Script;
 
 use crate::{
     domain::{ClientId, Decision, RateLimiter, RouteClass, decision},
-    shared::Shared,
+    store::Shared,
 };
 
 /// Token bucket: refill by elapsed time, take one if there is one, keep the key while it matters.
