@@ -2,5 +2,6 @@
 //! it received, and a port that is closed or open on demand).
 #![allow(clippy::unwrap_used)]
 
+mod helpers;
 mod pool;
 mod proxy;
