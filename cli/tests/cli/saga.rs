@@ -1,4 +1,4 @@
-//! The checkout saga survives its process being killed: `shopctl serve order` is SIGKILLed while
+//! `shopctl serve order` survives SIGKILL: the real binary, among the real services, is killed while
 //! a payment is being authorized (the slow test card answers after 2 s), then started again on
 //! the same database; the order must end confirmed or cancelled, and orders, reservations and
 //! payments must reconcile. The other services run in this test process; the order service is
