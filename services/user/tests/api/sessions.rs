@@ -306,3 +306,23 @@ async fn concurrent_refreshes_of_one_token_leave_no_live_token_behind() {
         assert_eq!(status, 401, "a token of a revoked session must not work");
     }
 }
+
+/// The event relay and the signing-key reload are loops of the service's `App`: they run beside
+/// the routes and have ended once the service has stopped (they used to run for as long as the
+/// process, outliving a stopped service).
+#[tokio::test]
+async fn the_relay_and_the_key_reload_end_with_the_service() {
+    let db = shopctl_kit::testing::TestDatabase::new(shopctl_kit::testing::TestBackend::from_env())
+        .await;
+    let data = tempfile::tempdir().unwrap();
+    let settings = crate::helpers::settings_for(&db, data.path(), &[]);
+    let app = shopctl_user::app(&settings).await.unwrap();
+    assert_eq!(app.loop_names(), ["event relay", "signing-key reload"]);
+    let (_router, loops) = app.start();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert_eq!(loops.running(), 2, "both loops run beside the routes");
+    // `stop` returns once every loop has returned; a loop that ignored the signal would hang it.
+    tokio::time::timeout(std::time::Duration::from_secs(10), loops.stop())
+        .await
+        .expect("the loops stop when asked");
+}
