@@ -17,13 +17,15 @@ pub async fn run_service(
     shutdown: impl Future<Output = ()> + Send + 'static,
     started: impl FnOnce(&'static str, &str),
 ) -> anyhow::Result<()> {
-    // The same steps for every service crate (each has `load_settings`, `NAME` and `serve`).
+    // The same steps for every service crate (each has `load_settings`, `NAME` and `app`): the
+    // service's App served by kit, its loops started with it and stopped after the drain.
     macro_rules! run {
         ($service:ident) => {{
             let settings = $service::load_settings(source)?;
             started($service::NAME, &settings.common.log);
             private_data_dir($service::NAME, &settings.common.data_dir);
-            $service::serve(&settings, shutdown).await?;
+            let app = $service::app(&settings).await?;
+            shopctl_kit::service::run($service::NAME, &settings.common, app, shutdown).await?;
         }};
     }
     match service {

@@ -18,7 +18,7 @@ pub mod routes;
 pub mod settings;
 pub mod store;
 
-use std::{future::Future, time::Duration};
+use std::time::Duration;
 
 use secrecy::ExposeSecret as _;
 use shopctl_kit::{
@@ -64,25 +64,10 @@ pub async fn app(settings: &Settings) -> anyhow::Result<App> {
         featured_count: service.featured_count,
         page_size: service.page_size,
     };
-    let ctx = ServiceContext {
-        name: NAME,
-        db: None,
-        metrics,
-        settings: settings.common.clone(),
-        auth,
-    };
+    let ctx = ServiceContext::new(NAME, &settings.common, None, metrics, auth);
     Ok(App::new(finish_with_fallback(
         router(state),
         &ctx,
         || async { PageError::NotFound },
     )))
-}
-
-/// Runs the storefront until `shutdown` resolves, then drains in-flight requests.
-pub async fn serve(
-    settings: &Settings,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    shopctl_kit::service::run(NAME, &settings.common, app(settings).await?, shutdown).await?;
-    Ok(())
 }

@@ -12,8 +12,6 @@ pub mod routes;
 pub mod settings;
 pub mod store;
 
-use std::future::Future;
-
 use axum::Router;
 use shopctl_kit::{
     ServiceContext, auth::Auth, http::finish_catch_all, metrics::Metrics, service::App,
@@ -38,13 +36,7 @@ pub async fn app(settings: &Settings) -> anyhow::Result<App> {
         auth.clone(),
         &metrics,
     );
-    let ctx = ServiceContext {
-        name: NAME,
-        db: None,
-        metrics,
-        settings: settings.common.clone(),
-        auth,
-    };
+    let ctx = ServiceContext::new(NAME, &settings.common, None, metrics, auth);
     // Every path is forwarded; the route label stays the one dashboards know the gateway by.
     let app = finish_catch_all(Router::new(), &ctx, "/{*path}", forward, state);
     let app = match cors(&settings.service) {
@@ -100,13 +92,4 @@ fn cors(settings: &settings::GatewaySettings) -> Option<tower_http::cors::CorsLa
             ])
             .max_age(std::time::Duration::from_secs(settings.cors_max_age_secs)),
     )
-}
-
-/// Runs the gateway until `shutdown` resolves, then drains in-flight requests.
-pub async fn serve(
-    settings: &Settings,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    shopctl_kit::service::run(NAME, &settings.common, app(settings).await?, shutdown).await?;
-    Ok(())
 }

@@ -12,7 +12,7 @@ pub mod routes;
 pub mod settings;
 pub mod store;
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use prometheus_client::metrics::{family::Family, gauge::Gauge};
 use shopctl_kit::{
@@ -112,13 +112,7 @@ pub async fn app(settings: &Settings) -> anyhow::Result<App> {
         settings: Arc::new(settings.service.clone()),
         reservations: reservations.clone(),
     };
-    let ctx = ServiceContext {
-        name: NAME,
-        db: Some(db),
-        metrics,
-        settings: settings.common.clone(),
-        auth,
-    };
+    let ctx = ServiceContext::new(NAME, &settings.common, Some(db), metrics, auth);
     let sweeper = Sweeper {
         store,
         interval: Duration::from_millis(settings.service.sweep_interval_ms),
@@ -131,13 +125,4 @@ pub async fn app(settings: &Settings) -> anyhow::Result<App> {
     Ok(App::new(finish(router(state), &ctx))
         .with_loop("reservation sweeper", move |stop| sweeping.run(stop))
         .with_handle(sweeper))
-}
-
-/// Runs the service and its sweeper until `shutdown` resolves, then drains in-flight requests.
-pub async fn serve(
-    settings: &Settings,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    shopctl_kit::service::run(NAME, &settings.common, app(settings).await?, shutdown).await?;
-    Ok(())
 }

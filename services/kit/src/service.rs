@@ -31,6 +31,26 @@ pub struct ServiceContext {
     pub auth: Auth,
 }
 
+impl ServiceContext {
+    /// The context of service `name`, run with `settings`, on `db` (none for the gateway and the
+    /// storefront), counting into `metrics`, its admin routes guarded by `auth`.
+    pub fn new(
+        name: &'static str,
+        settings: &CommonSettings,
+        db: Option<Db>,
+        metrics: Metrics,
+        auth: Auth,
+    ) -> Self {
+        Self {
+            name,
+            db,
+            metrics,
+            settings: settings.clone(),
+            auth,
+        }
+    }
+}
+
 /// Errors starting to serve.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {

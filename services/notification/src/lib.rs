@@ -18,7 +18,7 @@ pub mod routes;
 pub mod settings;
 pub mod store;
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use shopctl_kit::{
     ServiceContext,
@@ -85,13 +85,7 @@ pub async fn app(settings: &Settings) -> anyhow::Result<App> {
         relay.waker(),
         &metrics,
     );
-    let ctx = ServiceContext {
-        name: NAME,
-        db: Some(db.clone()),
-        metrics,
-        settings: settings.common.clone(),
-        auth,
-    };
+    let ctx = ServiceContext::new(NAME, &settings.common, Some(db.clone()), metrics, auth);
     let mail = relay.clone();
     Ok(App::new(finish(router(state), &ctx))
         .with_loop("mail relay", move |stop| {
@@ -99,14 +93,4 @@ pub async fn app(settings: &Settings) -> anyhow::Result<App> {
         })
         .with_handle(relay)
         .with_handle(db))
-}
-
-/// Runs the service and its mail relay until `shutdown` resolves, then drains in-flight
-/// requests and lets the relay finish the mail in hand.
-pub async fn serve(
-    settings: &Settings,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    shopctl_kit::service::run(NAME, &settings.common, app(settings).await?, shutdown).await?;
-    Ok(())
 }

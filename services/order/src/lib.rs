@@ -13,7 +13,7 @@ pub mod routes;
 pub mod settings;
 pub mod store;
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use prometheus_client::metrics::family::Family;
 use shopctl_kit::{
@@ -92,13 +92,7 @@ pub async fn app(settings: &Settings) -> anyhow::Result<App> {
         },
         checkouts,
     };
-    let ctx = ServiceContext {
-        name: NAME,
-        db: Some(db.clone()),
-        metrics,
-        settings: settings.common.clone(),
-        auth,
-    };
+    let ctx = ServiceContext::new(NAME, &settings.common, Some(db.clone()), metrics, auth);
     let (events, resumer) = (relay.clone(), saga.clone());
     let (interval, idle) = (
         Duration::from_millis(s.resume_interval_ms),
@@ -114,13 +108,4 @@ pub async fn app(settings: &Settings) -> anyhow::Result<App> {
         .with_handle(db)
         .with_handle(saga)
         .with_handle(relay))
-}
-
-/// Runs the service, its relay and its saga resumer until `shutdown` resolves.
-pub async fn serve(
-    settings: &Settings,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    shopctl_kit::service::run(NAME, &settings.common, app(settings).await?, shutdown).await?;
-    Ok(())
 }

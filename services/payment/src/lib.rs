@@ -14,7 +14,7 @@ pub mod routes;
 pub mod settings;
 pub mod store;
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use shopctl_kit::{
     ServiceContext, audit::AuditLog, auth::Auth, db::Db, http::finish, metrics::Metrics,
@@ -52,21 +52,6 @@ pub async fn app(settings: &Settings) -> anyhow::Result<App> {
     let metrics = Metrics::new(NAME);
     let auth = Auth::from_settings(&settings.common, NAME, Vec::new());
     let state = AppState::new(store, auth.clone(), audit, processor, &metrics);
-    let ctx = ServiceContext {
-        name: NAME,
-        db: Some(db),
-        metrics,
-        settings: settings.common.clone(),
-        auth,
-    };
+    let ctx = ServiceContext::new(NAME, &settings.common, Some(db), metrics, auth);
     Ok(App::new(finish(router(state), &ctx)))
-}
-
-/// Runs the service until `shutdown` resolves, then drains in-flight requests.
-pub async fn serve(
-    settings: &Settings,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    shopctl_kit::service::run(NAME, &settings.common, app(settings).await?, shutdown).await?;
-    Ok(())
 }

@@ -11,7 +11,7 @@ pub mod routes;
 pub mod settings;
 pub mod store;
 
-use std::{future::Future, sync::Arc};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use shopctl_kit::{
@@ -40,13 +40,7 @@ pub async fn app(settings: &Settings) -> anyhow::Result<App> {
     seed_demo_if_empty(settings, store.as_ref()).await?;
     let metrics = Metrics::new(NAME);
     let auth = Auth::from_settings(&settings.common, NAME, Vec::new());
-    let ctx = ServiceContext {
-        name: NAME,
-        db: Some(db),
-        metrics,
-        settings: settings.common.clone(),
-        auth: auth.clone(),
-    };
+    let ctx = ServiceContext::new(NAME, &settings.common, Some(db), metrics, auth.clone());
     let state = AppState { store, auth };
     Ok(App::new(finish(router(state), &ctx)))
 }
@@ -69,13 +63,4 @@ pub async fn seed_demo_if_empty(
         "seeded the demo catalog into an empty database"
     );
     Ok(inserted)
-}
-
-/// Runs the service until `shutdown` resolves, then drains in-flight requests.
-pub async fn serve(
-    settings: &Settings,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    shopctl_kit::service::run(NAME, &settings.common, app(settings).await?, shutdown).await?;
-    Ok(())
 }

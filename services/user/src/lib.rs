@@ -12,7 +12,7 @@ pub mod routes;
 pub mod settings;
 pub mod store;
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use shopctl_kit::{
     ServiceContext, audit::AuditLog, auth::Auth, db::Db, http::finish, jwt::TrustedIssuer,
@@ -80,13 +80,7 @@ pub async fn app(settings: &Settings) -> anyhow::Result<App> {
         audit,
         settings: settings.service.clone(),
     };
-    let ctx = ServiceContext {
-        name: NAME,
-        db: Some(db.clone()),
-        metrics,
-        settings: settings.common.clone(),
-        auth,
-    };
+    let ctx = ServiceContext::new(NAME, &settings.common, Some(db.clone()), metrics, auth);
     let events = relay.clone();
     Ok(App::new(finish(router(state), &ctx))
         .with_loop("event relay", move |stop| {
@@ -107,13 +101,4 @@ pub async fn app(settings: &Settings) -> anyhow::Result<App> {
         })
         .with_handle(relay)
         .with_handle(db))
-}
-
-/// Runs the service and its loops until `shutdown` resolves, then drains in-flight requests.
-pub async fn serve(
-    settings: &Settings,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    shopctl_kit::service::run(NAME, &settings.common, app(settings).await?, shutdown).await?;
-    Ok(())
 }
