@@ -11,14 +11,7 @@ pub const SECTION: &str = "frontend";
 pub const DEFAULT_PORT: u16 = 8081;
 
 /// The services the storefront calls, by name.
-pub const UPSTREAMS: [&str; 6] = [
-    "user",
-    "product",
-    "order",
-    "inventory",
-    "payment",
-    "notification",
-];
+pub const UPSTREAMS: [&str; 6] = settings::API_SERVICES;
 
 /// Keys of the storefront only.
 #[derive(Debug, Clone, Serialize, Deserialize)]

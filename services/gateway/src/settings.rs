@@ -49,15 +49,9 @@ pub struct GatewaySettings {
 impl Default for GatewaySettings {
     fn default() -> Self {
         Self {
-            upstreams: settings::local_urls(&[
-                "frontend",
-                "user",
-                "product",
-                "order",
-                "inventory",
-                "payment",
-                "notification",
-            ]),
+            upstreams: settings::local_urls(
+                &[&["frontend"][..], &settings::API_SERVICES[..]].concat(),
+            ),
             upstream_timeout_ms: 10_000,
             upstream_retries: 1,
             rate_limit_per_minute: 1_000,

@@ -67,6 +67,17 @@ impl fmt::Display for Environment {
     }
 }
 
+/// The services with a public API behind the gateway (all but the gateway and the storefront):
+/// what the storefront calls, and what the gateway forwards to besides the storefront.
+pub const API_SERVICES: [&str; 6] = [
+    "user",
+    "product",
+    "order",
+    "inventory",
+    "payment",
+    "notification",
+];
+
 /// The port each service listens on by default (DESIGN.md §8).
 pub const DEFAULT_PORTS: [(&str, u16); 8] = [
     ("gateway", 8080),
