@@ -10,7 +10,9 @@ use crate::printer::Printer;
 
 pub mod bootstrap;
 pub mod lifeline;
+pub mod local;
 pub mod runner;
+pub mod seed;
 pub mod supervisor;
 pub mod target;
 

@@ -3,7 +3,8 @@
 //! supervised child process (`shopctl serve <svc>`), restarts a child that dies with backoff,
 //! prints where everything is, and on Ctrl-C or SIGTERM stops the children cleanly. Each child
 //! holds a lifeline to it (`platform::lifeline`), so a child also stops when `up` is killed
-//! outright (SIGKILL) or crashes: none is left behind holding its port.
+//! outright (SIGKILL) or crashes: none is left behind holding its port. What it prepares on the
+//! machine is `platform::local`; the children are `platform::supervisor`'s.
 
 use std::{
     collections::BTreeMap,
@@ -13,13 +14,18 @@ use std::{
 };
 
 use clap::Args;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 use tokio::sync::watch;
 
 use super::GlobalArgs;
 use crate::ExitStatus;
-use crate::platform::{Layout, SERVICES, WITH_DATABASE, supervisor, target::ready, write_private};
+use crate::platform::{
+    SERVICES,
+    local::{demo_accounts, platform_config, postgres_databases, secrets, wait_ready},
+    supervisor,
+    target::ready,
+};
 
 /// Run the whole shop locally.
 #[derive(Debug, Args)]
@@ -44,148 +50,6 @@ pub(crate) struct Up {
     /// `shop_user`, `shop_order`, …), created when missing.
     #[arg(long, value_name = "URL")]
     postgres: Option<String>,
-}
-
-/// Makes sure each service has its database on the PostgreSQL server `server`; returns their
-/// URLs by service. Fails (changing nothing more) when the server cannot be reached.
-async fn postgres_databases(server: &str) -> anyhow::Result<BTreeMap<&'static str, String>> {
-    let redacted = shopctl_kit::db::redact_url(server);
-    if !(server.starts_with("postgres://") || server.starts_with("postgresql://")) {
-        anyhow::bail!(
-            "--postgres {redacted} is not a PostgreSQL URL; give postgres://USER@HOST:PORT/NAME"
-        );
-    }
-    let prefix = server
-        .split('?')
-        .next()
-        .and_then(|u| u.rsplit_once('/'))
-        .map(|(_, name)| name)
-        .filter(|name| !name.is_empty() && !name.contains('@'))
-        .unwrap_or("shopctl")
-        .to_owned();
-    let mut urls = BTreeMap::new();
-    for service in WITH_DATABASE {
-        let name = format!("{prefix}_{service}");
-        let url = tokio::time::timeout(
-            Duration::from_secs(10),
-            shopctl_kit::db::ensure_postgres_database(server, &name),
-        )
-        .await
-        .map_err(|_| {
-            anyhow::anyhow!("PostgreSQL at {redacted} did not answer within 10 s; start it or correct --postgres")
-        })?
-        .map_err(|e| anyhow::anyhow!("{e}; start PostgreSQL or correct --postgres"))?;
-        urls.insert(service, url);
-    }
-    Ok(urls)
-}
-
-/// Secrets made on the first run and kept in the data directory.
-#[derive(Debug, Serialize, Deserialize)]
-struct Secrets {
-    service_key: String,
-    admin_token: String,
-    #[serde(default)]
-    demo_accounts: bool,
-}
-
-fn secrets(dir: &Path) -> anyhow::Result<Secrets> {
-    let path = dir.join("secrets.toml");
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        return toml::from_str(&text).map_err(|e| {
-            anyhow::anyhow!(
-                "{} is corrupt ({}); delete it to start over with new secrets",
-                path.display(),
-                e.message()
-            )
-        });
-    }
-    let fresh = crate::platform::Secrets::generate();
-    let secrets = Secrets {
-        service_key: fresh.service_key,
-        admin_token: fresh.admin_token,
-        demo_accounts: false,
-    };
-    write_private(&path, &toml::to_string(&secrets)?)?;
-    Ok(secrets)
-}
-
-/// Renders the configuration every service reads (from `templates/shopctl.toml`).
-fn platform_config(dir: &Path, base: u16) -> anyhow::Result<PathBuf> {
-    let layout = Layout {
-        base_port: base,
-        data_dir: dir.display().to_string(),
-        environment: "dev",
-        local_limits: true,
-    };
-    let path = dir.join("platform.toml");
-    write_private(
-        &path,
-        &layout.config("shopctl up, rewritten on every start")?,
-    )?;
-    Ok(path)
-}
-
-impl Secrets {
-    /// The environment variables that hand the secrets to every service.
-    fn env_vars(&self) -> anyhow::Result<Vec<(String, String)>> {
-        crate::platform::Secrets {
-            service_key: self.service_key.clone(),
-            admin_token: self.admin_token.clone(),
-        }
-        .env_vars()
-    }
-}
-
-/// Registers the demo customer and admin through the gateway; returns their passwords.
-async fn demo_accounts(
-    client: &reqwest::Client,
-    gateway: &str,
-    admin_token: &str,
-) -> anyhow::Result<Vec<(String, String, String)>> {
-    let mut made = Vec::new();
-    for (email, role) in [
-        ("customer@shopctl.local", "customer"),
-        ("admin@shopctl.local", "admin"),
-    ] {
-        let password = crate::platform::random(12);
-        let registered: serde_json::Value = client
-            .post(format!("{gateway}/api/users/register"))
-            .json(&json!({"email": email, "password": password, "name": role}))
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        if role == "admin" {
-            let id = registered["id"].as_str().unwrap_or_default();
-            client
-                .put(format!("{gateway}/api/users/{id}/roles"))
-                .bearer_auth(admin_token)
-                .json(&json!({"roles": ["admin"]}))
-                .send()
-                .await?
-                .error_for_status()?;
-        }
-        made.push((email.to_owned(), role.to_owned(), password));
-    }
-    Ok(made)
-}
-
-/// Polls every service's `/readyz` until all answer 200 or `within` passes.
-async fn wait_ready(client: &reqwest::Client, base: u16, within: Duration) -> bool {
-    let deadline = Instant::now() + within;
-    while Instant::now() < deadline {
-        let mut ok = true;
-        for (_, offset) in SERVICES {
-            ok &= ready(client, &format!("http://127.0.0.1:{}", base + offset)).await;
-        }
-        if ok {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    false
 }
 
 async fn rows(
@@ -345,13 +209,7 @@ impl Up {
                     for (email, role, password) in accounts {
                         let _ = write!(text, "\n  {role:<9} {email:<24} {password}");
                     }
-                    write_private(
-                        &dir.join("secrets.toml"),
-                        &toml::to_string(&Secrets {
-                            demo_accounts: true,
-                            ..secrets
-                        })?,
-                    )?;
+                    secrets.demo_accounts_made(&dir)?;
                 }
                 Err(e) => {
                     let _ = write!(text, "\n\ndemo accounts not created: {e}");
