@@ -285,6 +285,67 @@ impl OrderRow {
     }
 }
 
+/// When an order written by [`insert_order`] was placed.
+enum Placed {
+    /// Now, by a checkout: the order starts `pending`, its saga at the start.
+    Now(DateTime<Utc>),
+    /// In the past (`shopctl seed`): history, `delivered` with its saga `confirmed`; an order
+    /// already there is left alone.
+    Before(DateTime<Utc>),
+}
+
+/// Writes `order` and its lines in `tx`; false when `Placed::Before` found it already there.
+async fn insert_order(tx: &mut Tx, order: &NewOrder, placed: Placed) -> Result<bool, StoreError> {
+    let address = serde_json::to_string(&order.address)
+        .map_err(|e| StoreError::Db(sqlx::Error::Encode(e.into())))?;
+    let (status, saga, at, on_conflict) = match placed {
+        Placed::Now(at) => ("pending", "pending", at, ""),
+        Placed::Before(at) => ("delivered", "confirmed", at, " ON CONFLICT DO NOTHING"),
+    };
+    let inserted = tx
+        .execute(
+            &format!(
+                "INSERT INTO orders (id, user_id, status, saga, reason, currency, subtotal, tax, shipping, total,
+                 shipping_address, card_summary, payment_id, idempotency_key, fingerprint, created_at, updated_at)
+                 VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, '', NULL, ?, ?, ?, ?){on_conflict}"
+            ),
+            &[
+                id_param(order.id),
+                text(&order.user_id),
+                text(status),
+                text(saga),
+                text(&order.currency),
+                Param::Int(order.subtotal),
+                Param::Int(order.tax),
+                Param::Int(order.shipping),
+                Param::Int(order.total),
+                Param::Text(address),
+                text(&order.idempotency_key),
+                text(&order.fingerprint),
+                Param::Time(at),
+                Param::Time(at),
+            ],
+        )
+        .await?;
+    if inserted == 0 {
+        return Ok(false);
+    }
+    for line in &order.lines {
+        tx.execute(
+            "INSERT INTO order_lines (order_id, sku, name, unit_price, quantity) VALUES (?, ?, ?, ?, ?)",
+            &[
+                id_param(order.id),
+                text(&line.sku),
+                text(&line.name),
+                Param::Int(line.unit_price.amount),
+                Param::Int(line.quantity),
+            ],
+        )
+        .await?;
+    }
+    Ok(true)
+}
+
 /// Appends a step to the log inside `tx`.
 async fn log_step(
     tx: &mut Tx,
@@ -458,43 +519,8 @@ impl OrderStore for SqlOrderStore {
     }
 
     async fn create_order(&self, order: &NewOrder) -> Result<Order, StoreError> {
-        let now = Utc::now();
-        let address = serde_json::to_string(&order.address)
-            .map_err(|e| StoreError::Db(sqlx::Error::Encode(e.into())))?;
         let mut tx = self.db.begin_write().await?;
-        tx.execute(
-            "INSERT INTO orders (id, user_id, status, saga, reason, currency, subtotal, tax, shipping, total,
-             shipping_address, card_summary, payment_id, idempotency_key, fingerprint, created_at, updated_at)
-             VALUES (?, ?, 'pending', 'pending', NULL, ?, ?, ?, ?, ?, ?, '', NULL, ?, ?, ?, ?)",
-            &[
-                id_param(order.id),
-                text(&order.user_id),
-                text(&order.currency),
-                Param::Int(order.subtotal),
-                Param::Int(order.tax),
-                Param::Int(order.shipping),
-                Param::Int(order.total),
-                Param::Text(address),
-                text(&order.idempotency_key),
-                text(&order.fingerprint),
-                Param::Time(now),
-                Param::Time(now),
-            ],
-        )
-        .await?;
-        for line in &order.lines {
-            tx.execute(
-                "INSERT INTO order_lines (order_id, sku, name, unit_price, quantity) VALUES (?, ?, ?, ?, ?)",
-                &[
-                    id_param(order.id),
-                    text(&line.sku),
-                    text(&line.name),
-                    Param::Int(line.unit_price.amount),
-                    Param::Int(line.quantity),
-                ],
-            )
-            .await?;
-        }
+        insert_order(&mut tx, order, Placed::Now(Utc::now())).await?;
         log_step(&mut tx, order.id, "created", "ok", None).await?;
         tx.commit().await?;
         self.order(order.id).await
@@ -504,49 +530,10 @@ impl OrderStore for SqlOrderStore {
         let mut tx = self.db.begin_write().await?;
         let mut written = 0;
         for past in orders {
-            let order = &past.order;
-            let address = serde_json::to_string(&order.address)
-                .map_err(|e| StoreError::Db(sqlx::Error::Encode(e.into())))?;
-            let inserted = tx
-                .execute(
-                    "INSERT INTO orders (id, user_id, status, saga, reason, currency, subtotal, tax, shipping, total,
-                     shipping_address, card_summary, payment_id, idempotency_key, fingerprint, created_at, updated_at)
-                     VALUES (?, ?, 'delivered', 'confirmed', NULL, ?, ?, ?, ?, ?, ?, '', NULL, ?, ?, ?, ?)
-                     ON CONFLICT DO NOTHING",
-                    &[
-                        id_param(order.id),
-                        text(&order.user_id),
-                        text(&order.currency),
-                        Param::Int(order.subtotal),
-                        Param::Int(order.tax),
-                        Param::Int(order.shipping),
-                        Param::Int(order.total),
-                        Param::Text(address),
-                        text(&order.idempotency_key),
-                        text(&order.fingerprint),
-                        Param::Time(past.placed_at),
-                        Param::Time(past.placed_at),
-                    ],
-                )
-                .await?;
-            if inserted == 0 {
-                continue;
+            if insert_order(&mut tx, &past.order, Placed::Before(past.placed_at)).await? {
+                log_step(&mut tx, past.order.id, "imported", "ok", None).await?;
+                written += 1;
             }
-            for line in &order.lines {
-                tx.execute(
-                    "INSERT INTO order_lines (order_id, sku, name, unit_price, quantity) VALUES (?, ?, ?, ?, ?)",
-                    &[
-                        id_param(order.id),
-                        text(&line.sku),
-                        text(&line.name),
-                        Param::Int(line.unit_price.amount),
-                        Param::Int(line.quantity),
-                    ],
-                )
-                .await?;
-            }
-            log_step(&mut tx, order.id, "imported", "ok", None).await?;
-            written += 1;
         }
         tx.commit().await?;
         Ok(written)
