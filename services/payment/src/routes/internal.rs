@@ -239,25 +239,7 @@ async fn capture_payment(
     State(state): State<AppState>,
     AppPath(id): AppPath<String>,
 ) -> Result<AppJson<Payment>, ApiError> {
-    let id: Uuid = parse_id(&id)?;
-    let payment = state.load(id).await?;
-    match payment.status.capture() {
-        Transition::Unchanged => return Ok(AppJson(payment)),
-        Transition::Refuse => return Err(error::refused("capture", payment.status)),
-        Transition::Apply => {}
-    }
-    if let Some(captured) = state.store.capture(id).await? {
-        state.count("captured");
-        let amount = captured.captured_amount.amount;
-        tracing::info!(payment_id = %id, amount, "payment captured");
-        return Ok(AppJson(captured));
-    }
-    // Changed since it was read (a concurrent capture or void): answer for the new status.
-    let now = state.load(id).await?;
-    match now.status.capture() {
-        Transition::Unchanged => Ok(AppJson(now)),
-        Transition::Apply | Transition::Refuse => Err(error::refused("capture", now.status)),
-    }
+    settle(&state, &id, Settle::Capture).await.map(AppJson)
 }
 
 /// Release the authorization (services only). Voiding a voided or declined payment answers it
@@ -275,21 +257,65 @@ async fn void_payment(
     State(state): State<AppState>,
     AppPath(id): AppPath<String>,
 ) -> Result<AppJson<Payment>, ApiError> {
-    let id: Uuid = parse_id(&id)?;
+    settle(&state, &id, Settle::Void).await.map(AppJson)
+}
+
+/// Where an authorization ends: captured, or released.
+#[derive(Debug, Clone, Copy)]
+enum Settle {
+    Capture,
+    Void,
+}
+
+impl Settle {
+    /// What `status` makes of this change.
+    fn transition(self, status: Status) -> Transition {
+        match self {
+            Self::Capture => status.capture(),
+            Self::Void => status.void(),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Capture => "capture",
+            Self::Void => "void",
+        }
+    }
+}
+
+/// Captures or voids payment `id` once: a payment already there is answered unchanged, one the
+/// change cannot apply to is refused (409), and a payment that changed between the read and the
+/// write (a concurrent capture or void) is answered for its new status.
+async fn settle(state: &AppState, id: &str, change: Settle) -> Result<Payment, ApiError> {
+    let id: Uuid = parse_id(id)?;
     let payment = state.load(id).await?;
-    match payment.status.void() {
-        Transition::Unchanged => return Ok(AppJson(payment)),
-        Transition::Refuse => return Err(error::refused("void", payment.status)),
+    match change.transition(payment.status) {
+        Transition::Unchanged => return Ok(payment),
+        Transition::Refuse => return Err(error::refused(change.name(), payment.status)),
         Transition::Apply => {}
     }
-    if let Some(voided) = state.store.void(id).await? {
-        state.count("voided");
-        tracing::info!(payment_id = %id, "payment voided");
-        return Ok(AppJson(voided));
+    let changed = match change {
+        Settle::Capture => state.store.capture(id).await?,
+        Settle::Void => state.store.void(id).await?,
+    };
+    if let Some(changed) = changed {
+        match change {
+            Settle::Capture => {
+                state.count("captured");
+                let amount = changed.captured_amount.amount;
+                tracing::info!(payment_id = %id, amount, "payment captured");
+            }
+            Settle::Void => {
+                state.count("voided");
+                tracing::info!(payment_id = %id, "payment voided");
+            }
+        }
+        return Ok(changed);
     }
     let now = state.load(id).await?;
-    match now.status.void() {
-        Transition::Unchanged => Ok(AppJson(now)),
-        Transition::Apply | Transition::Refuse => Err(error::refused("void", now.status)),
+    match change.transition(now.status) {
+        Transition::Unchanged => Ok(now),
+        Transition::Apply | Transition::Refuse => Err(error::refused(change.name(), now.status)),
     }
 }
