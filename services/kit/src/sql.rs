@@ -11,9 +11,8 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::{
-    AssertSqlSafe, FromRow, Postgres, Sqlite, Transaction,
+    Arguments as _, AssertSqlSafe, FromRow, Postgres, Sqlite, Transaction,
     postgres::{PgArguments, PgRow},
-    query::{Query, QueryAs},
     sqlite::{SqliteArguments, SqliteRow},
 };
 use uuid::Uuid;
@@ -105,82 +104,43 @@ pub fn to_postgres(sql: &str) -> String {
     out
 }
 
-fn bind_sqlite<'q>(
-    mut query: Query<'q, Sqlite, SqliteArguments>,
-    params: &'q [Param],
-) -> Query<'q, Sqlite, SqliteArguments> {
+/// `params` as SQLite arguments: text for UUIDs and times (see [`sqlite_time`]), JSON as text.
+fn sqlite_args(params: &[Param]) -> Result<SqliteArguments, sqlx::Error> {
+    let mut args = SqliteArguments::default();
     for param in params {
-        query = match param {
-            Param::Text(v) | Param::Json(v) => query.bind(v.as_str()),
-            Param::OptText(v) => query.bind(v.as_deref()),
-            Param::Int(v) => query.bind(*v),
-            Param::Float(v) => query.bind(*v),
-            Param::Bool(v) => query.bind(*v),
-            Param::Uuid(v) => query.bind(v.hyphenated().to_string()),
-            Param::Time(v) => query.bind(sqlite_time(v)),
-        };
+        match param {
+            Param::Text(v) | Param::Json(v) => args.add(v.clone()),
+            Param::OptText(v) => args.add(v.clone()),
+            Param::Int(v) => args.add(*v),
+            Param::Float(v) => args.add(*v),
+            Param::Bool(v) => args.add(*v),
+            Param::Uuid(v) => args.add(v.hyphenated().to_string()),
+            Param::Time(v) => args.add(sqlite_time(v)),
+        }
+        .map_err(sqlx::Error::Encode)?;
     }
-    query
+    Ok(args)
 }
 
-fn bind_sqlite_as<'q, T>(
-    mut query: QueryAs<'q, Sqlite, T, SqliteArguments>,
-    params: &'q [Param],
-) -> QueryAs<'q, Sqlite, T, SqliteArguments> {
+/// `params` as PostgreSQL arguments: native uuid, timestamptz and jsonb.
+fn pg_args(params: &[Param]) -> Result<PgArguments, sqlx::Error> {
+    let mut args = PgArguments::default();
     for param in params {
-        query = match param {
-            Param::Text(v) | Param::Json(v) => query.bind(v.as_str()),
-            Param::OptText(v) => query.bind(v.as_deref()),
-            Param::Int(v) => query.bind(*v),
-            Param::Float(v) => query.bind(*v),
-            Param::Bool(v) => query.bind(*v),
-            Param::Uuid(v) => query.bind(v.hyphenated().to_string()),
-            Param::Time(v) => query.bind(sqlite_time(v)),
-        };
-    }
-    query
-}
-
-fn bind_pg<'q>(
-    mut query: Query<'q, Postgres, PgArguments>,
-    params: &'q [Param],
-) -> Query<'q, Postgres, PgArguments> {
-    for param in params {
-        query = match param {
-            Param::Text(v) => query.bind(v.as_str()),
-            Param::Json(v) => query.bind(sqlx::types::Json(
+        match param {
+            Param::Text(v) => args.add(v.as_str()),
+            Param::Json(v) => args.add(sqlx::types::Json(
                 serde_json::from_str::<serde_json::Value>(v).unwrap_or_default(),
             )),
-            Param::OptText(v) => query.bind(v.as_deref()),
-            Param::Int(v) => query.bind(*v),
-            Param::Float(v) => query.bind(*v),
-            Param::Bool(v) => query.bind(*v),
-            Param::Uuid(v) => query.bind(*v),
-            Param::Time(v) => query.bind(*v),
-        };
+            Param::OptText(v) => args.add(v.as_deref()),
+            Param::Int(v) => args.add(*v),
+            Param::Float(v) => args.add(*v),
+            Param::Bool(v) => args.add(*v),
+            Param::Uuid(v) => args.add(*v),
+            Param::Time(v) => args.add(*v),
+        }
+        .map_err(sqlx::Error::Encode)?;
     }
-    query
-}
-
-fn bind_pg_as<'q, T>(
-    mut query: QueryAs<'q, Postgres, T, PgArguments>,
-    params: &'q [Param],
-) -> QueryAs<'q, Postgres, T, PgArguments> {
-    for param in params {
-        query = match param {
-            Param::Text(v) => query.bind(v.as_str()),
-            Param::Json(v) => query.bind(sqlx::types::Json(
-                serde_json::from_str::<serde_json::Value>(v).unwrap_or_default(),
-            )),
-            Param::OptText(v) => query.bind(v.as_deref()),
-            Param::Int(v) => query.bind(*v),
-            Param::Float(v) => query.bind(*v),
-            Param::Bool(v) => query.bind(*v),
-            Param::Uuid(v) => query.bind(*v),
-            Param::Time(v) => query.bind(*v),
-        };
-    }
-    query
+    Ok(args)
 }
 
 /// A row type both drivers can decode.
@@ -199,14 +159,14 @@ impl Db {
         Ok(match self {
             Self::Sqlite(pool) => {
                 let mut conn = pool.acquire().await?;
-                let result = bind_sqlite(sqlx::query(AssertSqlSafe(sql)), params)
+                let result = sqlx::query_with(AssertSqlSafe(sql), sqlite_args(params)?)
                     .execute(&mut *conn)
                     .await;
                 discard_on_error(conn, result).await?.rows_affected()
             }
             Self::Postgres(pool) => {
                 let sql = to_postgres(sql);
-                bind_pg(sqlx::query(AssertSqlSafe(sql)), params)
+                sqlx::query_with(AssertSqlSafe(sql), pg_args(params)?)
                     .execute(pool)
                     .await?
                     .rows_affected()
@@ -223,14 +183,14 @@ impl Db {
         Ok(match self {
             Self::Sqlite(pool) => {
                 let mut conn = pool.acquire().await?;
-                let result = bind_sqlite_as(sqlx::query_as(AssertSqlSafe(sql)), params)
+                let result = sqlx::query_as_with(AssertSqlSafe(sql), sqlite_args(params)?)
                     .fetch_all(&mut *conn)
                     .await;
                 discard_on_error(conn, result).await?
             }
             Self::Postgres(pool) => {
                 let sql = to_postgres(sql);
-                bind_pg_as(sqlx::query_as(AssertSqlSafe(sql)), params)
+                sqlx::query_as_with(AssertSqlSafe(sql), pg_args(params)?)
                     .fetch_all(pool)
                     .await?
             }
@@ -249,7 +209,7 @@ impl Db {
             Self::Sqlite(_) => self.fetch_all(sql, params).await?.into_iter().next(),
             Self::Postgres(pool) => {
                 let sql = to_postgres(sql);
-                bind_pg_as(sqlx::query_as(AssertSqlSafe(sql)), params)
+                sqlx::query_as_with(AssertSqlSafe(sql), pg_args(params)?)
                     .fetch_optional(pool)
                     .await?
             }
@@ -315,13 +275,13 @@ impl Tx {
     /// Runs a statement inside the transaction.
     pub async fn execute(&mut self, sql: &str, params: &[Param]) -> Result<u64, StoreError> {
         Ok(match self {
-            Self::Sqlite(tx) => bind_sqlite(sqlx::query(AssertSqlSafe(sql)), params)
+            Self::Sqlite(tx) => sqlx::query_with(AssertSqlSafe(sql), sqlite_args(params)?)
                 .execute(&mut **tx)
                 .await?
                 .rows_affected(),
             Self::Postgres(tx) => {
                 let sql = to_postgres(sql);
-                bind_pg(sqlx::query(AssertSqlSafe(sql)), params)
+                sqlx::query_with(AssertSqlSafe(sql), pg_args(params)?)
                     .execute(&mut **tx)
                     .await?
                     .rows_affected()
@@ -336,14 +296,14 @@ impl Tx {
         params: &[Param],
     ) -> Result<Option<T>, StoreError> {
         Ok(match self {
-            Self::Sqlite(tx) => bind_sqlite_as(sqlx::query_as(AssertSqlSafe(sql)), params)
+            Self::Sqlite(tx) => sqlx::query_as_with(AssertSqlSafe(sql), sqlite_args(params)?)
                 .fetch_all(&mut **tx)
                 .await?
                 .into_iter()
                 .next(),
             Self::Postgres(tx) => {
                 let sql = to_postgres(sql);
-                bind_pg_as(sqlx::query_as(AssertSqlSafe(sql)), params)
+                sqlx::query_as_with(AssertSqlSafe(sql), pg_args(params)?)
                     .fetch_optional(&mut **tx)
                     .await?
             }
@@ -358,13 +318,13 @@ impl Tx {
     ) -> Result<Vec<T>, StoreError> {
         Ok(match self {
             Self::Sqlite(tx) => {
-                bind_sqlite_as(sqlx::query_as(AssertSqlSafe(sql)), params)
+                sqlx::query_as_with(AssertSqlSafe(sql), sqlite_args(params)?)
                     .fetch_all(&mut **tx)
                     .await?
             }
             Self::Postgres(tx) => {
                 let sql = to_postgres(sql);
-                bind_pg_as(sqlx::query_as(AssertSqlSafe(sql)), params)
+                sqlx::query_as_with(AssertSqlSafe(sql), pg_args(params)?)
                     .fetch_all(&mut **tx)
                     .await?
             }
