@@ -108,6 +108,21 @@ pub struct SqlPaymentStore {
 }
 
 impl SqlPaymentStore {
+    /// Ends the authorization of payment `id` with `set` (its new status and amounts), only
+    /// while it is `authorized`; `None` when it is not (any more).
+    async fn settle(&self, id: Uuid, set: &str) -> Result<Option<Payment>, StoreError> {
+        let sql = format!(
+            "UPDATE payments SET {set}, updated_at = ? \
+             WHERE id = ? AND status = 'authorized' RETURNING {}",
+            self.columns()
+        );
+        self.db
+            .fetch_optional::<PaymentRow>(&sql, &[Param::Time(now()), Param::Uuid(id)])
+            .await?
+            .map(into_payment)
+            .transpose()
+    }
+
     /// Wraps a migrated database.
     pub fn new(db: Db) -> Self {
         Self { db }
@@ -270,30 +285,13 @@ impl PaymentStore for SqlPaymentStore {
 
     #[tracing::instrument(name = "Capture payment", skip_all, fields(%id))]
     async fn capture(&self, id: Uuid) -> Result<Option<Payment>, StoreError> {
-        let sql = format!(
-            "UPDATE payments SET status = 'captured', captured_amount = amount, updated_at = ? \
-             WHERE id = ? AND status = 'authorized' RETURNING {}",
-            self.columns()
-        );
-        self.db
-            .fetch_optional::<PaymentRow>(&sql, &[Param::Time(now()), Param::Uuid(id)])
-            .await?
-            .map(into_payment)
-            .transpose()
+        self.settle(id, "status = 'captured', captured_amount = amount")
+            .await
     }
 
     #[tracing::instrument(name = "Void payment", skip_all, fields(%id))]
     async fn void(&self, id: Uuid) -> Result<Option<Payment>, StoreError> {
-        let sql = format!(
-            "UPDATE payments SET status = 'voided', updated_at = ? \
-             WHERE id = ? AND status = 'authorized' RETURNING {}",
-            self.columns()
-        );
-        self.db
-            .fetch_optional::<PaymentRow>(&sql, &[Param::Time(now()), Param::Uuid(id)])
-            .await?
-            .map(into_payment)
-            .transpose()
+        self.settle(id, "status = 'voided'").await
     }
 
     #[tracing::instrument(name = "Refund payment", skip_all, fields(%id, amount = refund.amount))]

@@ -1,6 +1,6 @@
 //! Identity persistence: the [`UserStore`] trait and its SQL implementation for SQLite and
 //! PostgreSQL. Text differs between the backends only in how UUID columns are read back
-//! ([`sqlite::ID`] / [`postgres::ID`]).
+//! ([`sqlite::id_column`] / [`postgres::id_column`]).
 
 mod postgres;
 mod rows;
@@ -12,7 +12,7 @@ use shopctl_kit::{
     db::Migrations,
     db::{Backend, Db, StoreError},
     events::Outbox,
-    sql::Param,
+    sql::{Param, Tx},
 };
 use uuid::Uuid;
 
@@ -201,25 +201,39 @@ impl SqlUserStore {
     }
 }
 
+/// Writes account `id` made at `at` in `tx` (`tail` ends the statement: an `ON CONFLICT` for
+/// imports); returns the rows written.
+async fn insert_user(
+    tx: &mut Tx,
+    id: Uuid,
+    user: &NewUser,
+    at: DateTime<Utc>,
+    tail: &str,
+) -> Result<u64, StoreError> {
+    tx.execute(
+        &format!(
+            "INSERT INTO users (id, email, name, password_hash, roles, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?){tail}"
+        ),
+        &[
+            Param::Uuid(id),
+            user.email.clone().into(),
+            user.name.clone().into(),
+            user.password_hash.clone().into(),
+            roles_json(&user.roles).into(),
+            Param::Time(at),
+            Param::Time(at),
+        ],
+    )
+    .await
+}
+
 #[async_trait]
 impl UserStore for SqlUserStore {
     async fn create_user(&self, user: &NewUser) -> Result<User, StoreError> {
         let (id, now) = (Uuid::now_v7(), now());
         let mut tx = self.db.begin_write().await?;
-        tx.execute(
-            "INSERT INTO users (id, email, name, password_hash, roles, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-            &[
-                Param::Uuid(id),
-                user.email.clone().into(),
-                user.name.clone().into(),
-                user.password_hash.clone().into(),
-                roles_json(&user.roles).into(),
-                Param::Time(now),
-                Param::Time(now),
-            ],
-        )
-        .await?;
+        insert_user(&mut tx, id, user, now, "").await?;
         self.outbox
             .enqueue(
                 &mut tx,
@@ -246,21 +260,7 @@ impl UserStore for SqlUserStore {
         let mut tx = self.db.begin_write().await?;
         let mut written = 0;
         for (id, user) in users {
-            written += tx
-                .execute(
-                    "INSERT INTO users (id, email, name, password_hash, roles, created_at, updated_at) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    &[
-                        Param::Uuid(*id),
-                        user.email.clone().into(),
-                        user.name.clone().into(),
-                        user.password_hash.clone().into(),
-                        roles_json(&user.roles).into(),
-                        Param::Time(at),
-                        Param::Time(at),
-                    ],
-                )
-                .await?;
+            written += insert_user(&mut tx, *id, user, at, " ON CONFLICT DO NOTHING").await?;
         }
         tx.commit().await?;
         Ok(written)
