@@ -101,7 +101,7 @@ where
 /// `state`) gets every request no route of `router` or kit's claims, under the same deadline
 /// and injected faults as a matched route, counted under the route `label`. Cheaper than a
 /// `/{*path}` route, which axum answers by percent-decoding the path into a parameter nobody
-/// reads, and than the layers around a route: [`CatchAll`] takes the stack's steps in one boxed
+/// reads, and than the layers around a route: [`Observed`] takes the stack's steps in one boxed
 /// future where a route goes through one boxed, per-request cloned service per layer.
 pub fn finish_catch_all<H, T, S>(
     router: Router,
@@ -120,12 +120,14 @@ where
         &DefaultBodyLimit::max(ctx.settings.body_limit_bytes),
         catch_all.with_state(state),
     );
-    let catch_all = CatchAll {
-        handler,
+    let catch_all = Observed {
+        inner: handler,
         metrics: Arc::new(ctx.metrics.clone()),
-        deadline: ctx.settings.request_timeout(),
-        faults: faults.clone(),
-        label,
+        catch_all: Some(CatchAll {
+            deadline: ctx.settings.request_timeout(),
+            faults: faults.clone(),
+            label,
+        }),
     };
     let guard = guard(ctx, &faults);
     let router = with_kit_routes(router, ctx, faults)
@@ -164,6 +166,7 @@ fn observed(router: Router, ctx: &ServiceContext) -> Router {
             .layer(layer_fn(move |inner| Observed {
                 inner,
                 metrics: Arc::clone(&metrics),
+                catch_all: None,
             }))
             .layer(CatchPanicLayer::custom(panicked))
             .layer(DefaultBodyLimit::max(ctx.settings.body_limit_bytes)),
@@ -256,58 +259,7 @@ fn panicked(_: Box<dyn std::any::Any + Send>) -> Response {
     ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()
 }
 
-/// The catch-all of [`finish_catch_all`] with the standard stack's steps taken inline, in one
-/// boxed future: what [`Observed`] does around it, panic capture, and what [`Guarded`] does.
-/// `handler` is the catch-all inside the body limit (a layer that boxes nothing).
-#[derive(Clone)]
-struct CatchAll<S> {
-    handler: S,
-    metrics: Arc<Metrics>,
-    deadline: Duration,
-    faults: Faults,
-    label: &'static str,
-}
-
-impl<S> Service<Request> for CatchAll<S>
-where
-    S: Service<Request, Response = Response, Error = Infallible> + Send + 'static,
-    S::Future: Send + 'static,
-{
-    type Response = Response;
-    type Error = Infallible;
-    type Future = Answer;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.handler.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut req: Request) -> Answer {
-        let observation = Observation::begin(&mut req);
-        observation.span.record("route", self.label);
-        req.extensions_mut()
-            .insert(Deadline(observation.started + self.deadline));
-        let faults =
-            (self.faults.any() && !admin::exempt(req.uri().path())).then(|| self.faults.clone());
-        // Handlers start when first polled, so nothing runs before an injected fault.
-        let answer = observation.span.in_scope(|| self.handler.call(req));
-        let answer = async move { answer.await.unwrap_or_else(|never| match never {}) };
-        let (metrics, deadline, label) = (Arc::clone(&self.metrics), self.deadline, self.label);
-        Box::pin(async move {
-            let run = async move {
-                match faults {
-                    Some(faults) => after_faults(&faults, answer).await,
-                    None => answer.await,
-                }
-            };
-            let response = settled(deadline, run)
-                .instrument(observation.span.clone())
-                .await;
-            Ok(observation.end(&metrics, Some(label), response))
-        })
-    }
-}
-
-/// What [`Observed`] and [`CatchAll`] note of a request before it runs: when it came, its id,
+/// What [`Observed`] notes of a request before it runs: when it came, its id,
 /// its method, whether it is a probe, and its span (with the trace context set on the request).
 struct Observation {
     started: Instant,
@@ -335,8 +287,8 @@ impl Observation {
             span_id = %trace.span_id,
             method = %method,
             path = %req.uri().path(),
-            // The route template, once routing has matched one (Guarded, CatchAll): every line a
-            // handler logs carries it, in every service alike.
+            // The route template, once routing has matched one (Guarded, or Observed around the
+            // catch-all): every line a handler logs carries it, in every service alike.
             route = tracing::field::Empty,
         );
         req.extensions_mut().insert(trace);
@@ -401,10 +353,24 @@ impl Observation {
 /// for the handler and on the answer) and a trace context (continuing the caller's
 /// `traceparent`), runs it in a span carrying both, and counts and logs its answer under the
 /// route it matched.
+///
+/// Around the catch-all of [`finish_catch_all`] it also takes, in the same boxed future, the
+/// steps of the layers around a route ([`CatchAll`]): `inner` is then the catch-all inside the
+/// body limit (a layer that boxes nothing).
 #[derive(Clone)]
 struct Observed<S> {
     inner: S,
     metrics: Arc<Metrics>,
+    catch_all: Option<CatchAll>,
+}
+
+/// What [`Observed`] does around a catch-all besides observing it: the deadline, injected
+/// faults and panic capture of the standard stack, and the route `label` it is counted under.
+#[derive(Clone)]
+struct CatchAll {
+    deadline: Duration,
+    faults: Faults,
+    label: &'static str,
 }
 
 impl<S> Service<Request> for Observed<S>
@@ -423,14 +389,42 @@ where
 
     fn call(&mut self, mut req: Request) -> Answer {
         let observation = Observation::begin(&mut req);
-        let future = observation.span.in_scope(|| self.inner.call(req));
         let metrics = Arc::clone(&self.metrics);
-        Box::pin(async move {
-            let answer = future.instrument(observation.span.clone()).await;
-            let response = answer
+        let Some(catch_all) = &self.catch_all else {
+            let future = observation.span.in_scope(|| self.inner.call(req));
+            return Box::pin(async move {
+                let answer = future.instrument(observation.span.clone()).await;
+                let response = answer
+                    .unwrap_or_else(|never| match never {})
+                    .into_response();
+                Ok(observation.end(&metrics, None, response))
+            });
+        };
+        let (deadline, label) = (catch_all.deadline, catch_all.label);
+        observation.span.record("route", label);
+        req.extensions_mut()
+            .insert(Deadline(observation.started + deadline));
+        let faults = (catch_all.faults.any() && !admin::exempt(req.uri().path()))
+            .then(|| catch_all.faults.clone());
+        // Handlers start when first polled, so nothing runs before an injected fault.
+        let answer = observation.span.in_scope(|| self.inner.call(req));
+        let answer = async move {
+            answer
+                .await
                 .unwrap_or_else(|never| match never {})
-                .into_response();
-            Ok(observation.end(&metrics, None, response))
+                .into_response()
+        };
+        Box::pin(async move {
+            let run = async move {
+                match faults {
+                    Some(faults) => after_faults(&faults, answer).await,
+                    None => answer.await,
+                }
+            };
+            let response = settled(deadline, run)
+                .instrument(observation.span.clone())
+                .await;
+            Ok(observation.end(&metrics, Some(label), response))
         })
     }
 }
