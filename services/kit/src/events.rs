@@ -187,27 +187,25 @@ pub async fn depths(db: &Db) -> Result<(i64, i64), StoreError> {
     Ok((depth.n, dead.n))
 }
 
-/// A dead-lettered delivery.
+/// A dead-lettered delivery: the [`Delivery`] as it was given up on (its `id` is the row id
+/// [`redrive`] takes, its `attempts` and `last_error` those it ended with), and when. It reads as
+/// its delivery (`letter.topic`); its JSON is the delivery's fields and `failed_at`.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct DeadLetter {
-    /// Row id (what `redrive` takes).
-    pub id: String,
-    /// Event id.
-    pub event_id: String,
-    /// Topic.
-    pub topic: String,
-    /// Destination.
-    pub destination: String,
-    /// JSON body.
-    pub payload: String,
-    /// When the event happened.
-    pub occurred_at: DateTime<Utc>,
-    /// Attempts made.
-    pub attempts: i64,
-    /// The last error.
-    pub last_error: Option<String>,
+    /// The delivery given up on.
+    #[serde(flatten)]
+    #[sqlx(flatten)]
+    pub delivery: Delivery,
     /// When it was given up on.
     pub failed_at: DateTime<Utc>,
+}
+
+impl std::ops::Deref for DeadLetter {
+    type Target = Delivery;
+
+    fn deref(&self) -> &Delivery {
+        &self.delivery
+    }
 }
 
 const DEAD_COLUMNS: &str =

@@ -4,13 +4,14 @@
 use std::{collections::BTreeMap, future::Future, pin::Pin, sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 
 use crate::{db::Db, metrics::Metrics};
 
 use super::{Envelope, Relay, RetryPolicy, Routes};
 
-/// One delivery, as the sink sees it.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+/// One delivery, as the sink sees it (and as a [`super::DeadLetter`] keeps it).
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Delivery {
     /// Row id.
     pub id: String,
