@@ -120,48 +120,39 @@ impl AppState {
             limiter: Arc::new(limiter(settings, shared)),
             settings: Arc::new(settings.clone()),
             body_limit,
-            rate_limited: Family::default(),
-            upstream_errors: Family::default(),
-            upstream_retries: Family::default(),
-            breaker_state: Family::default(),
+            // Registered in the order `/metrics` lists them.
+            rate_limited: metrics.registered(
+                "gateway_rate_limited",
+                "Requests refused by the rate limiter",
+            ),
+            upstream_errors: metrics.registered(
+                "gateway_upstream_errors",
+                "Upstream calls that failed or timed out",
+            ),
+            upstream_retries: metrics.registered(
+                "gateway_upstream_retries",
+                "Upstream calls repeated after a failed attempt (body-less GET, HEAD and OPTIONS only)",
+            ),
+            cache_requests: metrics.registered(
+                "gateway_cache_requests",
+                "Cacheable catalog reads, by result (hit or miss)",
+            ),
+            breaker_state: metrics.registered(
+                "gateway_breaker_state",
+                "Circuit breaker state per upstream: 0 closed, 1 open, 2 half-open",
+            ),
             cache: Arc::new(cache),
-            cache_requests: Family::default(),
             // The documents are compiled in and their merge is tested: failing here is a bug.
             document: public_document(&SERVICE_DOCUMENTS, env!("CARGO_PKG_VERSION"))
                 .map(|doc| axum::body::Bytes::from(doc.to_string()))
                 .expect("the services' committed OpenAPI documents merge"),
         };
-        metrics.register(
-            "gateway_rate_limited",
-            "Requests refused by the rate limiter",
-            state.rate_limited.clone(),
-        );
-        metrics.register(
-            "gateway_upstream_errors",
-            "Upstream calls that failed or timed out",
-            state.upstream_errors.clone(),
-        );
-        metrics.register(
-            "gateway_upstream_retries",
-            "Upstream calls repeated after a failed attempt (body-less GET, HEAD and OPTIONS only)",
-            state.upstream_retries.clone(),
-        );
-        metrics.register(
-            "gateway_cache_requests",
-            "Cacheable catalog reads, by result (hit or miss)",
-            state.cache_requests.clone(),
-        );
         for upstream in state.upstreams.keys() {
             state
                 .breaker_state
                 .get_or_create(&vec![("upstream", upstream.clone())])
                 .set(0);
         }
-        metrics.register(
-            "gateway_breaker_state",
-            "Circuit breaker state per upstream: 0 closed, 1 open, 2 half-open",
-            state.breaker_state.clone(),
-        );
         Self(Arc::new(state))
     }
 }

@@ -77,24 +77,16 @@ pub async fn app(settings: &Settings) -> anyhow::Result<App> {
     let store: Arc<dyn InventoryStore> = Arc::new(SqlInventoryStore::new(db.clone()));
     seed_demo_if_empty(settings, store.as_ref()).await?;
     let metrics = Metrics::new(NAME);
-    let reservations = Family::default();
-    metrics.register(
+    let reservations: Family<_, _> = metrics.registered(
         "inventory_reservations",
         "Reservation requests and transitions, by result (held, refused, confirmed, released, expired)",
-        reservations.clone(),
     );
-    let low_stock = Gauge::default();
-    metrics.register(
+    let low_stock: Gauge = metrics.registered(
         "inventory_low_stock_skus",
         "SKUs at or below the low-stock threshold of available units",
-        low_stock.clone(),
     );
-    let reserved_units = Gauge::default();
-    metrics.register(
-        "inventory_reserved_units",
-        "Units held by reservations",
-        reserved_units.clone(),
-    );
+    let reserved_units: Gauge =
+        metrics.registered("inventory_reserved_units", "Units held by reservations");
     let audit = AuditLog::open(
         &settings
             .common

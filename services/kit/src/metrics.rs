@@ -158,6 +158,14 @@ impl Metrics {
         }
     }
 
+    /// A new business metric, registered as `name` (see [`Metrics::register`]): the handle to
+    /// count with, which shares its value with the registered one.
+    pub fn registered<M: Metric + Clone + Default>(&self, name: &str, help: &str) -> M {
+        let metric = M::default();
+        self.register(name, help, metric.clone());
+        metric
+    }
+
     /// Records one served request.
     pub fn observe_request(&self, route: &str, method: &str, status: u16, seconds: f64) {
         let route = self.labels.get(route);

@@ -45,18 +45,15 @@ impl AppState {
         mail_waker: Arc<Notify>,
         metrics: &Metrics,
     ) -> Self {
-        let received = Family::<ReceivedLabels, Counter>::default();
-        metrics.register(
-            "notifications_received",
-            "Events received, by topic (`other` for topics not handled) and result (accepted, duplicate, ignored, rejected)",
-            received.clone(),
-        );
         Self {
             store,
             auth,
             letterhead: Arc::new(letterhead),
             mail_waker,
-            received,
+            received: metrics.registered(
+                "notifications_received",
+                "Events received, by topic (`other` for topics not handled) and result (accepted, duplicate, ignored, rejected)",
+            ),
         }
     }
 

@@ -74,11 +74,9 @@ pub async fn app(settings: &Settings) -> anyhow::Result<App> {
         s.reservation_ttl_secs,
         Some(relay.waker()),
     );
-    let checkouts = Family::default();
-    metrics.register(
+    let checkouts: Family<_, _> = metrics.registered(
         "orders_checkouts",
         "Checkouts by result: confirmed, declined, refused, pending, replayed",
-        checkouts.clone(),
     );
     let auth = Auth::from_settings(&settings.common, NAME, Vec::new());
     let state = AppState {

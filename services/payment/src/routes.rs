@@ -44,18 +44,15 @@ impl AppState {
         processor: Simulator,
         metrics: &Metrics,
     ) -> Self {
-        let payments = Family::<ResultLabels, Counter>::default();
-        metrics.register(
-            "payments",
-            "Payment operations, by result (authorized, declined, captured, voided, refunded)",
-            payments.clone(),
-        );
         Self {
             store,
             auth,
             audit,
             processor,
-            payments,
+            payments: metrics.registered(
+                "payments",
+                "Payment operations, by result (authorized, declined, captured, voided, refunded)",
+            ),
         }
     }
 

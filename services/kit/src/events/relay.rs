@@ -51,7 +51,7 @@ impl RetryPolicy {
 }
 
 /// The relay's metrics.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 struct RelayMetrics {
     depth: Gauge,
     dead: Gauge,
@@ -80,27 +80,24 @@ const BATCH: i64 = 64;
 impl Relay {
     /// A relay over `db`'s outbox, delivering through `sink`, counting on `metrics`.
     pub fn new(db: Db, sink: Arc<dyn Sink>, policy: RetryPolicy, metrics: &Metrics) -> Self {
-        let relay_metrics = RelayMetrics::default();
-        metrics.register(
-            "events_outbox_depth",
-            "Event deliveries waiting in the outbox",
-            relay_metrics.depth.clone(),
-        );
-        metrics.register(
-            "events_dead_letters",
-            "Event deliveries in the dead-letter table",
-            relay_metrics.dead.clone(),
-        );
-        metrics.register(
-            "events_delivered",
-            "Event deliveries that succeeded, by topic",
-            relay_metrics.delivered.clone(),
-        );
-        metrics.register(
-            "events_delivery_failures",
-            "Failed event delivery attempts, by topic",
-            relay_metrics.failed.clone(),
-        );
+        let relay_metrics = RelayMetrics {
+            depth: metrics.registered(
+                "events_outbox_depth",
+                "Event deliveries waiting in the outbox",
+            ),
+            dead: metrics.registered(
+                "events_dead_letters",
+                "Event deliveries in the dead-letter table",
+            ),
+            delivered: metrics.registered(
+                "events_delivered",
+                "Event deliveries that succeeded, by topic",
+            ),
+            failed: metrics.registered(
+                "events_delivery_failures",
+                "Failed event delivery attempts, by topic",
+            ),
+        };
         Self {
             db,
             sink,
