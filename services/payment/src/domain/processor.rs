@@ -53,30 +53,26 @@ mod tests {
 
     #[test]
     fn only_approvals_are_turned_into_processing_errors() {
-        assert_eq!(
-            with_failure_rate(Outcome::Approve, 0.5, 0.49),
-            Outcome::ProcessingError
-        );
-        assert_eq!(
-            with_failure_rate(Outcome::Slow, 0.5, 0.1),
-            Outcome::ProcessingError
-        );
-        assert_eq!(
-            with_failure_rate(Outcome::Approve, 0.5, 0.5),
-            Outcome::Approve
-        );
-        assert_eq!(
-            with_failure_rate(Outcome::Approve, 0.0, 0.0),
-            Outcome::Approve
-        );
-        assert_eq!(
-            with_failure_rate(Outcome::Decline, 1.0, 0.0),
-            Outcome::Decline
-        );
-        assert_eq!(
-            with_failure_rate(Outcome::InsufficientFunds, 1.0, 0.0),
-            Outcome::InsufficientFunds
-        );
+        let cases = [
+            (Outcome::Approve, 0.5, 0.49, Outcome::ProcessingError),
+            (Outcome::Slow, 0.5, 0.1, Outcome::ProcessingError),
+            (Outcome::Approve, 0.5, 0.5, Outcome::Approve),
+            (Outcome::Approve, 0.0, 0.0, Outcome::Approve),
+            (Outcome::Decline, 1.0, 0.0, Outcome::Decline),
+            (
+                Outcome::InsufficientFunds,
+                1.0,
+                0.0,
+                Outcome::InsufficientFunds,
+            ),
+        ];
+        for (outcome, failure_rate, roll, expected) in cases {
+            assert_eq!(
+                with_failure_rate(outcome, failure_rate, roll),
+                expected,
+                "{outcome:?} at a failure rate of {failure_rate}, rolled {roll}"
+            );
+        }
     }
 
     #[tokio::test]
