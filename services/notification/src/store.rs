@@ -21,7 +21,7 @@ use shopctl_kit::{
     db::Migrations,
     db::{Db, StoreError},
     events,
-    sql::{Param, Tx},
+    sql::{AnyRow, Param, Tx},
 };
 use uuid::Uuid;
 
@@ -241,8 +241,13 @@ async fn insert_delivery(
     Ok(())
 }
 
-/// `WHERE id < ?` for a page after a cursor, with its parameters (the limit last).
-fn page_filter(page: &Page) -> (&'static str, Vec<Param>) {
+/// One `page` of `table`, newest first: `columns` of each row, read as `R` and kept as `T`.
+async fn newest_first<R: AnyRow, T: From<R>>(
+    db: &Db,
+    table: &str,
+    columns: &str,
+    page: &Page,
+) -> Result<Vec<T>, StoreError> {
     let mut params = Vec::with_capacity(2);
     let filter = if let Some(id) = &page.before {
         params.push(Param::Text(id.clone()));
@@ -251,7 +256,13 @@ fn page_filter(page: &Page) -> (&'static str, Vec<Param>) {
         ""
     };
     params.push(Param::Int(page.limit));
-    (filter, params)
+    let rows: Vec<R> = db
+        .fetch_all(
+            &format!("SELECT {columns} FROM {table}{filter} ORDER BY id DESC LIMIT ?"),
+            &params,
+        )
+        .await?;
+    Ok(rows.into_iter().map(T::from).collect())
 }
 
 #[async_trait]
@@ -349,32 +360,22 @@ impl NotificationStore for SqlNotificationStore {
     }
 
     async fn caught_mail(&self, page: &Page) -> Result<Vec<CaughtMail>, StoreError> {
-        let (filter, params) = page_filter(page);
-        let rows: Vec<CaughtRow> = self
-            .db
-            .fetch_all(
-                &format!(
-                    "SELECT id, event_id, to_address, subject, text_body, html_body, kind, \
-                     created_at FROM caught_mail{filter} ORDER BY id DESC LIMIT ?"
-                ),
-                &params,
-            )
-            .await?;
-        Ok(rows.into_iter().map(CaughtMail::from).collect())
+        newest_first::<CaughtRow, _>(
+            &self.db,
+            "caught_mail",
+            "id, event_id, to_address, subject, text_body, html_body, kind, created_at",
+            page,
+        )
+        .await
     }
 
     async fn deliveries(&self, page: &Page) -> Result<Vec<DeliveryRecord>, StoreError> {
-        let (filter, params) = page_filter(page);
-        let rows: Vec<DeliveryRow> = self
-            .db
-            .fetch_all(
-                &format!(
-                    "SELECT id, event_id, kind, to_address, subject, status, attempts, \
-                     created_at FROM deliveries{filter} ORDER BY id DESC LIMIT ?"
-                ),
-                &params,
-            )
-            .await?;
-        Ok(rows.into_iter().map(DeliveryRecord::from).collect())
+        newest_first::<DeliveryRow, _>(
+            &self.db,
+            "deliveries",
+            "id, event_id, kind, to_address, subject, status, attempts, created_at",
+            page,
+        )
+        .await
     }
 }
