@@ -54,7 +54,7 @@ impl Topic {
 }
 
 /// The order-specific part of a mail about an order; the greeting comes from the contact.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Draft {
     /// The order confirmation.
     Confirmed {
@@ -284,36 +284,11 @@ impl Notice {
             Self::Erased { .. } => None,
             Self::Order {
                 order_id, draft, ..
-            } => {
-                let order_id = order_id.to_string();
-                Some(match draft.clone() {
-                    Draft::Confirmed {
-                        lines,
-                        subtotal,
-                        tax,
-                        shipping,
-                        total,
-                    } => Mail::OrderConfirmed {
-                        name,
-                        order_id,
-                        lines,
-                        subtotal,
-                        tax,
-                        shipping,
-                        total,
-                    },
-                    Draft::Cancelled { reason } => Mail::OrderCancelled {
-                        name,
-                        order_id,
-                        reason,
-                    },
-                    Draft::PaymentFailed { reason } => Mail::PaymentFailed {
-                        name,
-                        order_id,
-                        reason,
-                    },
-                })
-            }
+            } => Some(Mail::Order {
+                name,
+                order_id: order_id.to_string(),
+                draft: draft.clone(),
+            }),
         }
     }
 }
@@ -378,7 +353,11 @@ mod tests {
         let notice = Notice::parse(Topic::OrderConfirmed, &confirmed()).unwrap();
         assert_eq!(notice.user_id().to_string(), USER);
         assert_eq!(notice.order_id().unwrap().to_string(), ORDER);
-        let Some(Mail::OrderConfirmed { lines, total, .. }) = notice.mail(&contact()) else {
+        let Some(Mail::Order {
+            draft: Draft::Confirmed { lines, total, .. },
+            ..
+        }) = notice.mail(&contact())
+        else {
             panic!("not a confirmation");
         };
         assert_eq!(lines.len(), 1);

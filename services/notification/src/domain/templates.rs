@@ -9,6 +9,8 @@ use std::fmt::Write as _;
 
 pub use shopctl_kit::vocabulary::Money;
 
+use super::Draft;
+
 /// One line of an order: a product, how many were bought and the price of one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Line {
@@ -30,40 +32,15 @@ pub enum Mail {
         /// The recipient's name; may be empty.
         name: String,
     },
-    /// An order was placed and accepted.
-    OrderConfirmed {
+    /// Something happened to one of the recipient's orders: confirmed, cancelled, or its payment
+    /// failed.
+    Order {
         /// The recipient's name; may be empty.
         name: String,
         /// The order's id.
         order_id: String,
-        /// The ordered products.
-        lines: Vec<Line>,
-        /// The sum of the lines.
-        subtotal: Money,
-        /// The tax charged.
-        tax: Money,
-        /// The shipping charged.
-        shipping: Money,
-        /// What the customer pays.
-        total: Money,
-    },
-    /// An order was cancelled.
-    OrderCancelled {
-        /// The recipient's name; may be empty.
-        name: String,
-        /// The order's id.
-        order_id: String,
-        /// Why the order was cancelled, for the customer.
-        reason: String,
-    },
-    /// Charging for an order failed.
-    PaymentFailed {
-        /// The recipient's name; may be empty.
-        name: String,
-        /// The order's id.
-        order_id: String,
-        /// Why the payment failed, for the customer (never card data).
-        reason: String,
+        /// What the mail tells about the order.
+        draft: Draft,
     },
 }
 
@@ -86,9 +63,11 @@ impl Mail {
     pub fn kind(&self) -> &'static str {
         match self {
             Mail::Welcome { .. } => "welcome",
-            Mail::OrderConfirmed { .. } => "order_confirmed",
-            Mail::OrderCancelled { .. } => "order_cancelled",
-            Mail::PaymentFailed { .. } => "payment_failed",
+            Mail::Order { draft, .. } => match draft {
+                Draft::Confirmed { .. } => "order_confirmed",
+                Draft::Cancelled { .. } => "order_cancelled",
+                Draft::PaymentFailed { .. } => "payment_failed",
+            },
         }
     }
 
@@ -96,11 +75,17 @@ impl Mail {
     /// at `shop_url` (such as `https://shop.example.com`; a trailing `/` is ignored).
     pub fn render(&self, shop_name: &str, shop_url: &str) -> Rendered {
         let base = shop_url.trim_end_matches('/');
-        match self {
-            Mail::Welcome { name } => render_welcome(name, shop_name, base),
-            Mail::OrderConfirmed {
+        let (name, order_id, draft) = match self {
+            Mail::Welcome { name } => return render_welcome(name, shop_name, base),
+            Mail::Order {
                 name,
                 order_id,
+                draft,
+            } => (name, order_id, draft),
+        };
+        let short = short_id(order_id);
+        let page = match draft {
+            Draft::Confirmed {
                 lines,
                 subtotal,
                 tax,
@@ -113,45 +98,28 @@ impl Mail {
                     ("Shipping", shipping),
                     ("Total", total),
                 ];
-                render_confirmed(name, order_id, lines, &totals, shop_name, base)
+                return render_confirmed(name, order_id, lines, &totals, shop_name, base);
             }
-            Mail::OrderCancelled {
-                name,
-                order_id,
+            Draft::Cancelled { reason } => OrderPage {
+                subject: format!("Your {shop_name} order {short} was cancelled"),
+                intro: format!("Your order {short} has been cancelled."),
+                reason_label: "Reason",
                 reason,
-            } => {
-                let short = short_id(order_id);
-                let page = OrderPage {
-                    subject: format!("Your {shop_name} order {short} was cancelled"),
-                    intro: format!("Your order {short} has been cancelled."),
-                    reason_label: "Reason",
-                    reason,
-                    outro: "If you have already been charged, the money will be refunded to you. \
-                            You can see the details of the order here:",
-                    button: "View order",
-                };
-                render_order_notice(name, order_id, &page, shop_name, base)
-            }
-            Mail::PaymentFailed {
-                name,
-                order_id,
+                outro: "If you have already been charged, the money will be refunded to you. \
+                        You can see the details of the order here:",
+                button: "View order",
+            },
+            Draft::PaymentFailed { reason } => OrderPage {
+                subject: format!("Payment for your {shop_name} order {short} did not go through"),
+                intro: format!("We could not take the payment for your order {short}."),
+                reason_label: "What happened",
                 reason,
-            } => {
-                let short = short_id(order_id);
-                let page = OrderPage {
-                    subject: format!(
-                        "Payment for your {shop_name} order {short} did not go through"
-                    ),
-                    intro: format!("We could not take the payment for your order {short}."),
-                    reason_label: "What happened",
-                    reason,
-                    outro: "Your order is on hold until the payment succeeds. \
-                            You can try again or choose another payment method here:",
-                    button: "Retry payment",
-                };
-                render_order_notice(name, order_id, &page, shop_name, base)
-            }
-        }
+                outro: "Your order is on hold until the payment succeeds. \
+                        You can try again or choose another payment method here:",
+                button: "Retry payment",
+            },
+        };
+        render_order_notice(name, order_id, &page, shop_name, base)
     }
 }
 
@@ -428,10 +396,16 @@ mod tests {
         }
     }
 
-    fn confirmed(name: &str) -> Mail {
-        Mail::OrderConfirmed {
+    fn order(name: &str, order_id: &str, draft: Draft) -> Mail {
+        Mail::Order {
             name: name.to_owned(),
-            order_id: ORDER.to_owned(),
+            order_id: order_id.to_owned(),
+            draft,
+        }
+    }
+
+    fn confirmed(name: &str) -> Mail {
+        let draft = Draft::Confirmed {
             lines: vec![
                 Line {
                     sku: "TEE-BLK-M".to_owned(),
@@ -450,23 +424,18 @@ mod tests {
             tax: money(504, "USD"),
             shipping: money(499, "USD"),
             total: money(7302, "USD"),
-        }
+        };
+        order(name, ORDER, draft)
     }
 
     fn cancelled(name: &str) -> Mail {
-        Mail::OrderCancelled {
-            name: name.to_owned(),
-            order_id: ORDER.to_owned(),
-            reason: "Out of stock".to_owned(),
-        }
+        let reason = "Out of stock".to_owned();
+        order(name, ORDER, Draft::Cancelled { reason })
     }
 
     fn failed(name: &str) -> Mail {
-        Mail::PaymentFailed {
-            name: name.to_owned(),
-            order_id: ORDER.to_owned(),
-            reason: "The card was declined".to_owned(),
-        }
+        let reason = "The card was declined".to_owned();
+        order(name, ORDER, Draft::PaymentFailed { reason })
     }
 
     #[test]
@@ -497,11 +466,8 @@ mod tests {
 
     #[test]
     fn subject_has_no_line_breaks() {
-        let mail = Mail::OrderCancelled {
-            name: "Ana".into(),
-            order_id: "ab\r\nBcc: x".into(),
-            reason: String::new(),
-        };
+        let reason = String::new();
+        let mail = order("Ana", "ab\r\nBcc: x", Draft::Cancelled { reason });
         let subject = mail.render(SHOP, URL).subject;
         assert!(!subject.contains('\r') && !subject.contains('\n'));
     }
@@ -584,11 +550,8 @@ mod tests {
 
     #[test]
     fn html_escapes_shop_reason_and_lines() {
-        let mail = Mail::OrderCancelled {
-            name: "Ana".into(),
-            order_id: ORDER.into(),
-            reason: "<b>bad</b>".into(),
-        };
+        let reason = "<b>bad</b>".to_owned();
+        let mail = order("Ana", ORDER, Draft::Cancelled { reason });
         let r = mail.render("A<B>'s", URL);
         assert!(!r.html.contains("<b>bad"));
         assert!(r.html.contains("&lt;b&gt;bad&lt;/b&gt;"));
