@@ -24,6 +24,15 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
+    /// Every status.
+    pub const ALL: [Self; 5] = [
+        Self::Pending,
+        Self::Confirmed,
+        Self::Cancelled,
+        Self::Shipped,
+        Self::Delivered,
+    ];
+
     /// Stored name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -37,15 +46,7 @@ impl OrderStatus {
 
     /// Parses a stored name.
     pub fn parse(value: &str) -> Option<Self> {
-        [
-            Self::Pending,
-            Self::Confirmed,
-            Self::Cancelled,
-            Self::Shipped,
-            Self::Delivered,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == value)
+        Self::ALL.into_iter().find(|s| s.as_str() == value)
     }
 
     /// Whether an order in this state may be cancelled (by its owner or support).
@@ -74,6 +75,16 @@ pub enum SagaState {
 }
 
 impl SagaState {
+    /// Every state, in the order of a saga that succeeds, then those of one undone.
+    pub const ALL: [Self; 6] = [
+        Self::Pending,
+        Self::StockReserved,
+        Self::PaymentAuthorized,
+        Self::Confirmed,
+        Self::Compensating,
+        Self::Cancelled,
+    ];
+
     /// Stored name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -88,16 +99,7 @@ impl SagaState {
 
     /// Parses a stored name.
     pub fn parse(value: &str) -> Option<Self> {
-        [
-            Self::Pending,
-            Self::StockReserved,
-            Self::PaymentAuthorized,
-            Self::Confirmed,
-            Self::Compensating,
-            Self::Cancelled,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == value)
+        Self::ALL.into_iter().find(|s| s.as_str() == value)
     }
 
     /// Whether the saga has ended.
@@ -185,15 +187,11 @@ mod tests {
         assert!(!Confirmed.can_move_to(Pending));
         assert!(!Cancelled.can_move_to(Confirmed));
         assert!(!Pending.can_move_to(Confirmed), "no skipping payment");
-        for state in [
-            Pending,
-            StockReserved,
-            PaymentAuthorized,
-            Confirmed,
-            Compensating,
-            Cancelled,
-        ] {
+        for state in SagaState::ALL {
             assert_eq!(SagaState::parse(state.as_str()), Some(state));
+        }
+        for status in OrderStatus::ALL {
+            assert_eq!(OrderStatus::parse(status.as_str()), Some(status));
         }
     }
 }
