@@ -60,6 +60,15 @@ pub trait SagaStore: Send + Sync + 'static {
     async fn steps(&self, id: Uuid) -> Result<Vec<(String, String, Option<String>)>, StoreError>;
 }
 
+/// Whether order `id`'s saga may move `from` → `to`; an invalid move is a bug, logged as one.
+fn valid_move(id: Uuid, from: SagaState, to: SagaState) -> bool {
+    let valid = from.can_move_to(to);
+    if !valid {
+        tracing::error!(order = %id, from = from.as_str(), to = to.as_str(), "refused an invalid saga move");
+    }
+    valid
+}
+
 #[async_trait]
 impl SagaStore for SqlOrderStore {
     async fn saga(&self, id: Uuid) -> Result<SagaState, StoreError> {
@@ -79,8 +88,7 @@ impl SagaStore for SqlOrderStore {
         detail: Option<&str>,
         payment: Option<(&str, &str)>,
     ) -> Result<bool, StoreError> {
-        if !from.can_move_to(to) {
-            tracing::error!(order = %id, from = from.as_str(), to = to.as_str(), "refused an invalid saga move");
+        if !valid_move(id, from, to) {
             return Ok(false);
         }
         let mut tx = self.db.begin_write().await?;
@@ -160,8 +168,7 @@ impl SagaStore for SqlOrderStore {
         } else {
             SagaState::Compensating
         };
-        if !from.can_move_to(next) {
-            tracing::error!(order = %id, from = from.as_str(), to = next.as_str(), "refused an invalid saga move");
+        if !valid_move(id, from, next) {
             return Ok(false);
         }
         let now = Utc::now();
