@@ -178,15 +178,35 @@ async fn view_in(tx: &mut Tx, order_id: Uuid) -> Result<Option<ReservationView>,
     }))
 }
 
-/// Moves a held reservation to `to`, applying `stock_sql` (bound with the quantity once per
-/// `?` before the last two, then now, then the SKU) to each line. Already in `to`: unchanged. Any other state: refused.
+/// A way out of `held`: the state it ends in, and the stock update applied to each line (bound
+/// with the line's quantity once per `?` before the last two, then the time, then the SKU).
+struct Settlement {
+    to: ReservationState,
+    stock_sql: &'static str,
+}
+
+/// Held → confirmed: the units leave `on_hand` and `reserved`.
+const CONFIRM: Settlement = Settlement {
+    to: ReservationState::Confirmed,
+    stock_sql: "UPDATE stock SET reserved = reserved - ?, on_hand = on_hand - ?, updated_at = ? \
+                WHERE sku = ?",
+};
+
+/// Held → released: the units become available again.
+const RELEASE: Settlement = Settlement {
+    to: ReservationState::Released,
+    stock_sql: "UPDATE stock SET reserved = reserved - ?, updated_at = ? WHERE sku = ?",
+};
+
+/// Settles a held reservation as `settlement` says. Already in its end state: unchanged. Any
+/// other state: refused.
 async fn transition(
     db: &Db,
     order_id: Uuid,
-    to: ReservationState,
-    stock_sql: &str,
+    settlement: &Settlement,
     now: DateTime<Utc>,
 ) -> Result<ReservationView, TransitionError> {
+    let Settlement { to, stock_sql } = *settlement;
     let mut tx = db.begin_write().await?;
     let view = view_in(&mut tx, order_id)
         .await?
@@ -223,10 +243,6 @@ async fn transition(
     tx.commit().await?;
     Ok(view)
 }
-
-const RELEASE_SQL: &str = "UPDATE stock SET reserved = reserved - ?, updated_at = ? WHERE sku = ?";
-const CONFIRM_SQL: &str =
-    "UPDATE stock SET reserved = reserved - ?, on_hand = on_hand - ?, updated_at = ? WHERE sku = ?";
 
 #[async_trait]
 impl InventoryStore for SqlInventoryStore {
@@ -413,14 +429,7 @@ impl InventoryStore for SqlInventoryStore {
         order_id: Uuid,
         now: DateTime<Utc>,
     ) -> Result<ReservationView, TransitionError> {
-        transition(
-            &self.db,
-            order_id,
-            ReservationState::Confirmed,
-            CONFIRM_SQL,
-            now,
-        )
-        .await
+        transition(&self.db, order_id, &CONFIRM, now).await
     }
 
     async fn release(
@@ -428,14 +437,7 @@ impl InventoryStore for SqlInventoryStore {
         order_id: Uuid,
         now: DateTime<Utc>,
     ) -> Result<ReservationView, TransitionError> {
-        transition(
-            &self.db,
-            order_id,
-            ReservationState::Released,
-            RELEASE_SQL,
-            now,
-        )
-        .await
+        transition(&self.db, order_id, &RELEASE, now).await
     }
 
     async fn release_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
