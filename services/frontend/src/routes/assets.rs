@@ -21,28 +21,37 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/static/app.css",
-            get(|| async { asset("text/css; charset=utf-8", CSS) }),
+            get(|| async { asset("text/css; charset=utf-8", BUILT, CSS) }),
         )
         .route(
             "/static/app.js",
-            get(|| async { asset("text/javascript; charset=utf-8", JS) }),
+            get(|| async { asset("text/javascript; charset=utf-8", BUILT, JS) }),
         )
         .route(
             "/favicon.svg",
-            get(|| async { asset("image/svg+xml", ICON) }),
+            get(|| async { asset("image/svg+xml", BUILT, ICON) }),
         )
         .route("/images/products/{file}", get(product_image))
 }
 
-fn asset(content_type: &'static str, body: &'static str) -> Response {
+/// How long the built assets are cached: they change only with a new build; an hour keeps pages
+/// fast without stale styles lingering long after an upgrade.
+const BUILT: &str = "public, max-age=3600";
+/// How long a product's picture is cached: it is drawn from the SKU alone.
+const PICTURE: &str = "public, max-age=86400";
+
+/// `body` served as `content_type`, cacheable as `cache_control` says.
+fn asset(
+    content_type: &'static str,
+    cache_control: &'static str,
+    body: impl IntoResponse,
+) -> Response {
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    // Assets change only with a new build; an hour keeps pages fast without stale styles
-    // lingering long after an upgrade.
     headers.insert(
         header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
+        HeaderValue::from_static(cache_control),
     );
     response
 }
@@ -59,15 +68,5 @@ async fn product_image(Path(file): Path<String>) -> Response {
     {
         return StatusCode::NOT_FOUND.into_response();
     }
-    let mut response = placeholder::svg(sku, sku, 400).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("image/svg+xml"),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=86400"),
-    );
-    response
+    asset("image/svg+xml", PICTURE, placeholder::svg(sku, sku, 400))
 }
