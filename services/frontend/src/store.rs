@@ -17,10 +17,10 @@ use shopctl_kit::{
     trace::TraceContext,
 };
 
-pub use shopctl_kit::vocabulary::Money;
+pub use shopctl_kit::vocabulary::{CartLine, Money, ShippingAddress};
 pub use wire::{
-    Address, Cart, CartLine, Category, DeadLetter, FacetValue, Facets, Order, OrderLine, OrderPage,
-    Product, ProductPage, Stock, TokenPair, User,
+    Cart, Category, DeadLetter, FacetValue, Facets, Order, OrderLine, OrderPage, Product,
+    ProductPage, Stock, TokenPair, User,
 };
 
 /// A service's refusal or absence.

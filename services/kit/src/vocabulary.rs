@@ -1,11 +1,16 @@
 //! The words every service uses alike, defined once: a rejected field ([`FieldError`], which
 //! becomes a 422 `validation` problem naming it), a stock-keeping unit ([`Sku`], the key the
-//! catalog, carts, orders and stock share) and an amount of [`Money`]. Services re-export them
-//! from their `domain`.
+//! catalog, carts, orders and stock share), an amount of [`Money`], and the shapes the order
+//! service answers with and the storefront reads alike (a [`CartLine`], a [`ShippingAddress`]).
+//! Services re-export them from their `domain`.
 
+mod cart_line;
 mod money;
+mod shipping_address;
 
+pub use cart_line::CartLine;
 pub use money::{Currency, Money};
+pub use shipping_address::ShippingAddress;
 
 /// A rejected value: which field, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,15 +3,13 @@
 //! ([`saga`]) with the reconciliation that checks it ([`reconcile`]), which drive the other
 //! services through their clients and persist through the store traits.
 
-mod address;
 mod cart;
 mod order;
 mod pricing;
 pub mod reconcile;
 pub mod saga;
 
-pub use address::ShippingAddress;
-pub use cart::{CartItem, CartLine, CartView, MAX_ITEMS, MAX_QUANTITY, Quantity};
+pub use cart::{CartItem, CartView, MAX_ITEMS, MAX_QUANTITY, Quantity};
 pub use order::{Line, Order, OrderStatus, SagaState};
 pub use pricing::{Money, Pricing, Totals};
-pub use shopctl_kit::vocabulary::Sku;
+pub use shopctl_kit::vocabulary::{CartLine, ShippingAddress, Sku};

@@ -1,10 +1,12 @@
 //! The services' answers as the storefront reads them: the documented shapes (DESIGN.md §11) of
 //! products, carts, orders, accounts and dead letters, keeping only the fields the pages use.
+//! A cart line and a shipping address are kit's vocabulary, the types the order service answers
+//! with.
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
-use shopctl_kit::vocabulary::Money;
+use serde::Deserialize;
+use shopctl_kit::vocabulary::{CartLine, Money, ShippingAddress};
 
 /// A catalog product.
 #[derive(Debug, Clone, Deserialize)]
@@ -89,23 +91,6 @@ pub struct Stock {
     pub available: i64,
 }
 
-/// A cart line, priced by the order service.
-#[derive(Debug, Clone, Deserialize)]
-pub struct CartLine {
-    /// SKU.
-    pub sku: String,
-    /// Name.
-    pub name: String,
-    /// Units.
-    pub quantity: i64,
-    /// Unit price.
-    pub unit_price: Money,
-    /// Line total.
-    pub line_total: Money,
-    /// Still for sale.
-    pub available: bool,
-}
-
 /// A priced cart.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Cart {
@@ -128,24 +113,6 @@ pub struct OrderLine {
     pub quantity: i64,
     /// Unit price.
     pub unit_price: Money,
-}
-
-/// A shipping address.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-pub struct Address {
-    /// Recipient.
-    pub name: String,
-    /// Street.
-    pub line1: String,
-    /// More street.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub line2: Option<String>,
-    /// City.
-    pub city: String,
-    /// Postal code.
-    pub postal_code: String,
-    /// Two-letter country code.
-    pub country: String,
 }
 
 /// An order.
@@ -171,7 +138,7 @@ pub struct Order {
     /// Total.
     pub total: Money,
     /// Where it goes.
-    pub shipping_address: Address,
+    pub shipping_address: ShippingAddress,
     /// `visa •••• 4242`.
     #[serde(default)]
     pub card: String,

@@ -5,7 +5,7 @@ use serde::Serialize;
 use shopctl_kit::ApiError;
 use utoipa::ToSchema;
 
-use super::Money;
+use super::{CartLine, Money};
 
 /// Most units of one SKU in a cart.
 pub const MAX_QUANTITY: i64 = 99;
@@ -42,23 +42,6 @@ pub struct CartItem {
     pub sku: String,
     /// Units.
     pub quantity: i64,
-}
-
-/// A cart line as shown, priced from the catalog.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct CartLine {
-    /// SKU.
-    pub sku: String,
-    /// Product name (from the catalog).
-    pub name: String,
-    /// Units.
-    pub quantity: i64,
-    /// Current price of one unit.
-    pub unit_price: Money,
-    /// unit price × quantity.
-    pub line_total: Money,
-    /// Whether the catalog still sells it (an unavailable line blocks checkout).
-    pub available: bool,
 }
 
 /// A cart as shown.

@@ -1,8 +1,10 @@
-//! Where an order goes.
+//! Where an order goes: what a checkout sends the order service, and what an order carries
+//! back to its owner and the storefront.
 
 use serde::{Deserialize, Serialize};
-use shopctl_kit::ApiError;
 use utoipa::ToSchema;
+
+use crate::ApiError;
 
 /// A shipping address, checked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
