@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use shopctl_kit::settings::{self, CommonSettings, ConfigSource, SettingsError};
 
+use crate::domain::Lockout;
+
 /// Section in `shopctl.toml` and env prefix (`SHOPCTL_USER__…`).
 pub const SECTION: &str = "user";
 /// Default port.
@@ -54,6 +56,18 @@ impl Default for UserSettings {
                 .collect(),
             event_max_attempts: 8,
             event_retry_base_ms: 1_000,
+        }
+    }
+}
+
+impl UserSettings {
+    /// The lockout policy these settings describe.
+    pub fn lockout(&self) -> Lockout {
+        let seconds = |secs: u64| chrono::Duration::seconds(i64::try_from(secs).unwrap_or(900));
+        Lockout {
+            threshold: self.lockout_threshold,
+            window: seconds(self.lockout_window_secs),
+            lock_for: seconds(self.lockout_secs),
         }
     }
 }

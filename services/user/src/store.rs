@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use rows::{FailureRow, RefreshRow, SessionRow, UserRow, parse_uuid, roles_json};
 
-use crate::domain::{Role, SessionInfo, User};
+use crate::domain::{Lockout, Role, SessionInfo, User};
 
 /// The user service's migrations, each backend's in its own module.
 pub static MIGRATIONS: Migrations = Migrations {
@@ -107,9 +107,7 @@ pub trait UserStore: Send + Sync + 'static {
         &self,
         id: Uuid,
         now: DateTime<Utc>,
-        window: chrono::Duration,
-        threshold: u32,
-        lock_for: chrono::Duration,
+        lockout: Lockout,
     ) -> Result<Option<DateTime<Utc>>, StoreError>;
     /// Forgets failed logins after a success.
     async fn clear_failed_logins(&self, id: Uuid) -> Result<(), StoreError>;
@@ -286,9 +284,7 @@ impl UserStore for SqlUserStore {
         &self,
         id: Uuid,
         now: DateTime<Utc>,
-        window: chrono::Duration,
-        threshold: u32,
-        lock_for: chrono::Duration,
+        lockout: Lockout,
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
         // One statement: a new window starts when the old one has passed.
         let row: FailureRow = self
@@ -300,13 +296,13 @@ impl UserStore for SqlUserStore {
                  failed_window_start = CASE WHEN failed_window_start IS NULL OR failed_window_start < ? \
                      THEN ? ELSE failed_window_start END \
                  WHERE id = ? RETURNING CAST(failed_logins AS BIGINT) AS failed_logins",
-                &[Param::Time(now - window), Param::Time(now - window), Param::Time(now), Param::Uuid(id)],
+                &[Param::Time(now - lockout.window), Param::Time(now - lockout.window), Param::Time(now), Param::Uuid(id)],
             )
             .await?;
-        if row.failed_logins < i64::from(threshold) {
+        if row.failed_logins < i64::from(lockout.threshold) {
             return Ok(None);
         }
-        let until = now + lock_for;
+        let until = now + lockout.lock_for;
         self.db
             .execute(
                 "UPDATE users SET locked_until = ?, failed_logins = 0, failed_window_start = NULL WHERE id = ?",

@@ -103,16 +103,9 @@ async fn check_password(state: &AppState, id: Uuid, candidate: String) -> Result
     if ok {
         return Ok(());
     }
-    let settings = &state.settings;
     let locked = state
         .store
-        .record_failed_login(
-            id,
-            now,
-            chrono::Duration::seconds(i64::try_from(settings.lockout_window_secs).unwrap_or(900)),
-            settings.lockout_threshold,
-            chrono::Duration::seconds(i64::try_from(settings.lockout_secs).unwrap_or(900)),
-        )
+        .record_failed_login(id, now, state.settings.lockout())
         .await?;
     audit(
         state,

@@ -113,18 +113,9 @@ async fn login(
         return Err(error::invalid_credentials());
     }
     if !matches {
-        let settings = &state.settings;
         let locked = state
             .store
-            .record_failed_login(
-                user_id,
-                now,
-                chrono::Duration::seconds(
-                    i64::try_from(settings.lockout_window_secs).unwrap_or(900),
-                ),
-                settings.lockout_threshold,
-                chrono::Duration::seconds(i64::try_from(settings.lockout_secs).unwrap_or(900)),
-            )
+            .record_failed_login(user_id, now, state.settings.lockout())
             .await?;
         audit(
             &state,

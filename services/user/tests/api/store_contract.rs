@@ -13,7 +13,7 @@ use shopctl_kit::{
     testing::{TestBackend, TestDatabase},
 };
 use shopctl_user::{
-    domain::{Role, User},
+    domain::{Lockout, Role, User},
     store::{KeyRow, NewUser, RefreshOutcome, SqlUserStore, UserStore, now},
 };
 use uuid::Uuid;
@@ -52,12 +52,16 @@ async fn outbox(db: &Db) -> i64 {
     events::depths(db).await.unwrap().0
 }
 
-/// One failed login: a 15-minute window, locked for 10 minutes at the third failure.
+/// A 15-minute window, locked for 10 minutes at the third failure.
+const LOCKOUT: Lockout = Lockout {
+    threshold: 3,
+    window: Duration::minutes(15),
+    lock_for: Duration::minutes(10),
+};
+
+/// One failed login under [`LOCKOUT`].
 async fn fail(store: &dyn UserStore, id: Uuid, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    store
-        .record_failed_login(id, at, Duration::minutes(15), 3, Duration::minutes(10))
-        .await
-        .unwrap()
+    store.record_failed_login(id, at, LOCKOUT).await.unwrap()
 }
 
 fn ids(users: &[User]) -> Vec<Uuid> {
@@ -165,15 +169,7 @@ async fn run_store_contract(store: &dyn UserStore, db: &Db) {
     store.clear_failed_logins(ana.id).await.unwrap();
     assert!(store.user(ana.id).await.unwrap().locked_until.is_none());
     assert!(matches!(
-        store
-            .record_failed_login(
-                Uuid::now_v7(),
-                t0,
-                Duration::minutes(15),
-                3,
-                Duration::minutes(10)
-            )
-            .await,
+        store.record_failed_login(Uuid::now_v7(), t0, LOCKOUT).await,
         Err(StoreError::NotFound)
     ));
 
