@@ -35,6 +35,8 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
 /// `prev` of the first record of a chain.
+mod watch;
+
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// How an audited action ended.
@@ -200,6 +202,27 @@ impl AuditLog {
     /// The path of the log file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Exports `audit_chain_intact` in `metrics`: the log verified at each scrape.
+    pub fn watch(&self, metrics: &crate::metrics::Metrics) {
+        metrics.register_collector(watch::ChainWatch::new(self.path.to_path_buf()));
+    }
+
+    /// The audit log of `service` (`<data_dir>/audit/<service>.jsonl`), watched in `metrics`:
+    /// how every service with an audit trail opens it.
+    pub async fn for_service(
+        settings: &crate::settings::CommonSettings,
+        service: &str,
+        metrics: &crate::metrics::Metrics,
+    ) -> Result<Self, AuditError> {
+        let path = settings
+            .data_dir
+            .join("audit")
+            .join(format!("{service}.jsonl"));
+        let log = Self::open(&path, service).await?;
+        log.watch(metrics);
+        Ok(log)
     }
 }
 

@@ -6,6 +6,7 @@
 
 use std::{str::FromStr, time::Duration};
 
+use prometheus_client::metrics::{counter::Counter, histogram::Histogram};
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::{
     ConnectOptions, Connection, PgPool, SqlitePool,
@@ -41,13 +42,71 @@ pub struct Migrations {
     pub postgres: Migrator,
 }
 
-/// A connection pool to the service's own database.
+/// A connection pool to the service's own database, and what it counts: how long getting a
+/// connection took, and the driver errors met (see [`DbStats`]).
 #[derive(Debug, Clone)]
-pub enum Db {
+pub struct Db {
+    pool: Pool,
+    stats: DbStats,
+}
+
+/// The pool of either backend.
+#[derive(Debug, Clone)]
+pub enum Pool {
     /// SQLite pool.
     Sqlite(SqlitePool),
     /// PostgreSQL pool.
     Postgres(PgPool),
+}
+
+/// What every query through a [`Db`] counts: the time to get a connection (or to begin a
+/// transaction, which is getting one and sending `BEGIN`) and the driver errors (a failed
+/// connection, a timed-out acquisition, a broken statement; not the outcomes a store expects,
+/// such as a missing row or a unique key taken). Registered as `db_pool_acquire_seconds` and
+/// `db_query_errors_total` by [`crate::metrics::PoolMetrics`].
+#[derive(Debug, Clone)]
+pub struct DbStats {
+    /// Acquisition time.
+    pub acquire: Histogram,
+    /// Driver errors.
+    pub errors: Counter,
+}
+
+/// Buckets of `db_pool_acquire_seconds`: a free connection comes in microseconds, a saturated
+/// pool makes callers wait up to its acquire timeout (5 s).
+const ACQUIRE_BUCKETS: [f64; 12] = [
+    0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.05, 0.25, 1.0, 5.0,
+];
+
+impl Default for DbStats {
+    fn default() -> Self {
+        Self {
+            acquire: Histogram::new(ACQUIRE_BUCKETS),
+            errors: Counter::default(),
+        }
+    }
+}
+
+impl DbStats {
+    /// Times `acquiring` (a connection, a transaction) and counts its failure.
+    pub async fn acquire<T>(
+        &self,
+        acquiring: impl std::future::Future<Output = Result<T, sqlx::Error>>,
+    ) -> Result<T, StoreError> {
+        let started = std::time::Instant::now();
+        let acquired = acquiring.await;
+        self.acquire.observe(started.elapsed().as_secs_f64());
+        acquired.map_err(|e| self.failed(e))
+    }
+
+    /// `err` as a store error, counted when it is a driver error.
+    pub fn failed(&self, err: sqlx::Error) -> StoreError {
+        let err = StoreError::from(err);
+        if matches!(err, StoreError::Db(_)) {
+            self.errors.inc();
+        }
+        err
+    }
 }
 
 /// Pool sizing.
@@ -110,6 +169,24 @@ pub enum DbError {
 }
 
 impl Db {
+    /// A handle on `pool`, counting into fresh [`DbStats`].
+    pub fn new(pool: Pool) -> Self {
+        Self {
+            pool,
+            stats: DbStats::default(),
+        }
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// What its queries count.
+    pub fn stats(&self) -> &DbStats {
+        &self.stats
+    }
+
     /// Opens a pool for `url`; SQLite files (and their directory) are created when missing.
     pub async fn connect(url: &SecretString, options: PoolOptions) -> Result<Self, DbError> {
         let url = url.expose_secret();
@@ -159,7 +236,7 @@ impl Db {
                     target,
                     source,
                 })?;
-            Ok(Self::Sqlite(pool))
+            Ok(Self::new(Pool::Sqlite(pool)))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let connect = PgConnectOptions::from_str(url)
                 .map_err(|source| DbError::Connect {
@@ -178,7 +255,7 @@ impl Db {
                     target,
                     source,
                 })?;
-            Ok(Self::Postgres(pool))
+            Ok(Self::new(Pool::Postgres(pool)))
         } else {
             Err(DbError::Scheme(target))
         }
@@ -218,8 +295,8 @@ impl Db {
     pub async fn migrate(&self, migrations: &Migrations) -> Result<(), DbError> {
         let backend = self.backend();
         let fail = |source| DbError::Migrate { backend, source };
-        match self {
-            Self::Sqlite(pool) => {
+        match &self.pool {
+            Pool::Sqlite(pool) => {
                 let mut conn = pool.acquire().await.map_err(|e| fail(e.into()))?.detach();
                 migrations
                     .sqlite
@@ -228,7 +305,7 @@ impl Db {
                     .map_err(fail)?;
                 conn.close().await.map_err(|e| fail(e.into()))?;
             }
-            Self::Postgres(pool) => {
+            Pool::Postgres(pool) => {
                 let mut conn = pool.acquire().await.map_err(|e| fail(e.into()))?.detach();
                 migrations
                     .postgres
@@ -262,9 +339,9 @@ impl Db {
 
     /// Which backend this is.
     pub fn backend(&self) -> Backend {
-        match self {
-            Self::Sqlite(_) => Backend::Sqlite,
-            Self::Postgres(_) => Backend::Postgres,
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
         }
     }
 
@@ -275,9 +352,9 @@ impl Db {
 
     /// Closes the pool, waiting for connections to be returned.
     pub async fn close(&self) {
-        match self {
-            Self::Sqlite(pool) => pool.close().await,
-            Self::Postgres(pool) => pool.close().await,
+        match &self.pool {
+            Pool::Sqlite(pool) => pool.close().await,
+            Pool::Postgres(pool) => pool.close().await,
         }
     }
 }

@@ -91,6 +91,18 @@ pub async fn install(db: &Db) -> Result<(), StoreError> {
     for statement in &statements {
         db.execute(statement, &[]).await?;
     }
+    // Added after the tables first shipped: the `traceparent` of the request that wrote the
+    // event, so its delivery continues that request's trace.
+    for table in ["events_outbox", "events_dead_letters"] {
+        let probe = format!("SELECT traceparent FROM {table} WHERE 1 = 0");
+        if db.execute(&probe, &[]).await.is_err() {
+            let add = format!("ALTER TABLE {table} ADD COLUMN traceparent TEXT");
+            // Another process may have added it meanwhile; then the probe passes now.
+            if let Err(err) = db.execute(&add, &[]).await {
+                db.execute(&probe, &[]).await.map_err(|_| err)?;
+            }
+        }
+    }
     Ok(())
 }
 
@@ -138,8 +150,9 @@ pub async fn enqueue_to(
         serde_json::to_string(data).map_err(|e| StoreError::Db(sqlx::Error::Encode(e.into())))?;
     tx.execute(
         "INSERT INTO events_outbox
-         (id, event_id, topic, destination, payload, occurred_at, attempts, next_attempt_at)
-         VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
+         (id, event_id, topic, destination, payload, occurred_at, attempts, next_attempt_at,
+          traceparent)
+         VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
         &[
             Param::Text(Uuid::now_v7().to_string()),
             Param::Text(event_id.to_string()),
@@ -148,6 +161,7 @@ pub async fn enqueue_to(
             Param::Text(payload),
             Param::Time(now),
             Param::Time(now),
+            Param::OptText(crate::trace::current_traceparent()),
         ],
     )
     .await?;
@@ -208,8 +222,7 @@ impl std::ops::Deref for DeadLetter {
     }
 }
 
-const DEAD_COLUMNS: &str =
-    "id, event_id, topic, destination, payload, occurred_at, attempts, last_error, failed_at";
+const DEAD_COLUMNS: &str = "id, event_id, topic, destination, payload, occurred_at, attempts, last_error, traceparent, failed_at";
 
 /// Dead letters, oldest first.
 pub async fn dead_letters(db: &Db, limit: i64) -> Result<Vec<DeadLetter>, StoreError> {
@@ -244,8 +257,10 @@ pub async fn redrive(db: &Db, id: Option<&str>) -> Result<u64, StoreError> {
         .execute(
             &format!(
                 "INSERT INTO events_outbox
-                 (id, event_id, topic, destination, payload, occurred_at, attempts, last_error, next_attempt_at)
-                 SELECT id, event_id, topic, destination, payload, occurred_at, 0, last_error, ?
+                 (id, event_id, topic, destination, payload, occurred_at, attempts, last_error,
+                  traceparent, next_attempt_at)
+                 SELECT id, event_id, topic, destination, payload, occurred_at, 0, last_error,
+                  traceparent, ?
                  FROM events_dead_letters{filter}"
             ),
             &insert_params,

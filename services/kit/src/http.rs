@@ -36,6 +36,12 @@ use crate::{
 #[derive(Debug, Clone)]
 struct RouteTag(MatchedPath);
 
+/// The route a handler says it served, for the metrics and the request's log line (a response
+/// extension): what a catch-all sets, as the gateway does with the public API's route templates,
+/// so that its traffic is not all counted under one label. Keep the set of labels bounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteLabel(pub &'static str);
+
 /// When the running request's deadline passes (a request extension, set before the handler
 /// runs): work that may outlive it, such as a checkout saga, answers in time and carries on in
 /// the background instead of being cut off with a 503.
@@ -267,6 +273,8 @@ struct Observation {
     method: http::Method,
     probe: bool,
     span: tracing::Span,
+    /// The trace the handler runs in, so the calls it makes continue it.
+    trace: crate::trace::Current,
 }
 
 impl Observation {
@@ -287,10 +295,16 @@ impl Observation {
             span_id = %trace.span_id,
             method = %method,
             path = %req.uri().path(),
+            // The caller's span: `shopctl logs --trace` hangs this hop under the caller's.
+            parent_id = tracing::field::Empty,
             // The route template, once routing has matched one (Guarded, or Observed around the
             // catch-all): every line a handler logs carries it, in every service alike.
             route = tracing::field::Empty,
         );
+        if let Some(parent) = &trace.parent_id {
+            span.record("parent_id", parent.as_str());
+        }
+        let current = crate::trace::Current::of(&trace);
         req.extensions_mut().insert(trace);
         Self {
             started,
@@ -298,11 +312,12 @@ impl Observation {
             method,
             probe,
             span,
+            trace: current,
         }
     }
 
-    /// Counts and logs `response` under `route` (else the template its [`RouteTag`] names, else
-    /// "unmatched") and gives it the request's id.
+    /// Counts and logs `response` under the [`RouteLabel`] its handler gave it, else `route`,
+    /// else the template its [`RouteTag`] names, else "unmatched"; and gives it the request's id.
     fn end(
         self,
         metrics: &Metrics,
@@ -311,9 +326,10 @@ impl Observation {
     ) -> Response {
         let status = response.status();
         let elapsed = self.started.elapsed();
-        let route = match route {
-            Some(label) => label,
-            None => response
+        let route = match (response.extensions().get::<RouteLabel>(), route) {
+            (Some(label), _) => label.0,
+            (None, Some(label)) => label,
+            (None, None) => response
                 .extensions()
                 .get::<RouteTag>()
                 .map_or("unmatched", |tag| tag.0.as_str()),
@@ -391,7 +407,9 @@ where
         let observation = Observation::begin(&mut req);
         let metrics = Arc::clone(&self.metrics);
         let Some(catch_all) = &self.catch_all else {
-            let future = observation.span.in_scope(|| self.inner.call(req));
+            let future = observation
+                .trace
+                .scope(observation.span.in_scope(|| self.inner.call(req)));
             return Box::pin(async move {
                 let answer = future.instrument(observation.span.clone()).await;
                 let response = answer
@@ -407,7 +425,9 @@ where
         let faults = (catch_all.faults.any() && !admin::exempt(req.uri().path()))
             .then(|| catch_all.faults.clone());
         // Handlers start when first polled, so nothing runs before an injected fault.
-        let answer = observation.span.in_scope(|| self.inner.call(req));
+        let answer = observation
+            .trace
+            .scope(observation.span.in_scope(|| self.inner.call(req)));
         let answer = async move {
             answer
                 .await

@@ -2,7 +2,15 @@
 //! `http_requests_total{service,route,method,status}` and
 //! `http_request_duration_seconds{service,route,method}` (histogram), plus `shopctl_build_info`
 //! and whatever business metrics a service registers. Each service owns its registry, so several
-//! services in one process (`shopctl up --in-process`, tests) never mix their series.
+//! services in one process (`shopctl up --in-process`, tests) never mix their series. The
+//! process metrics ([`process`]) come from the first registry of a process only; the database
+//! pool's ([`register_pool`]) from each service with a database.
+
+mod pool;
+mod process;
+
+pub use pool::register_pool;
+pub use process::share_process;
 
 use std::{
     collections::{HashMap, HashSet},
@@ -136,6 +144,9 @@ impl Metrics {
             })
             .set(1);
         registry.register("shopctl_build_info", "Build information", build);
+        if let Some(process) = process::ProcessCollector::claim() {
+            registry.register_collector(Box::new(process));
+        }
         Self {
             service,
             registry: Arc::new(RwLock::new(registry)),
@@ -164,6 +175,13 @@ impl Metrics {
         let metric = M::default();
         self.register(name, help, metric.clone());
         metric
+    }
+
+    /// Registers metrics read at each scrape.
+    pub fn register_collector(&self, collector: impl prometheus_client::collector::Collector) {
+        if let Ok(mut registry) = self.registry.write() {
+            registry.register_collector(Box::new(collector));
+        }
     }
 
     /// Records one served request.

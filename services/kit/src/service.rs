@@ -10,7 +10,12 @@ use hyper_util::{
 use tokio::net::TcpListener;
 use tower::ServiceExt as _;
 
-use crate::{auth::Auth, db::Db, metrics::Metrics, settings::CommonSettings};
+use crate::{
+    auth::Auth,
+    db::Db,
+    metrics::{Metrics, register_pool},
+    settings::CommonSettings,
+};
 
 mod app;
 
@@ -41,6 +46,18 @@ impl ServiceContext {
         metrics: Metrics,
         auth: Auth,
     ) -> Self {
+        if let Some(db) = &db {
+            register_pool(db, &metrics);
+        }
+        if let Some(not_after) = settings.tls_cert_file.as_deref().and_then(not_after) {
+            let gauge = prometheus_client::metrics::gauge::Gauge::<i64>::default();
+            gauge.set(not_after);
+            metrics.register(
+                "tls_certificate_not_after_seconds",
+                "When the certificate the service serves expires, in seconds since the Unix epoch",
+                gauge,
+            );
+        }
         Self {
             name,
             db,
@@ -49,6 +66,14 @@ impl ServiceContext {
             auth,
         }
     }
+}
+
+/// When the first certificate of the PEM file at `path` expires, in seconds since the epoch.
+fn not_after(path: &Path) -> Option<i64> {
+    let pem = std::fs::read(path).ok()?;
+    let (_, pem) = x509_parser::pem::parse_x509_pem(&pem).ok()?;
+    let cert = pem.parse_x509().ok()?;
+    Some(cert.validity().not_after.timestamp())
 }
 
 /// Errors starting to serve.
@@ -271,7 +296,9 @@ impl Server {
             let handshake_deadline = self.transport.header_read_timeout;
             let http = Arc::clone(&http);
             let watcher = graceful.watcher();
-            tokio::spawn(async move {
+            // In the server's span (`up --in-process` names the service in it), so each
+            // request's lines say which service served it.
+            tokio::spawn(tracing::Instrument::in_current_span(async move {
                 let is_tls = tls.is_some();
                 let service = hyper::service::service_fn(
                     move |mut request: http::Request<hyper::body::Incoming>| {
@@ -291,7 +318,7 @@ impl Server {
                     Ok(Err(err)) => tracing::debug!(%remote, error = %err, "TLS handshake failed"),
                     Err(_) => tracing::debug!(%remote, "TLS handshake too slow: closed"),
                 }
-            });
+            }));
         }
         drop(self.listener);
         tokio::select! {

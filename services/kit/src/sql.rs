@@ -17,7 +17,7 @@ use sqlx::{
 };
 use uuid::Uuid;
 
-use crate::db::{Db, StoreError};
+use crate::db::{Db, DbStats, Pool, StoreError};
 
 /// A bound value.
 #[derive(Debug, Clone, PartialEq)]
@@ -156,19 +156,26 @@ impl<T> AnyRow for T where
 impl Db {
     /// Runs a statement; returns the number of affected rows.
     pub async fn execute(&self, sql: &str, params: &[Param]) -> Result<u64, StoreError> {
-        Ok(match self {
-            Self::Sqlite(pool) => {
-                let mut conn = pool.acquire().await?;
-                let result = sqlx::query_with(AssertSqlSafe(sql), sqlite_args(params)?)
+        let stats = self.stats();
+        Ok(match self.pool() {
+            Pool::Sqlite(pool) => {
+                let args = sqlite_args(params).map_err(|e| stats.failed(e))?;
+                let mut conn = stats.acquire(pool.acquire()).await?;
+                let result = sqlx::query_with(AssertSqlSafe(sql), args)
                     .execute(&mut *conn)
                     .await;
-                discard_on_error(conn, result).await?.rows_affected()
+                discard_on_error(conn, result)
+                    .await
+                    .map_err(|e| stats.failed(e))?
+                    .rows_affected()
             }
-            Self::Postgres(pool) => {
-                let sql = to_postgres(sql);
-                sqlx::query_with(AssertSqlSafe(sql), pg_args(params)?)
-                    .execute(pool)
-                    .await?
+            Pool::Postgres(pool) => {
+                let args = pg_args(params).map_err(|e| stats.failed(e))?;
+                let mut conn = stats.acquire(pool.acquire()).await?;
+                sqlx::query_with(AssertSqlSafe(to_postgres(sql)), args)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(|e| stats.failed(e))?
                     .rows_affected()
             }
         })
@@ -180,19 +187,25 @@ impl Db {
         sql: &str,
         params: &[Param],
     ) -> Result<Vec<T>, StoreError> {
-        Ok(match self {
-            Self::Sqlite(pool) => {
-                let mut conn = pool.acquire().await?;
-                let result = sqlx::query_as_with(AssertSqlSafe(sql), sqlite_args(params)?)
+        let stats = self.stats();
+        Ok(match self.pool() {
+            Pool::Sqlite(pool) => {
+                let args = sqlite_args(params).map_err(|e| stats.failed(e))?;
+                let mut conn = stats.acquire(pool.acquire()).await?;
+                let result = sqlx::query_as_with(AssertSqlSafe(sql), args)
                     .fetch_all(&mut *conn)
                     .await;
-                discard_on_error(conn, result).await?
+                discard_on_error(conn, result)
+                    .await
+                    .map_err(|e| stats.failed(e))?
             }
-            Self::Postgres(pool) => {
-                let sql = to_postgres(sql);
-                sqlx::query_as_with(AssertSqlSafe(sql), pg_args(params)?)
-                    .fetch_all(pool)
-                    .await?
+            Pool::Postgres(pool) => {
+                let args = pg_args(params).map_err(|e| stats.failed(e))?;
+                let mut conn = stats.acquire(pool.acquire()).await?;
+                sqlx::query_as_with(AssertSqlSafe(to_postgres(sql)), args)
+                    .fetch_all(&mut *conn)
+                    .await
+                    .map_err(|e| stats.failed(e))?
             }
         })
     }
@@ -203,15 +216,18 @@ impl Db {
         sql: &str,
         params: &[Param],
     ) -> Result<Option<T>, StoreError> {
-        Ok(match self {
+        let stats = self.stats();
+        Ok(match self.pool() {
             // Run SQLite statements to completion: a statement left mid-step keeps its WAL read
             // snapshot open on the pooled connection, and later reads there miss newer commits.
-            Self::Sqlite(_) => self.fetch_all(sql, params).await?.into_iter().next(),
-            Self::Postgres(pool) => {
-                let sql = to_postgres(sql);
-                sqlx::query_as_with(AssertSqlSafe(sql), pg_args(params)?)
-                    .fetch_optional(pool)
-                    .await?
+            Pool::Sqlite(_) => self.fetch_all(sql, params).await?.into_iter().next(),
+            Pool::Postgres(pool) => {
+                let args = pg_args(params).map_err(|e| stats.failed(e))?;
+                let mut conn = stats.acquire(pool.acquire()).await?;
+                sqlx::query_as_with(AssertSqlSafe(to_postgres(sql)), args)
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(|e| stats.failed(e))?
             }
         })
     }
@@ -225,9 +241,14 @@ impl Db {
 
     /// Starts a transaction.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
-        Ok(match self {
-            Self::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
-            Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        let stats = self.stats();
+        let inner = match self.pool() {
+            Pool::Sqlite(pool) => TxInner::Sqlite(stats.acquire(pool.begin()).await?),
+            Pool::Postgres(pool) => TxInner::Postgres(stats.acquire(pool.begin()).await?),
+        };
+        Ok(Tx {
+            inner,
+            stats: stats.clone(),
         })
     }
 
@@ -236,9 +257,16 @@ impl Db {
     /// `SQLITE_BUSY` when it upgrades, and concurrent writers queue on the busy timeout instead.
     /// On PostgreSQL it is an ordinary transaction: row locks and conditional updates serialize.
     pub async fn begin_write(&self) -> Result<Tx, StoreError> {
-        Ok(match self {
-            Self::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
-            Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        let stats = self.stats();
+        let inner = match self.pool() {
+            Pool::Sqlite(pool) => {
+                TxInner::Sqlite(stats.acquire(pool.begin_with("BEGIN IMMEDIATE")).await?)
+            }
+            Pool::Postgres(pool) => TxInner::Postgres(stats.acquire(pool.begin()).await?),
+        };
+        Ok(Tx {
+            inner,
+            stats: stats.clone(),
         })
     }
 }
@@ -262,28 +290,39 @@ async fn discard_on_error<T>(
     result
 }
 
-/// A transaction on either backend; rolled back when dropped without [`Tx::commit`].
+/// A transaction on either backend; rolled back when dropped without [`Tx::commit`]. Its
+/// driver errors count in its database's `db_query_errors_total`.
 #[derive(Debug)]
-pub enum Tx {
-    /// SQLite transaction.
+pub struct Tx {
+    inner: TxInner,
+    stats: DbStats,
+}
+
+#[derive(Debug)]
+enum TxInner {
     Sqlite(Transaction<'static, Sqlite>),
-    /// PostgreSQL transaction.
     Postgres(Transaction<'static, Postgres>),
 }
 
 impl Tx {
     /// Runs a statement inside the transaction.
     pub async fn execute(&mut self, sql: &str, params: &[Param]) -> Result<u64, StoreError> {
-        Ok(match self {
-            Self::Sqlite(tx) => sqlx::query_with(AssertSqlSafe(sql), sqlite_args(params)?)
-                .execute(&mut **tx)
-                .await?
-                .rows_affected(),
-            Self::Postgres(tx) => {
-                let sql = to_postgres(sql);
-                sqlx::query_with(AssertSqlSafe(sql), pg_args(params)?)
+        let stats = &self.stats;
+        Ok(match &mut self.inner {
+            TxInner::Sqlite(tx) => {
+                let args = sqlite_args(params).map_err(|e| stats.failed(e))?;
+                sqlx::query_with(AssertSqlSafe(sql), args)
                     .execute(&mut **tx)
-                    .await?
+                    .await
+                    .map_err(|e| stats.failed(e))?
+                    .rows_affected()
+            }
+            TxInner::Postgres(tx) => {
+                let args = pg_args(params).map_err(|e| stats.failed(e))?;
+                sqlx::query_with(AssertSqlSafe(to_postgres(sql)), args)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(|e| stats.failed(e))?
                     .rows_affected()
             }
         })
@@ -295,17 +334,16 @@ impl Tx {
         sql: &str,
         params: &[Param],
     ) -> Result<Option<T>, StoreError> {
-        Ok(match self {
-            Self::Sqlite(tx) => sqlx::query_as_with(AssertSqlSafe(sql), sqlite_args(params)?)
-                .fetch_all(&mut **tx)
-                .await?
-                .into_iter()
-                .next(),
-            Self::Postgres(tx) => {
-                let sql = to_postgres(sql);
-                sqlx::query_as_with(AssertSqlSafe(sql), pg_args(params)?)
+        let stats = &self.stats;
+        Ok(match &mut self.inner {
+            // Stepped to completion, as outside a transaction (see `Db::fetch_optional`).
+            TxInner::Sqlite(_) => self.fetch_all(sql, params).await?.into_iter().next(),
+            TxInner::Postgres(tx) => {
+                let args = pg_args(params).map_err(|e| stats.failed(e))?;
+                sqlx::query_as_with(AssertSqlSafe(to_postgres(sql)), args)
                     .fetch_optional(&mut **tx)
-                    .await?
+                    .await
+                    .map_err(|e| stats.failed(e))?
             }
         })
     }
@@ -316,26 +354,31 @@ impl Tx {
         sql: &str,
         params: &[Param],
     ) -> Result<Vec<T>, StoreError> {
-        Ok(match self {
-            Self::Sqlite(tx) => {
-                sqlx::query_as_with(AssertSqlSafe(sql), sqlite_args(params)?)
+        let stats = &self.stats;
+        Ok(match &mut self.inner {
+            TxInner::Sqlite(tx) => {
+                let args = sqlite_args(params).map_err(|e| stats.failed(e))?;
+                sqlx::query_as_with(AssertSqlSafe(sql), args)
                     .fetch_all(&mut **tx)
-                    .await?
+                    .await
+                    .map_err(|e| stats.failed(e))?
             }
-            Self::Postgres(tx) => {
-                let sql = to_postgres(sql);
-                sqlx::query_as_with(AssertSqlSafe(sql), pg_args(params)?)
+            TxInner::Postgres(tx) => {
+                let args = pg_args(params).map_err(|e| stats.failed(e))?;
+                sqlx::query_as_with(AssertSqlSafe(to_postgres(sql)), args)
                     .fetch_all(&mut **tx)
-                    .await?
+                    .await
+                    .map_err(|e| stats.failed(e))?
             }
         })
     }
 
     /// Commits.
     pub async fn commit(self) -> Result<(), StoreError> {
-        match self {
-            Self::Sqlite(tx) => tx.commit().await?,
-            Self::Postgres(tx) => tx.commit().await?,
+        let stats = self.stats;
+        match self.inner {
+            TxInner::Sqlite(tx) => tx.commit().await.map_err(|e| stats.failed(e))?,
+            TxInner::Postgres(tx) => tx.commit().await.map_err(|e| stats.failed(e))?,
         }
         Ok(())
     }

@@ -13,12 +13,30 @@ use tracing::{
 use tracing_subscriber::{EnvFilter, Layer, layer::Context, prelude::*, registry::LookupSpan};
 
 /// Where log lines go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone)]
 pub enum LogTarget {
     /// Standard output (services).
     Stdout,
     /// Standard error (CLI commands whose stdout is data).
     Stderr,
+    /// A function given each line (ending in its newline), the service it belongs to (its
+    /// `service` field: a span field of that name, as `up --in-process` puts around each
+    /// service, wins over the logger's own name) and its level: where several services share a
+    /// process, each line goes to its service's file.
+    Sink(LineSink),
+}
+
+/// What [`LogTarget::Sink`] calls with each line: its service, its level and its bytes.
+pub type LineSink = std::sync::Arc<dyn Fn(&str, tracing::Level, &[u8]) + Send + Sync>;
+
+impl fmt::Debug for LogTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Stdout => "Stdout",
+            Self::Stderr => "Stderr",
+            Self::Sink(_) => "Sink",
+        })
+    }
 }
 
 static INIT: OnceLock<()> = OnceLock::new();
@@ -86,12 +104,20 @@ where
         }
         event.record(&mut JsonVisitor(&mut line));
         line.insert("target".into(), event.metadata().target().into());
+        let service = match line.get("service") {
+            Some(Value::String(service)) => service.clone(),
+            _ => self.service.to_owned(),
+        };
         let mut bytes = serde_json::to_vec(&Value::Object(line)).unwrap_or_default();
         bytes.push(b'\n');
         // A failed log write must never take a request down.
-        let _ = match self.target {
+        let _ = match &self.target {
             LogTarget::Stdout => std::io::stdout().lock().write_all(&bytes),
             LogTarget::Stderr => std::io::stderr().lock().write_all(&bytes),
+            LogTarget::Sink(sink) => {
+                sink(&service, *event.metadata().level(), &bytes);
+                Ok(())
+            }
         };
     }
 }

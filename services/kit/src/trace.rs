@@ -1,9 +1,15 @@
 //! W3C Trace Context (`traceparent`) and request ids.
 //!
 //! Each request gets a [`TraceContext`]: the caller's trace id when it sent a valid
-//! `traceparent`, a fresh one otherwise, and a new span id for this hop. Kit's HTTP client puts
-//! [`TraceContext::child_traceparent`] on outgoing calls so one trace id follows a checkout
-//! through every service's logs.
+//! `traceparent`, a fresh one otherwise, and a new span id for this hop. The request's handler
+//! runs [`scope`]d to it, so every call made while serving it — kit's [`ServiceClient`], the
+//! storefront's calls, the saga's, an event written to the outbox and relayed later — carries a
+//! `traceparent` naming this hop as the parent, and one trace id follows a checkout through
+//! every service's logs. Work spawned from a request keeps the trace with [`propagate`].
+//!
+//! [`ServiceClient`]: crate::client::ServiceClient
+
+use std::future::Future;
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 
@@ -79,17 +85,96 @@ impl TraceContext {
         header
     }
 
-    /// The `traceparent` header for a call made while serving `trace`, or for a call that starts
-    /// a new trace when there is none.
+    /// The `traceparent` header for a call made while serving `trace`; without one, for a call
+    /// made while serving the [`current`] request, else for a call that starts a new trace.
     pub fn outgoing(trace: Option<&Self>) -> HeaderValue {
-        let header = trace.map_or_else(
-            || Self::new_root().child_traceparent(),
-            Self::child_traceparent,
-        );
+        let header = match trace {
+            Some(trace) => trace.child_traceparent(),
+            None => current_traceparent().unwrap_or_else(|| Self::new_root().child_traceparent()),
+        };
         // Hex digits and dashes only (a parsed or a generated context), so always a valid value.
         HeaderValue::from_maybe_shared(axum::body::Bytes::from(header))
             .unwrap_or_else(|_| HeaderValue::from_static(""))
     }
+}
+
+/// What a call needs of the current hop, without an allocation: the trace id, the hop's span
+/// id (the callee's parent) and the sampling flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Hop {
+    trace_id: [u8; 32],
+    span_id: [u8; 16],
+    sampled: bool,
+}
+
+impl Hop {
+    fn of(trace: &TraceContext) -> Option<Self> {
+        Some(Self {
+            trace_id: trace.trace_id.as_bytes().try_into().ok()?,
+            span_id: trace.span_id.as_bytes().try_into().ok()?,
+            sampled: trace.sampled,
+        })
+    }
+
+    fn traceparent(&self) -> String {
+        let mut header = String::with_capacity(55);
+        header.push_str("00-");
+        header.push_str(std::str::from_utf8(&self.trace_id).unwrap_or_default());
+        header.push('-');
+        header.push_str(std::str::from_utf8(&self.span_id).unwrap_or_default());
+        header.push_str(if self.sampled { "-01" } else { "-00" });
+        header
+    }
+}
+
+tokio::task_local! {
+    static CURRENT: Option<Hop>;
+}
+
+/// The trace a request is served in, to [`Current::scope`] its handling with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Current(Option<Hop>);
+
+impl Current {
+    /// The hop `trace` describes.
+    pub fn of(trace: &TraceContext) -> Self {
+        Self(Hop::of(trace))
+    }
+
+    /// Runs `future` as part of this hop: calls made from it continue the trace.
+    pub fn scope<F: Future>(self, future: F) -> impl Future<Output = F::Output> {
+        CURRENT.scope(self.0, future)
+    }
+}
+
+/// Runs `future` as the handling of the request traced by `trace`: calls made from it continue
+/// the trace.
+pub fn scope<F: Future>(trace: &TraceContext, future: F) -> impl Future<Output = F::Output> {
+    Current::of(trace).scope(future)
+}
+
+/// Runs `future` (work spawned from a request: a saga carried on in the background) in the
+/// trace of the request being served now, if any.
+pub fn propagate<F: Future>(future: F) -> impl Future<Output = F::Output> {
+    CURRENT.scope(CURRENT.try_with(|hop| *hop).ok().flatten(), future)
+}
+
+/// The `traceparent` for a call made now, when a request is being served.
+pub fn current_traceparent() -> Option<String> {
+    CURRENT
+        .try_with(|hop| hop.map(|hop| hop.traceparent()))
+        .ok()
+        .flatten()
+}
+
+/// The trace id of the request being served now, if any.
+pub fn current_trace_id() -> Option<String> {
+    CURRENT
+        .try_with(|hop| {
+            hop.and_then(|hop| std::str::from_utf8(&hop.trace_id).ok().map(str::to_owned))
+        })
+        .ok()
+        .flatten()
 }
 
 fn new_span_id() -> String {
@@ -177,6 +262,32 @@ mod tests {
         ] {
             assert!(TraceContext::parse(bad).is_none(), "accepted {bad:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn calls_made_while_serving_a_request_continue_its_trace() {
+        assert_eq!(current_traceparent(), None);
+        let outside = TraceContext::outgoing(None);
+        let request =
+            TraceContext::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
+        let expected = format!("00-{}-{}-01", request.trace_id, request.span_id);
+        let (inside, spawned) = scope(&request, async {
+            let inside = TraceContext::outgoing(None);
+            let spawned = tokio::spawn(propagate(async { current_traceparent() }))
+                .await
+                .unwrap();
+            (inside, spawned)
+        })
+        .await;
+        assert_eq!(inside, expected.as_str());
+        assert_eq!(spawned.as_deref(), Some(expected.as_str()));
+        assert_ne!(
+            &outside.to_str().unwrap()[3..35],
+            request.trace_id,
+            "a new root outside"
+        );
+        let unscoped = tokio::spawn(async { current_traceparent() }).await.unwrap();
+        assert_eq!(unscoped, None, "a plain spawn does not inherit the trace");
     }
 
     #[test]

@@ -333,12 +333,14 @@ async fn the_admin_routes_list_and_redrive_dead_letters() {
     relay.run_once().await.unwrap();
     assert_eq!(events::depths(&db).await.unwrap(), (0, 1));
 
-    let context = |db: Option<Db>| ServiceContext {
-        name: "eventstest",
-        db,
-        metrics: Metrics::new("eventstest"),
-        settings: CommonSettings::defaults(0),
-        auth: Auth::new(BootstrapToken(Some(SecretString::from("admin-token")))),
+    let context = |db: Option<Db>| {
+        ServiceContext::new(
+            "eventstest",
+            &CommonSettings::defaults(0),
+            db,
+            Metrics::new("eventstest"),
+            Auth::new(BootstrapToken(Some(SecretString::from("admin-token")))),
+        )
     };
     let server = TestServer::spawn(
         "eventstest",

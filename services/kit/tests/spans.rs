@@ -83,13 +83,13 @@ async fn a_handlers_log_lines_carry_its_route_on_the_request_span() {
     );
     let mut settings = CommonSettings::defaults(0);
     settings.request_timeout_ms = 1_000;
-    let ctx = ServiceContext {
-        name: "kittest",
-        db: None,
-        metrics: Metrics::new("kittest"),
-        settings,
-        auth: shopctl_kit::auth::Auth::new(shopctl_kit::auth::BootstrapToken(None)),
-    };
+    let ctx = ServiceContext::new(
+        "kittest",
+        &settings,
+        None,
+        Metrics::new("kittest"),
+        shopctl_kit::auth::Auth::new(shopctl_kit::auth::BootstrapToken(None)),
+    );
     let routed = Router::new().route(
         "/orders/{id}/note",
         get(|| async {

@@ -29,15 +29,15 @@ async fn context(timeout_ms: u64) -> (ServiceContext, tempfile::TempDir) {
     let mut settings = CommonSettings::defaults(0);
     settings.request_timeout_ms = timeout_ms;
     settings.body_limit_bytes = 1024;
-    let ctx = ServiceContext {
-        name: "kittest",
-        db: Some(db),
-        metrics: Metrics::new("kittest"),
-        settings,
-        auth: shopctl_kit::auth::Auth::new(shopctl_kit::auth::BootstrapToken(Some(
-            SecretString::from(ADMIN_TOKEN),
-        ))),
-    };
+    let ctx = ServiceContext::new(
+        "kittest",
+        &settings,
+        Some(db),
+        Metrics::new("kittest"),
+        shopctl_kit::auth::Auth::new(shopctl_kit::auth::BootstrapToken(Some(SecretString::from(
+            ADMIN_TOKEN,
+        )))),
+    );
     (ctx, dir)
 }
 

@@ -137,3 +137,34 @@ async fn an_oversized_request_head_gets_431() {
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     server.stop().await.unwrap();
 }
+
+/// A service serving HTTPS says when its certificate expires, for the CertificateExpiringSoon
+/// alert; one serving plain HTTP says nothing of the kind.
+#[test]
+fn the_served_certificate_s_expiry_is_a_metric() {
+    use shopctl_kit::{ServiceContext, auth::Auth, metrics::Metrics};
+    let cert = TestCertificate::generate();
+    let metrics = Metrics::new("kittest");
+    let _ctx = ServiceContext::new(
+        "kittest",
+        &tls_settings(&cert),
+        None,
+        metrics.clone(),
+        Auth::new(shopctl_kit::auth::BootstrapToken(None)),
+    );
+    // rcgen's certificates are valid until 4096-01-01T00:00:00Z.
+    let text = metrics.render();
+    assert!(
+        text.contains("tls_certificate_not_after_seconds 67090118400\n"),
+        "{text}"
+    );
+    let plain = Metrics::new("kittest");
+    let _ctx = ServiceContext::new(
+        "kittest",
+        &CommonSettings::defaults(0),
+        None,
+        plain.clone(),
+        Auth::new(shopctl_kit::auth::BootstrapToken(None)),
+    );
+    assert!(!plain.render().contains("tls_certificate"));
+}

@@ -29,6 +29,8 @@ pub struct Delivery {
     pub attempts: i64,
     /// Why the last attempt failed.
     pub last_error: Option<String>,
+    /// The `traceparent` of the request that wrote the event: its delivery continues that trace.
+    pub traceparent: Option<String>,
 }
 
 impl Delivery {
@@ -111,6 +113,9 @@ impl Sink for HttpSink {
                 .header("event-id", envelope.id.to_string())
                 .header("event-topic", &envelope.topic)
                 .json(&envelope);
+            if let Some(traceparent) = &delivery.traceparent {
+                request = request.header(crate::trace::TRACEPARENT, traceparent);
+            }
             if let (Some(tokens), Some(audience)) =
                 (&self.tokens, self.audiences.get(&delivery.destination))
             {

@@ -127,7 +127,8 @@ impl Relay {
         let due: Vec<Delivery> = self
             .db
             .fetch_all(
-                "SELECT id, event_id, topic, destination, payload, occurred_at, attempts, last_error
+                "SELECT id, event_id, topic, destination, payload, occurred_at, attempts, last_error,
+                  traceparent
                  FROM events_outbox
                  WHERE next_attempt_at <= ? AND (leased_until IS NULL OR leased_until < ?)
                    AND destination LIKE ?
@@ -198,8 +199,9 @@ impl Relay {
             let mut tx = self.db.begin().await?;
             tx.execute(
                 "INSERT INTO events_dead_letters
-                 (id, event_id, topic, destination, payload, occurred_at, attempts, last_error, failed_at)
-                 SELECT id, event_id, topic, destination, payload, occurred_at, ?, ?, ?
+                 (id, event_id, topic, destination, payload, occurred_at, attempts, last_error,
+                  traceparent, failed_at)
+                 SELECT id, event_id, topic, destination, payload, occurred_at, ?, ?, traceparent, ?
                  FROM events_outbox WHERE id = ?",
                 &[
                     Param::Int(attempts),

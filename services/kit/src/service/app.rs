@@ -81,7 +81,10 @@ impl App {
             .into_iter()
             .map(|(name, body)| {
                 tracing::debug!(task = name, "background loop started");
-                (name, tokio::spawn(body(Stop(signal.clone()))))
+                // In the span of whoever starts the service (`up --in-process` names the
+                // service in it), so the loop's lines are the service's.
+                let body = tracing::Instrument::in_current_span(body(Stop(signal.clone())));
+                (name, tokio::spawn(body))
             })
             .collect();
         (
