@@ -78,7 +78,7 @@ fn source(db: &TestDatabase, data: &std::path::Path, idp: &str) -> ConfigSource 
         .with("service_key", SERVICE_KEY)
         .with("environment", "test")
         .with("log", "warn")
-        .with("db_max_connections", 20)
+        .with("db_max_connections", 10)
 }
 
 async fn recorder() -> (TestServer, Received) {

@@ -7,6 +7,7 @@ mod breaker;
 mod cache;
 mod policy;
 mod rate_limit;
+mod route_label;
 mod route_table;
 
 pub use api_document::{DocumentError, SERVICE_DOCUMENTS, is_public, public_document};
@@ -14,4 +15,5 @@ pub use breaker::{Breaker, BreakerState};
 pub use cache::{Entry as CacheEntry, MAX_BODY, ResponseCache, cacheable, matches as etag_matches};
 pub use policy::{Requirement, RouteClass, classify, requirement};
 pub use rate_limit::{ClientId, Decision, RateLimiter, decision};
+pub use route_label::RouteLabels;
 pub use route_table::{GATEWAY, OPENAPI_PATH, Target, upstream_for};

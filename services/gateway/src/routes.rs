@@ -13,8 +13,13 @@ use pool::Pool;
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
-use prometheus_client::metrics::{counter::Counter, family::Family, gauge::Gauge};
-use shopctl_kit::{auth::Auth, metrics::Metrics};
+use prometheus_client::metrics::{
+    counter::Counter, family::Family, gauge::Gauge, histogram::Histogram,
+};
+use shopctl_kit::{
+    auth::Auth,
+    metrics::{LATENCY_BUCKETS, Metrics},
+};
 
 use crate::{
     domain::{Breaker, RateLimiter, ResponseCache, SERVICE_DOCUMENTS, Target, public_document},
@@ -45,6 +50,8 @@ pub struct Upstream {
     pub pool: Arc<Pool>,
     /// Its circuit breaker.
     pub breaker: Breaker,
+    /// `gateway_upstream_duration_seconds{upstream}`: its answers' latency, seen from here.
+    pub latency: Histogram,
 }
 
 /// What the proxy shares between requests.
@@ -83,6 +90,10 @@ impl AppState {
         auth: Auth,
         metrics: &Metrics,
     ) -> Self {
+        let upstream_latency =
+            Family::<UpstreamLabels, Histogram, fn() -> Histogram>::new_with_constructor(|| {
+                Histogram::new(LATENCY_BUCKETS)
+            });
         // The URLs were checked when the settings were loaded.
         let upstreams = settings
             .upstreams
@@ -96,6 +107,9 @@ impl AppState {
                         settings.breaker_failures,
                         Duration::from_secs(settings.breaker_open_secs),
                     ),
+                    latency: upstream_latency
+                        .get_or_create(&vec![("upstream", name.clone())])
+                        .clone(),
                 };
                 Some((name.clone(), upstream))
             })
@@ -147,6 +161,16 @@ impl AppState {
                 .map(|doc| axum::body::Bytes::from(doc.to_string()))
                 .expect("the services' committed OpenAPI documents merge"),
         };
+        metrics.register(
+            "gateway_upstream_duration_seconds",
+            "Latency of the upstreams' answers, seen from the gateway, by upstream",
+            upstream_latency,
+        );
+        // Every label value known from the start, so rates begin at zero rather than at the
+        // first event.
+        for class in ["auth", "api", "web"] {
+            let _ = state.rate_limited.get_or_create(&vec![("class", class)]);
+        }
         for upstream in state.upstreams.keys() {
             state
                 .breaker_state

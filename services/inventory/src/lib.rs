@@ -87,15 +87,7 @@ pub async fn app(settings: &Settings) -> anyhow::Result<App> {
     );
     let reserved_units: Gauge =
         metrics.registered("inventory_reserved_units", "Units held by reservations");
-    let audit = AuditLog::open(
-        &settings
-            .common
-            .data_dir
-            .join("audit")
-            .join("inventory.jsonl"),
-        NAME,
-    )
-    .await?;
+    let audit = AuditLog::for_service(&settings.common, NAME, &metrics).await?;
     let auth = Auth::from_settings(&settings.common, NAME, Vec::new());
     let state = AppState {
         store: Arc::clone(&store),

@@ -73,11 +73,23 @@ pub async fn app(settings: &Settings) -> anyhow::Result<App> {
         ServiceClient::new(&s.payment_url, "payment", tokens.clone(), timeout),
         s.reservation_ttl_secs,
         Some(relay.waker()),
-    );
+    )
+    .with_metrics(&metrics);
     let checkouts: Family<_, _> = metrics.registered(
         "orders_checkouts",
-        "Checkouts by result: confirmed, declined, refused, pending, replayed",
+        "Checkouts by result: confirmed, declined, refused (cart or card refused), failed (an upstream could not answer), pending, replayed",
     );
+    // Every result from the start, so its rate begins at zero rather than at its first checkout.
+    for result in [
+        "confirmed",
+        "declined",
+        "refused",
+        "failed",
+        "pending",
+        "replayed",
+    ] {
+        let _ = checkouts.get_or_create(&vec![("result", result)]);
+    }
     let auth = Auth::from_settings(&settings.common, NAME, Vec::new());
     let state = AppState {
         store,

@@ -26,7 +26,7 @@ pub struct AppState {
     pub saga: Saga,
     /// Tax and shipping.
     pub pricing: Pricing,
-    /// `orders_checkouts_total{result}`: confirmed, declined, refused, pending, replayed.
+    /// `orders_checkouts_total{result}`: confirmed, declined, refused (409, 422), failed (an upstream could not answer), pending, replayed.
     pub checkouts: Family<Vec<(&'static str, &'static str)>, Counter>,
 }
 

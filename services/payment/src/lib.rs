@@ -40,16 +40,12 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Db> {
 pub async fn app(settings: &Settings) -> anyhow::Result<App> {
     let db = connect(settings).await?;
     let store = Arc::new(SqlPaymentStore::new(db.clone()));
-    let audit = AuditLog::open(
-        &settings.common.data_dir.join("audit").join("payment.jsonl"),
-        NAME,
-    )
-    .await?;
     let processor = domain::Simulator::new(
         settings.service.failure_rate,
         Duration::from_millis(settings.service.latency_ms),
     );
     let metrics = Metrics::new(NAME);
+    let audit = AuditLog::for_service(&settings.common, NAME, &metrics).await?;
     let auth = Auth::from_settings(&settings.common, NAME, Vec::new());
     let state = AppState::new(store, auth.clone(), audit, processor, &metrics);
     let ctx = ServiceContext::new(NAME, &settings.common, Some(db), metrics, auth);

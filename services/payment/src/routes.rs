@@ -7,8 +7,13 @@ mod payments;
 
 use std::sync::Arc;
 
-use prometheus_client::metrics::{counter::Counter, family::Family};
-use shopctl_kit::{ApiError, audit::AuditLog, auth::Auth, metrics::Metrics};
+use prometheus_client::metrics::{counter::Counter, family::Family, histogram::Histogram};
+use shopctl_kit::{
+    ApiError,
+    audit::AuditLog,
+    auth::Auth,
+    metrics::{LATENCY_BUCKETS, Metrics},
+};
 use uuid::Uuid;
 
 use crate::{
@@ -33,6 +38,8 @@ pub struct AppState {
     pub processor: Simulator,
     /// `payments_total{result}`: authorized, declined, captured, voided, refunded.
     pub payments: Family<ResultLabels, Counter>,
+    /// `payments_processor_duration_seconds`: how long the card processor took to answer.
+    pub processor_latency: Histogram,
 }
 
 impl AppState {
@@ -44,16 +51,42 @@ impl AppState {
         processor: Simulator,
         metrics: &Metrics,
     ) -> Self {
+        let payments: Family<ResultLabels, Counter> = metrics.registered(
+            "payments",
+            "Payment operations, by result (authorized, declined, captured, voided, refunded)",
+        );
+        // Every result from the start, so its rate begins at zero rather than at its first use.
+        for result in ["authorized", "declined", "captured", "voided", "refunded"] {
+            let _ = payments.get_or_create(&vec![("result", result)]);
+        }
         Self {
             store,
             auth,
             audit,
             processor,
-            payments: metrics.registered(
-                "payments",
-                "Payment operations, by result (authorized, declined, captured, voided, refunded)",
-            ),
+            payments,
+            processor_latency: {
+                let latency = Histogram::new(LATENCY_BUCKETS);
+                metrics.register(
+                    "payments_processor_duration_seconds",
+                    "How long the card processor took to answer an authorization",
+                    latency.clone(),
+                );
+                latency
+            },
         }
+    }
+
+    /// Asks the processor to authorize a charge to `card_number`, timing the answer.
+    pub async fn authorize(
+        &self,
+        card_number: &crate::domain::CardNumber,
+    ) -> crate::domain::Outcome {
+        let started = std::time::Instant::now();
+        let outcome = self.processor.authorize(card_number).await;
+        self.processor_latency
+            .observe(started.elapsed().as_secs_f64());
+        outcome
     }
 
     /// Counts one operation in `payments_total{result}`.

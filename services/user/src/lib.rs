@@ -61,11 +61,7 @@ pub async fn app(settings: &Settings) -> anyhow::Result<App> {
         &metrics,
     );
     let issuer = domain::tokens::Issuer::load(store.as_ref(), &settings.service).await?;
-    let audit = AuditLog::open(
-        &settings.common.data_dir.join("audit").join("user.jsonl"),
-        NAME,
-    )
-    .await?;
+    let audit = AuditLog::for_service(&settings.common, NAME, &metrics).await?;
     let own = TrustedIssuer::platform(
         &settings.service.issuer,
         &settings.service.audience,

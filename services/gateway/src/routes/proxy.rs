@@ -17,6 +17,7 @@ use http_body_util::BodyExt;
 use shopctl_kit::{
     ApiError,
     auth::Principal,
+    http::RouteLabel,
     retry,
     service::Tls,
     trace::{TRACEPARENT, TraceContext},
@@ -32,8 +33,8 @@ use headers::{
 use super::{AppState, Upstream};
 use crate::{
     domain::{
-        BreakerState, ClientId, GATEWAY, MAX_BODY, Requirement, RouteClass, cacheable, classify,
-        etag_matches, requirement, upstream_for,
+        BreakerState, ClientId, GATEWAY, MAX_BODY, Requirement, RouteClass, RouteLabels, cacheable,
+        classify, etag_matches, requirement, upstream_for,
     },
     error,
     routes::pool::SendError,
@@ -71,15 +72,18 @@ pub async fn forward(
     let tls = req.extensions().get::<Tls>().is_some();
     let upstream = upstream_for(req.uri().path());
     let page = upstream == "frontend";
+    // Counted under the public API's route template (a bounded set), not the catch-all's.
+    let label = RouteLabel(RouteLabels::shared().label(req.uri().path()));
     let response = match handle(&state, peer, upstream, req).await {
         Ok(response) => response,
         Err(err) => err.into_response(),
     };
-    let response = if page {
+    let mut response = if page {
         error::for_browser(response)
     } else {
         response
     };
+    response.extensions_mut().insert(label);
     secure(response, tls)
 }
 
@@ -310,9 +314,11 @@ async fn attempt(
         return Err(error::failing(upstream));
     }
 
+    let started = Instant::now();
     let response = call(state, peer, service, req).await.inspect_err(|_| {
         state.upstream_errors.get_or_create(&labels()).inc();
     });
+    service.latency.observe(started.elapsed().as_secs_f64());
     // A client's oversized body says nothing about the upstream's health.
     let healthy = match &response {
         Ok(r) => !r.status().is_server_error(),

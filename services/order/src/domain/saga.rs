@@ -17,7 +17,10 @@ use shopctl_kit::{
 };
 use uuid::Uuid;
 
+mod metrics;
 mod recovery;
+
+pub use metrics::SagaMetrics;
 
 use crate::{
     domain::{Order, SagaState},
@@ -64,6 +67,7 @@ pub struct Saga {
     /// Orders whose saga a request of this process is driving right now: the resumer leaves
     /// them alone (it would otherwise take a slow payment call for an interruption).
     active: Arc<std::sync::Mutex<std::collections::HashSet<Uuid>>>,
+    metrics: SagaMetrics,
 }
 
 /// Marks an order's saga as driven by a live request until dropped.
@@ -121,7 +125,15 @@ impl Saga {
             reservation_ttl_secs,
             waker,
             active: Arc::default(),
+            metrics: SagaMetrics::default(),
         }
+    }
+
+    /// Exports the saga's step metrics in `metrics`.
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: &shopctl_kit::metrics::Metrics) -> Self {
+        self.metrics = SagaMetrics::register(metrics);
+        self
     }
 
     fn driving(&self, id: Uuid) -> Driving {
@@ -245,6 +257,7 @@ impl Saga {
 
     /// Holds the order's stock; `Some` when the checkout ended here (refused).
     async fn reserve(&self, order: &Order) -> Result<Option<Outcome>, SagaError> {
+        let _step = self.metrics.step("reserve");
         let id = order.id;
         let lines: Vec<Value> = order
             .lines
@@ -326,6 +339,7 @@ impl Saga {
     }
 
     async fn authorize(&self, order: &Order, card: &Value) -> Authorization {
+        let _step = self.metrics.step("authorize");
         let body = json!({
             "order_id": order.id,
             "customer_id": order.user_id,
@@ -370,6 +384,7 @@ impl Saga {
 
     /// From `payment_authorized`: confirm the reservation, capture, confirm the order.
     async fn finish(&self, id: Uuid) -> Result<Outcome, SagaError> {
+        let _step = self.metrics.step("finish");
         let order = self.store.order(id).await?;
         let Some(payment_id) = order.payment_id.clone() else {
             return Ok(Outcome::Pending(order));

@@ -275,7 +275,11 @@ async fn checkout(
     // and the saga carries on; the resumer picks it up should this process die.
     let id = order.id;
     let saga = state.saga.clone();
-    let mut running = tokio::spawn(async move { saga.checkout(&order, &input.payment).await });
+    // The saga may outlive the request: it keeps the request's trace (its calls and events are
+    // part of the checkout's) and its span (its lines are the checkout's).
+    let running =
+        shopctl_kit::trace::propagate(async move { saga.checkout(&order, &input.payment).await });
+    let mut running = tokio::spawn(tracing::Instrument::in_current_span(running));
     let outcome =
         match tokio::time::timeout(deadline.remaining_less(ANSWER_MARGIN), &mut running).await {
             Ok(joined) => joined
@@ -301,7 +305,16 @@ async fn checkout(
             detail,
             field,
         } => {
-            count(&state, "refused");
+            // A cart or card the shop refused is the customer's outcome; an upstream that
+            // could not answer is the shop's failure, and alerts count it apart.
+            count(
+                &state,
+                if matches!(status, 409 | 422) {
+                    "refused"
+                } else {
+                    "failed"
+                },
+            );
             Err(match (status, field) {
                 (409, _) => ApiError::conflict(detail),
                 (422, Some(field)) => ApiError::validation(field, detail),

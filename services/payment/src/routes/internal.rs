@@ -159,7 +159,7 @@ async fn authorize_payment(
     if let Some(existing) = state.store.payment_by_idempotency_key(&key).await? {
         return replay(existing, &fingerprint);
     }
-    let outcome = state.processor.authorize(&charge.card.number).await;
+    let outcome = state.authorize(&charge.card.number).await;
     let new = new_payment(&charge, outcome, key, fingerprint);
     match state.store.insert_payment(&new).await {
         Ok(payment) => {

@@ -17,6 +17,7 @@ use crate::{
 impl Saga {
     /// Carries out what a cancelled order still owes; finishes the saga when nothing is left.
     pub async fn compensate(&self, id: Uuid) -> Result<(), SagaError> {
+        let _step = self.metrics.step("compensate");
         let order = self.store.order(id).await?;
         for owed in self.store.owed(id).await? {
             let result = match owed {
