@@ -4,7 +4,9 @@ mod bootstrap;
 mod completions;
 mod events;
 mod fault;
+mod guard;
 mod loadgen;
+mod logs;
 mod migrate;
 mod seed;
 mod serve;
@@ -91,6 +93,8 @@ enum Command {
     Status(status::Status),
     /// Drive simulated shoppers at a running shop and report latency per route.
     Loadgen(loadgen::Loadgen),
+    /// Search and follow the services' logs; `--trace ID` shows one request's path.
+    Logs(logs::Logs),
     /// Inject latency, errors or crashes into a running service, and clear them.
     #[command(subcommand)]
     Fault(fault::Fault),
@@ -111,6 +115,9 @@ enum Command {
     Version(version::Version),
     /// Print a shell completion script.
     Completions(completions::Completions),
+    /// Run a program on `up`'s lifeline (how `up --monitor` starts Prometheus and Alertmanager).
+    #[command(hide = true)]
+    Guard(guard::Guard),
 }
 
 impl Cli {
@@ -124,6 +131,7 @@ impl Cli {
             Command::Status(cmd) => cmd.run(global).await,
             Command::Fault(cmd) => cmd.run(global).await,
             Command::Loadgen(cmd) => cmd.run(global).await,
+            Command::Logs(cmd) => cmd.run(global).await,
             Command::Serve(cmd) => cmd.run(global).await,
             Command::Migrate(cmd) => cmd.run(global).await,
             Command::Seed(cmd) => cmd.run(global).await,
@@ -131,6 +139,7 @@ impl Cli {
             Command::Events(cmd) => cmd.run(global).await,
             Command::Version(cmd) => cmd.run(global),
             Command::Completions(cmd) => cmd.run(global),
+            Command::Guard(cmd) => cmd.run(global).await,
         }
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod commands;
 pub mod loadgen;
+pub mod logs;
 pub mod platform;
 pub mod printer;
 

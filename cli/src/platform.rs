@@ -11,6 +11,7 @@ use crate::printer::Printer;
 pub mod bootstrap;
 pub mod lifeline;
 pub mod local;
+pub mod monitor;
 pub mod runner;
 pub mod seed;
 pub mod supervisor;

@@ -44,6 +44,45 @@ struct StatusReport {
     healthy: bool,
     window_ms: u128,
     services: Vec<ServiceStatus>,
+    /// Prometheus and Alertmanager of `up --monitor`, where they would listen.
+    monitoring: Vec<ToolStatus>,
+}
+
+/// A monitoring tool of `up --monitor` and whether it answers.
+#[derive(Debug, Serialize)]
+struct ToolStatus {
+    tool: &'static str,
+    url: String,
+    ready: bool,
+}
+
+/// Where `up --monitor` runs Prometheus and Alertmanager for the shop whose gateway is at
+/// `gateway`, and whether each answers its readiness probe.
+async fn monitoring(client: &reqwest::Client, gateway: &str) -> Vec<ToolStatus> {
+    let Some(port) = gateway
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.trim_end_matches('/').parse::<u16>().ok())
+    else {
+        return Vec::new();
+    };
+    let mut tools = Vec::new();
+    for (tool, offset) in [
+        ("prometheus", crate::platform::monitor::PROMETHEUS_OFFSET),
+        (
+            "alertmanager",
+            crate::platform::monitor::ALERTMANAGER_OFFSET,
+        ),
+    ] {
+        let url = format!("http://127.0.0.1:{}", port.saturating_add(offset));
+        let ready = client
+            .get(format!("{url}/-/ready"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success());
+        tools.push(ToolStatus { tool, url, ready });
+    }
+    tools
 }
 
 /// API request totals from one scrape: (all, 5xx).
@@ -200,6 +239,9 @@ fn table(report: &StatusReport, has_token: bool) -> String {
             down.join(", ")
         );
     }
+    for tool in report.monitoring.iter().filter(|t| t.ready) {
+        let _ = write!(text, "\n{:<13} {}", tool.tool, tool.url);
+    }
     if !has_token {
         text.push_str(
             "\n(version and uptime need an admin token: --admin-token, or --data-dir of shopctl up)",
@@ -233,6 +275,7 @@ impl Status {
             healthy: services.iter().all(|s| s.health == "ready"),
             window_ms: self.window.as_millis(),
             services,
+            monitoring: monitoring(&client, shop.gateway()).await,
         };
         global
             .printer()

@@ -19,12 +19,17 @@ use serde_json::json;
 use tokio::sync::watch;
 
 use super::GlobalArgs;
-use crate::ExitStatus;
 use crate::platform::{
     SERVICES,
     local::{demo_accounts, platform_config, postgres_databases, secrets, wait_ready},
+    monitor::{self, Profile},
     supervisor,
     target::ready,
+};
+use crate::{
+    ExitStatus,
+    logs::rotate::{Rotation, ServiceLogs, parse_size},
+    platform::target::parse_duration,
 };
 
 /// Run the whole shop locally.
@@ -50,6 +55,23 @@ pub(crate) struct Up {
     /// `shop_user`, `shop_order`, …), created when missing.
     #[arg(long, value_name = "URL")]
     postgres: Option<String>,
+    /// Also run Prometheus and Alertmanager (from PATH) with the shop's rules and alerts, on
+    /// the two ports after the services' (8088 and 8089 by default).
+    #[arg(long)]
+    monitor: bool,
+    /// How fast the monitoring stack alerts: `drill` scrapes every 2 s and cuts every alert's
+    /// `for:` to 10 s, for fire drills and tests.
+    #[arg(long, value_enum, default_value_t = Profile::Standard, requires = "monitor")]
+    monitor_profile: Profile,
+    /// Size at which a service's log file is rotated (`logs/<service>.log` → `.log.1`).
+    #[arg(long, env = "SHOPCTL_LOG_FILE_SIZE", value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
+    log_file_size: u64,
+    /// Most space one service's log files take together; the oldest go first.
+    #[arg(long, env = "SHOPCTL_LOG_TOTAL_SIZE", value_name = "SIZE", default_value = "512MiB", value_parser = parse_size)]
+    log_total_size: u64,
+    /// Rotated log files older than this are deleted.
+    #[arg(long, env = "SHOPCTL_LOG_RETENTION", value_name = "DURATION", default_value = "30d", value_parser = parse_duration)]
+    log_retention: Duration,
 }
 
 async fn rows(
@@ -94,6 +116,14 @@ struct ServiceRow {
 }
 
 impl Up {
+    fn rotation(&self) -> Rotation {
+        Rotation {
+            file_bytes: self.log_file_size,
+            total_bytes: self.log_total_size.max(self.log_file_size),
+            retention: self.log_retention,
+        }
+    }
+
     /// Everything that can refuse is checked before anything is written: ports, PostgreSQL.
     /// Returns the services' PostgreSQL URLs (none for SQLite).
     async fn preflight(&self) -> anyhow::Result<BTreeMap<&'static str, String>> {
@@ -123,13 +153,23 @@ impl Up {
     ) -> Vec<tokio::task::JoinHandle<()>> {
         let mut tasks = Vec::new();
         if self.in_process {
-            // Warnings and errors of every service on stderr; the report stays on stdout.
-            let filter = global.log_filter().unwrap_or("warn");
+            // Every service's lines in its own file, as a child's would be; warnings and errors
+            // also on stderr. The report stays on stdout.
+            let filter = global.log_filter().unwrap_or("info");
+            let files = std::sync::Arc::new(ServiceLogs::new(&dir.join("logs"), self.rotation()));
+            let sink = move |service: &str, level: tracing::Level, line: &[u8]| {
+                files.write(service, line);
+                if level <= tracing::Level::WARN {
+                    use std::io::Write as _;
+                    let _ = std::io::stderr().lock().write_all(line);
+                }
+            };
             shopctl_kit::telemetry::init(
                 "shopctl",
                 filter,
-                shopctl_kit::telemetry::LogTarget::Stderr,
+                shopctl_kit::telemetry::LogTarget::Sink(std::sync::Arc::new(sink)),
             );
+            shopctl_kit::metrics::share_process();
             pids_tx.send_modify(|pids| {
                 for (name, _) in SERVICES {
                     pids.insert(name, std::process::id());
@@ -149,9 +189,11 @@ impl Up {
                 tokio::spawn(supervisor::supervise(
                     name,
                     supervisor::Supervised {
+                        run: supervisor::Run::Service,
                         config: config.to_path_buf(),
                         env: env.to_vec(),
                         logs: dir.join("logs"),
+                        rotation: self.rotation(),
                         stop: stop_rx.clone(),
                         pids: pids_tx.clone(),
                         printer: global.printer(),
@@ -160,6 +202,71 @@ impl Up {
             });
         }
         tasks
+    }
+
+    /// Starts Prometheus and Alertmanager when `--monitor` asks for them and they can run;
+    /// otherwise says in one line why not. The shop runs either way. Returns their URLs.
+    fn start_monitoring(
+        &self,
+        global: &GlobalArgs,
+        dir: &Path,
+        stop_rx: &watch::Receiver<bool>,
+        pids_tx: &watch::Sender<BTreeMap<&'static str, u32>>,
+        tasks: &mut Vec<tokio::task::JoinHandle<()>>,
+    ) -> BTreeMap<&'static str, String> {
+        let mut urls = BTreeMap::new();
+        if !self.monitor {
+            return urls;
+        }
+        for offset in [monitor::PROMETHEUS_OFFSET, monitor::ALERTMANAGER_OFFSET] {
+            let port = self.base_port + offset;
+            if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+                global.printer().warning(&format!(
+                    "monitoring not started: port {port} is in use; free it or pass another --base-port"
+                ));
+                return urls;
+            }
+        }
+        let rendered = match monitor::render_local(dir, self.base_port, self.monitor_profile) {
+            Ok(rendered) => rendered,
+            Err(e) => {
+                global
+                    .printer()
+                    .warning(&format!("monitoring not started: {e:#}"));
+                return urls;
+            }
+        };
+        let tools = match monitor::tools(&rendered, self.base_port, self.monitor_profile) {
+            Ok(tools) => tools,
+            Err(missing) => {
+                global.printer().warning(&format!(
+                    "monitoring not started: {} not found on PATH; {}",
+                    missing.join(" and "),
+                    monitor::INSTALL_HINT
+                ));
+                return urls;
+            }
+        };
+        for tool in tools {
+            urls.insert(tool.name, tool.url.clone());
+            tasks.push(tokio::spawn(supervisor::supervise(
+                tool.name,
+                supervisor::Supervised {
+                    run: supervisor::Run::Tool {
+                        program: tool.program,
+                        args: tool.args,
+                    },
+                    config: rendered.prometheus.clone(),
+                    env: Vec::new(),
+                    logs: dir.join("logs"),
+                    rotation: self.rotation(),
+                    stop: stop_rx.clone(),
+                    pids: pids_tx.clone(),
+                    printer: global.printer(),
+                },
+            )));
+        }
+        urls
     }
 
     pub(crate) async fn run(self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
@@ -183,7 +290,8 @@ impl Up {
 
         let (stop_tx, stop_rx) = watch::channel(false);
         let (pids_tx, pids_rx) = watch::channel(BTreeMap::new());
-        let tasks = self.start(global, &config, &dir, &env, &stop_rx, &pids_tx);
+        let mut tasks = self.start(global, &config, &dir, &env, &stop_rx, &pids_tx);
+        let monitoring = self.start_monitoring(global, &dir, &stop_rx, &pids_tx, &mut tasks);
 
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(5))
@@ -197,11 +305,17 @@ impl Up {
             "\n\nshop and API at {gateway} — ready in {} ms; {}",
             started.elapsed().as_millis(),
             if self.in_process {
-                "every service runs in this process (warnings and errors on stderr)".to_owned()
+                format!(
+                    "every service runs in this process (logs in {}, warnings and errors also on stderr)",
+                    dir.join("logs").display()
+                )
             } else {
                 format!("logs in {}", dir.join("logs").display())
             }
         );
+        for (tool, url) in &monitoring {
+            let _ = write!(text, "\n{tool:<14} {url}");
+        }
         if all_ready && !secrets.demo_accounts {
             match demo_accounts(&client, &gateway, &secrets.admin_token).await {
                 Ok(accounts) => {
@@ -222,6 +336,7 @@ impl Up {
             &json!({"ready": all_ready, "gateway": gateway, "services": rows,
                 "database": if databases.is_empty() { "sqlite" } else { "postgres" },
                 "in_process": self.in_process,
+                "monitoring": monitoring,
                 "startup_ms": started.elapsed().as_millis()}),
         )?;
 

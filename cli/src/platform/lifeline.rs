@@ -51,3 +51,24 @@ fn severed() -> impl Future<Output = ()> {
         }
     }
 }
+
+/// Runs `program` with `args` for a supervisor that cannot hand the program a lifeline of its
+/// own (Prometheus and Alertmanager do not watch their stdin): the program ends when the
+/// lifeline closes or a signal comes (SIGTERM, then SIGKILL after 10 s), and its exit status
+/// is passed on when it ends by itself. Returns whether it ended well.
+pub async fn guard(program: &std::ffi::OsStr, args: &[std::ffi::OsString]) -> anyhow::Result<bool> {
+    let mut child = tokio::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| anyhow::anyhow!("cannot start {}: {e}", program.to_string_lossy()))?;
+    let pid = child.id().unwrap_or_default();
+    tokio::select! {
+        status = child.wait() => Ok(status?.success()),
+        () = shutdown() => {
+            super::supervisor::terminate(&mut child, pid).await;
+            Ok(true)
+        }
+    }
+}

@@ -1,10 +1,12 @@
 //! The supervisor behind `shopctl up`: every service as a child process (`shopctl serve <svc>`,
-//! its output in its log, a lifeline on its stdin) or as a task of this process, restarted with
+//! its output in its log, a lifeline on its stdin) or as a task of this process, and the tools of
+//! `up --monitor` (each behind `shopctl guard`, which holds the lifeline for it), restarted with
 //! backoff (0.5 s, doubling to 30 s; reset after a minute up) until shutdown, then stopped with
 //! SIGTERM and, after 10 s, SIGKILL. What happens to a child is said through the `Printer`.
 
 use std::{
     collections::BTreeMap,
+    ffi::OsString,
     path::PathBuf,
     process::Stdio,
     time::{Duration, Instant},
@@ -14,17 +16,62 @@ use shopctl_kit::settings::ConfigSource;
 use tokio::{process::Command, sync::watch};
 
 use super::lifeline;
-use crate::printer::Printer;
+use crate::{
+    logs::rotate::{RotatingFile, Rotation},
+    printer::Printer,
+};
+
+/// Copies what a child writes, line by line, into its rotating log file.
+async fn copy_lines(
+    from: impl tokio::io::AsyncRead + Unpin,
+    to: std::sync::Arc<std::sync::Mutex<RotatingFile>>,
+) {
+    use tokio::io::AsyncBufReadExt as _;
+    let mut reader = tokio::io::BufReader::new(from);
+    let mut line = Vec::with_capacity(512);
+    loop {
+        line.clear();
+        match reader.read_until(b'\n', &mut line).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {
+                if line.last() != Some(&b'\n') {
+                    line.push(b'\n');
+                }
+                if let Ok(mut file) = to.lock() {
+                    let _ = file.write_line(&line);
+                }
+            }
+        }
+    }
+}
+
+/// What a supervised child runs.
+#[derive(Debug, Clone)]
+pub enum Run {
+    /// `shopctl serve <name>`.
+    Service,
+    /// A program of its own (Prometheus, Alertmanager), kept on the lifeline by `shopctl guard`.
+    Tool {
+        /// The program.
+        program: PathBuf,
+        /// Its arguments.
+        args: Vec<OsString>,
+    },
+}
 
 /// What a supervised child process is started with, and where what happens to it goes.
 #[derive(Debug, Clone)]
 pub struct Supervised {
+    /// What it runs.
+    pub run: Run,
     /// The configuration file every service reads.
     pub config: PathBuf,
     /// Its environment (secrets, database URLs).
     pub env: Vec<(String, String)>,
     /// The directory of the services' logs.
     pub logs: PathBuf,
+    /// How each log file is rotated and bounded.
+    pub rotation: Rotation,
     /// Turns true when everything should stop.
     pub stop: watch::Receiver<bool>,
     /// Each service's current process id.
@@ -36,38 +83,42 @@ pub struct Supervised {
 /// One supervised child: started, watched, restarted with backoff until shutdown.
 pub async fn supervise(name: &'static str, supervised: Supervised) {
     let Supervised {
+        run,
         config,
         env,
         logs,
+        rotation,
         mut stop,
         pids,
         printer,
     } = supervised;
     let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("shopctl"));
     let mut backoff = Duration::from_millis(500);
-    loop {
-        let log = shopctl_kit::files::append_private(&logs.join(format!("{name}.log")));
-        let (Ok(out), Ok(err)) = (
-            log.as_ref().map(std::fs::File::try_clone),
-            log.as_ref().map(std::fs::File::try_clone),
-        ) else {
+    let log_path = logs.join(format!("{name}.log"));
+    let log = match RotatingFile::open(&log_path, rotation) {
+        Ok(file) => std::sync::Arc::new(std::sync::Mutex::new(file)),
+        Err(e) => {
             printer.warning(&format!(
-                "{name}: cannot open its log in {}",
-                logs.display()
+                "{name}: cannot open its log {}: {e}",
+                log_path.display()
             ));
             return;
-        };
+        }
+    };
+    loop {
         // The child's stdin is its lifeline (platform::lifeline): this task holds the write end
         // until the child ends, and the kernel closes it should this process die.
-        let spawned = Command::new(&exe)
-            .arg("--config")
-            .arg(&config)
-            .args(["serve", name])
+        let mut command = Command::new(&exe);
+        match &run {
+            Run::Service => command.arg("--config").arg(&config).args(["serve", name]),
+            Run::Tool { program, args } => command.args(["guard", "--"]).arg(program).args(args),
+        };
+        let spawned = command
             .envs(env.iter().map(|(k, v)| (k, v)))
             .env(lifeline::ENV, lifeline::STDIN)
             .stdin(Stdio::piped())
-            .stdout(out.map_or(Stdio::null(), Stdio::from))
-            .stderr(err.map_or(Stdio::null(), Stdio::from))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn();
         let mut child = match spawned {
@@ -78,6 +129,14 @@ pub async fn supervise(name: &'static str, supervised: Supervised) {
             }
         };
         let _lifeline = child.stdin.take();
+        // Its output goes through this process into the rotating file; should this process
+        // die, the child's writes fail quietly and its lifeline ends it.
+        if let Some(out) = child.stdout.take() {
+            tokio::spawn(copy_lines(out, std::sync::Arc::clone(&log)));
+        }
+        if let Some(err) = child.stderr.take() {
+            tokio::spawn(copy_lines(err, std::sync::Arc::clone(&log)));
+        }
         let pid = child.id().unwrap_or_default();
         pids.send_modify(|pids| {
             pids.insert(name, pid);
@@ -95,7 +154,7 @@ pub async fn supervise(name: &'static str, supervised: Supervised) {
                 printer.note(&format!(
                     "{name} (pid {pid}) stopped: {status}; restarting in {} ms (log: {})",
                     backoff.as_millis(),
-                    logs.join(format!("{name}.log")).display()
+                    log_path.display()
                 ));
                 tokio::select! {
                     () = tokio::time::sleep(backoff) => {}
@@ -137,9 +196,15 @@ pub async fn supervise_in_process(
             let _ = until.wait_for(|stop| *stop).await;
         };
         let started = Instant::now();
-        let ended = tokio::spawn(async move {
-            crate::platform::runner::run_service(service, &source, shutdown, |_, _| {}).await
-        })
+        // Every line the service logs carries its name (the span's `service` field), so the
+        // process's one logger puts it in the service's own file.
+        let span = tracing::info_span!("service", service = name);
+        let ended = tokio::spawn(tracing::Instrument::instrument(
+            async move {
+                crate::platform::runner::run_service(service, &source, shutdown, |_, _| {}).await
+            },
+            span,
+        ))
         .await;
         if *stop.borrow() {
             return;
@@ -166,7 +231,7 @@ pub async fn supervise_in_process(
 }
 
 /// SIGTERM, then up to 10 s to drain, then SIGKILL.
-async fn terminate(child: &mut tokio::process::Child, pid: u32) {
+pub async fn terminate(child: &mut tokio::process::Child, pid: u32) {
     #[cfg(unix)]
     if let Ok(pid) = i32::try_from(pid) {
         let _ = nix::sys::signal::kill(

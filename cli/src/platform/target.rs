@@ -136,13 +136,15 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
         .map_or((text, "s"), |at| text.split_at(at));
     let value: u64 = number
         .parse()
-        .map_err(|_| format!("`{text}` is not a duration; use e.g. 60s, 500ms or 2m"))?;
+        .map_err(|_| format!("`{text}` is not a duration; use e.g. 60s, 500ms, 2m, 3h or 7d"))?;
     match unit {
         "ms" => Ok(Duration::from_millis(value)),
         "s" => Ok(Duration::from_secs(value)),
-        "m" => Ok(Duration::from_secs(value * 60)),
+        "m" => Ok(Duration::from_secs(value.saturating_mul(60))),
+        "h" => Ok(Duration::from_secs(value.saturating_mul(3600))),
+        "d" => Ok(Duration::from_secs(value.saturating_mul(86_400))),
         _ => Err(format!(
-            "`{text}` is not a duration; use e.g. 60s, 500ms or 2m"
+            "`{text}` is not a duration; use e.g. 60s, 500ms, 2m, 3h or 7d"
         )),
     }
 }
@@ -177,6 +179,8 @@ mod tests {
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
         assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("5h").is_err());
+        assert_eq!(parse_duration("3h"), Ok(Duration::from_secs(3 * 3600)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert!(parse_duration("5w").is_err());
     }
 }

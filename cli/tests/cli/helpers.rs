@@ -47,15 +47,16 @@ pub(crate) fn assert_one_line_error(output: &Output, needles: &[&str]) {
     }
 }
 
-/// Eight consecutive free ports (gateway and services).
+/// Ten consecutive free ports (gateway, services, and `--monitor`'s Prometheus and
+/// Alertmanager).
 pub(crate) fn free_base() -> u16 {
     for _ in 0..200 {
         let base = 20_000 + u16::try_from(rand_port() % 30_000).unwrap();
-        if (0..8).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
+        if (0..10).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
             return base;
         }
     }
-    panic!("no eight free ports");
+    panic!("no ten free ports");
 }
 
 fn rand_port() -> u32 {

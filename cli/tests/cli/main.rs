@@ -7,6 +7,8 @@ mod config;
 mod docs;
 mod events;
 mod helpers;
+mod logs;
+mod monitor;
 mod ops;
 mod saga;
 mod seed;
