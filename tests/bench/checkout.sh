@@ -12,8 +12,9 @@ duration="${1:-20s}"
 customers="${2:-4}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/shopctl-target}"
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-cargo build --release -p shopctl >&2
-bin="$CARGO_TARGET_DIR/release/shopctl"
+# SHOPCTL_BIN: a shopctl built elsewhere (tests/bench/trace_cost.sh compares two builds).
+[ -n "${SHOPCTL_BIN:-}" ] || cargo build --release -p shopctl >&2
+bin="${SHOPCTL_BIN:-$CARGO_TARGET_DIR/release/shopctl}"
 work="$(mktemp -d)"
 pids=()
 cleanup() {

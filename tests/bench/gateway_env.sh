@@ -11,9 +11,10 @@ prepare() {
   for tool in "$@"; do
     command -v "$tool" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$tool" >/dev/null; }
   done
-  cargo build --release -p shopctl >&2
+  # SHOPCTL_BIN: a shopctl built elsewhere (tests/bench/trace_cost.sh compares two builds).
+  [ -n "${SHOPCTL_BIN:-}" ] || cargo build --release -p shopctl >&2
   cargo build --release -p shopctl-gateway --example bare_proxy --example mint_tokens >&2
-  bin="$CARGO_TARGET_DIR/release/shopctl"
+  bin="${SHOPCTL_BIN:-$CARGO_TARGET_DIR/release/shopctl}"
   bare="$CARGO_TARGET_DIR/release/examples/bare_proxy"
   mint="$CARGO_TARGET_DIR/release/examples/mint_tokens"
   work="$(mktemp -d)"

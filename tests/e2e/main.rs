@@ -7,4 +7,5 @@ mod conformance;
 mod edge;
 mod house;
 mod identity;
+mod monitoring;
 mod storefront;
