@@ -162,7 +162,8 @@ fn wait_gives_up_naming_who_is_not_ready() {
 
 #[tokio::test]
 async fn up_in_process_runs_every_service_in_one_process() {
-    let shop = RunningShop::start(&["--in-process"]).await;
+    // Every request's line is at level info (the tests' default is warn).
+    let shop = RunningShop::start_with_env(&["--in-process"], &[("RUST_LOG", "info")]).await;
     let report = shop.report.clone();
     assert_eq!(report["ready"], true, "{report}");
     assert_eq!(report["in_process"], true);
@@ -185,6 +186,45 @@ async fn up_in_process_runs_every_service_in_one_process() {
     assert_eq!(stock.status(), 200);
     let status = shop.ops(&["status", "--window", "100ms"]);
     assert_eq!(status.status.code(), Some(0));
+
+    // One process, one set of process metrics, and it says it is shared.
+    let mut shared = Vec::new();
+    for service in report["services"].as_array().unwrap() {
+        let metrics = reqwest::get(format!("{}/metrics", service["url"].as_str().unwrap()))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metrics.contains("process_resident_memory_bytes{") {
+            assert!(
+                metrics.contains(r#"process_resident_memory_bytes{scope="shared"}"#),
+                "{metrics}"
+            );
+            shared.push(service["service"].as_str().unwrap().to_owned());
+        }
+        // The gateway counts by the public route template, not by its catch-all.
+        if service["service"] == "gateway" {
+            assert!(
+                metrics.contains(r#"route="/api/inventory/{sku}",method="GET",status="200""#),
+                "{metrics}"
+            );
+            assert!(!metrics.contains("{*path}"), "{metrics}");
+        }
+    }
+    assert_eq!(shared.len(), 1, "process metrics from {shared:?}");
+
+    // Each service's lines in its own file, as a child's would be.
+    let logs = shop.data().join("logs");
+    for service in ["gateway", "product", "inventory"] {
+        let text = std::fs::read_to_string(logs.join(format!("{service}.log"))).unwrap_or_default();
+        let line = text
+            .lines()
+            .find(|l| l.contains("\"request served\""))
+            .unwrap_or_else(|| panic!("no request line in {service}.log: {text}"));
+        let line: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(line["service"], service, "{line}");
+    }
     let base = shop.base;
     let stopped = shop.stop().await;
     assert!(stopped.success(), "{stopped:?}");
