@@ -1,6 +1,6 @@
-//! Inventory's HTTP surface: `/api/inventory/{sku}` (public stock, admin adjustments) and
-//! `/internal/reservations…` for the order service (service tokens only; the gateway does not
-//! route `/internal`).
+//! Inventory's HTTP surface: `/api/inventory/{sku}` (public stock, admin adjustments),
+//! `/api/inventory/low-stock` (admin) and `/internal/reservations…` for the order service
+//! (service tokens only; the gateway does not route `/internal`).
 
 mod reservations;
 mod stock;

@@ -8,6 +8,9 @@
 //! row lock makes a concurrent update re-check the condition against the committed row; on
 //! SQLite `BEGIN IMMEDIATE` serialises writers. CHECK constraints (`0 <= reserved <= on_hand`)
 //! back this up in the schema.
+//!
+//! The statements are the same on both backends but for one fragment: how SKUs sort
+//! (`store/sqlite.rs`, `store/postgres.rs`).
 
 mod postgres;
 mod sqlite;
@@ -16,7 +19,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use shopctl_kit::{
     db::Migrations,
-    db::{Db, StoreError},
+    db::{Backend, Db, StoreError},
     sql::{Param, Tx},
 };
 use uuid::Uuid;
@@ -102,6 +105,9 @@ pub trait InventoryStore: Send + Sync + 'static {
     async fn release_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
     /// SKUs with at most `threshold` available units, and units held in all reservations.
     async fn gauges(&self, threshold: i64) -> Result<(i64, i64), StoreError>;
+    /// The SKUs [`gauges`](Self::gauges) counts as low for `threshold`, fewest available units
+    /// first, then by SKU (byte order on both backends); at most `limit` of them.
+    async fn low_stock(&self, threshold: i64, limit: i64) -> Result<Vec<StockLevel>, StoreError>;
 }
 
 /// The SQL implementation of [`InventoryStore`].
@@ -115,7 +121,19 @@ impl SqlInventoryStore {
     pub fn new(db: Db) -> Self {
         Self { db }
     }
+
+    fn sku_order(&self) -> &'static str {
+        match self.db.backend() {
+            Backend::Sqlite => sqlite::SKU_ORDER,
+            Backend::Postgres => postgres::SKU_ORDER,
+        }
+    }
 }
+
+/// The low-stock rule, shared by the gauge and the list so they cannot disagree: a SKU is low
+/// when its available units (`on_hand - reserved`, never negative by the schema's CHECKs) are at
+/// most the threshold bound to the `?`.
+const LOW_STOCK: &str = "FROM stock WHERE on_hand - reserved <= ?";
 
 #[derive(sqlx::FromRow)]
 struct StockRow {
@@ -471,7 +489,7 @@ impl InventoryStore for SqlInventoryStore {
         let low: Count = self
             .db
             .fetch_one(
-                "SELECT COUNT(*) AS n FROM stock WHERE on_hand - reserved <= ?",
+                &format!("SELECT COUNT(*) AS n {LOW_STOCK}"),
                 &[Param::Int(threshold)],
             )
             .await?;
@@ -483,5 +501,23 @@ impl InventoryStore for SqlInventoryStore {
             )
             .await?;
         Ok((low.n, held.n))
+    }
+
+    async fn low_stock(&self, threshold: i64, limit: i64) -> Result<Vec<StockLevel>, StoreError> {
+        let rows: Vec<StockRow> = self
+            .db
+            .fetch_all(
+                &format!(
+                    "SELECT sku, on_hand, reserved {LOW_STOCK} \
+                     ORDER BY on_hand - reserved, {} LIMIT ?",
+                    self.sku_order()
+                ),
+                &[Param::Int(threshold), Param::Int(limit)],
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| StockLevel::new(r.sku, r.on_hand, r.reserved))
+            .collect())
     }
 }

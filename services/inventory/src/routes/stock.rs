@@ -1,15 +1,16 @@
-//! `/api/inventory/{sku}`: stock for anyone; adjustments for admins, audited.
+//! `/api/inventory/{sku}`: stock for anyone; adjustments for admins, audited. And
+//! `/api/inventory/low-stock` for admins: which SKUs the `inventory_low_stock_skus` gauge counts.
 
 use axum::extract::State;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use shopctl_kit::{
-    ApiError, AppJson,
+    ApiError, AppJson, AppQuery,
     audit::{AuditEvent, Outcome},
     auth::{AdminOnly, Authorized},
     db::StoreError,
     json::AppPath,
 };
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::AppState;
@@ -19,6 +20,9 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_stock))
         .routes(routes!(adjust_stock))
+        // A static segment wins over `{sku}` whatever the order, so `low-stock` is never read as
+        // a SKU here; the SKU `LOW-STOCK` stays readable as `/api/inventory/LOW-STOCK`.
+        .routes(routes!(list_low_stock))
 }
 
 /// Body of `POST /api/inventory/{sku}/adjust`.
@@ -113,4 +117,63 @@ async fn adjust_stock(
         tracing::error!(error = %err, "audit log write failed");
     }
     answer.map(AppJson)
+}
+
+/// Length of the low-stock list when `limit` is not given.
+const DEFAULT_LIMIT: u32 = 20;
+/// Longest low-stock list.
+const MAX_LIMIT: u32 = 200;
+
+/// Query of `GET /api/inventory/low-stock`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct LowStockParams {
+    /// How many SKUs at most, 1–200 (default 20).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<u32>,
+}
+
+impl LowStockParams {
+    fn limit(&self) -> Result<i64, ApiError> {
+        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(ApiError::bad_param(
+                "limit",
+                format!("must be between 1 and {MAX_LIMIT}"),
+            ));
+        }
+        Ok(i64::from(limit))
+    }
+}
+
+/// Answer of `GET /api/inventory/low-stock`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct LowStock {
+    /// The service's `low_stock_threshold`: a SKU with at most this many available units is low.
+    threshold: i64,
+    /// The low SKUs, fewest available units first, then by SKU.
+    skus: Vec<StockLevel>,
+}
+
+/// The SKUs at or below the low-stock threshold of available units (admin): the ones the
+/// `inventory_low_stock_skus` gauge counts, fewest available first, then by SKU.
+#[utoipa::path(get, path = "/api/inventory/low-stock", tag = "inventory",
+    params(LowStockParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = LowStock),
+        (status = 400, body = shopctl_kit::error::Problem, content_type = "application/problem+json"),
+        (status = 401, body = shopctl_kit::error::Problem, content_type = "application/problem+json"),
+        (status = 403, body = shopctl_kit::error::Problem, content_type = "application/problem+json"),
+    ))]
+async fn list_low_stock(
+    _admin: Authorized<AdminOnly>,
+    State(state): State<AppState>,
+    AppQuery(params): AppQuery<LowStockParams>,
+) -> Result<AppJson<LowStock>, ApiError> {
+    let limit = params.limit()?;
+    let threshold = state.settings.low_stock_threshold;
+    let skus = state.store.low_stock(threshold, limit).await?;
+    Ok(AppJson(LowStock { threshold, skus }))
 }

@@ -1,8 +1,13 @@
-//! `spawn_app`: the inventory service on a random port with a fresh database.
+//! `spawn_app`: the inventory service on a random port with a fresh database, and a token
+//! issuer of its own whose JWKS the service trusts (so tests can call as customers).
+
+use std::{sync::Arc, time::Duration};
 
 use reqwest::{Client, Response};
 use serde_json::{Value, json};
 use shopctl_kit::{
+    auth::Role,
+    jwt::{Claims, JwkSet, SigningKey},
     settings::ConfigSource,
     testing::{SERVICE_KEY, TestBackend, TestDatabase, TestServer, init_logs, service_token},
 };
@@ -17,6 +22,9 @@ pub(crate) struct TestApp {
     pub(crate) _db: TestDatabase,
     pub(crate) data: tempfile::TempDir,
     pub(crate) _server: TestServer,
+    /// Serves the JWKS of `key` for as long as the app lives.
+    _issuer: TestServer,
+    key: SigningKey,
 }
 
 pub(crate) async fn spawn_app(overrides: &[(&str, u64)]) -> TestApp {
@@ -24,12 +32,25 @@ pub(crate) async fn spawn_app(overrides: &[(&str, u64)]) -> TestApp {
     init_logs();
     let db = TestDatabase::new(TestBackend::from_env()).await;
     let data = tempfile::tempdir().unwrap();
+    let key = SigningKey::generate();
+    let set = Arc::new(JwkSet {
+        keys: vec![key.public_jwk()],
+    });
+    let jwks = axum::Router::new().route(
+        "/jwks.json",
+        axum::routing::get(move || {
+            let set = Arc::clone(&set);
+            async move { axum::Json(set.as_ref().clone()) }
+        }),
+    );
+    let issuer = TestServer::spawn("issuer", jwks).await;
     let mut source = ConfigSource::default()
         .with("port", 0)
         .with("database_url", db.url.expose_secret().to_owned())
         .with("data_dir", data.path().display().to_string())
         .with("admin_token", ADMIN_TOKEN)
         .with("service_key", SERVICE_KEY)
+        .with("jwks_url", format!("{}/jwks.json", issuer.url))
         .with("environment", "test")
         .with("log", "warn")
         .with("db_max_connections", 20);
@@ -51,10 +72,24 @@ pub(crate) async fn spawn_app(overrides: &[(&str, u64)]) -> TestApp {
         _db: db,
         data,
         _server: server,
+        _issuer: issuer,
+        key,
     }
 }
 
 impl TestApp {
+    /// A platform access token for `subject` with `role`.
+    pub(crate) fn user_token(&self, subject: &str, role: Role) -> String {
+        let claims = Claims::new(
+            subject,
+            vec![role],
+            "shopctl",
+            "shopctl",
+            Duration::from_secs(900),
+        );
+        self.key.sign(&claims).unwrap()
+    }
+
     pub(crate) async fn adjust(&self, sku: &str, delta: i64) -> Response {
         self.client
             .post(format!("{}/api/inventory/{sku}/adjust", self.url))

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod helpers;
+mod low_stock;
 mod openapi;
 mod reservations;
 mod stock;

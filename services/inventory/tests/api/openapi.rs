@@ -11,6 +11,7 @@ fn committed_openapi_document_matches_the_code() {
     for path in [
         "/api/inventory/{sku}",
         "/api/inventory/{sku}/adjust",
+        "/api/inventory/low-stock",
         "/internal/reservations",
         "/internal/reservations/{order_id}/confirm",
         "/internal/reservations/{order_id}/release",

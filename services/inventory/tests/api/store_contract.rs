@@ -125,6 +125,17 @@ async fn stock_contract(store: &dyn InventoryStore, now: DateTime<Utc>) {
     assert_eq!(store.gauges(6).await.unwrap(), (3, 0));
     assert_eq!(store.gauges(i64::MAX).await.unwrap(), (5, 0));
     assert_eq!(store.gauges(-1).await.unwrap(), (0, 0));
+    // The low-stock list holds what the gauge counts, fewest available first.
+    let low = vec![
+        stock_of("CAP-1", 0, 0),
+        stock_of("MUG-1", 4, 0),
+        stock_of("NEW-1", 6, 0),
+    ];
+    assert_eq!(store.low_stock(6, 10).await.unwrap(), low);
+    assert_eq!(store.low_stock(6, 2).await.unwrap(), low[..2]);
+    assert_eq!(store.low_stock(0, 10).await.unwrap(), low[..1]);
+    assert!(store.low_stock(-1, 10).await.unwrap().is_empty());
+    assert_eq!(store.low_stock(i64::MAX, 10).await.unwrap().len(), 5);
 }
 
 /// Holding all lines or none, idempotent repeats and conflicts. Returns the reservation it
@@ -340,6 +351,15 @@ async fn expiry_contract(store: &dyn InventoryStore, now: DateTime<Utc>) {
     assert_eq!(level(store, "BAG-1").await, stock_of("BAG-1", 6, 0));
     // Available: TEE-1 9, MUG-1 0, CAP-1 0, BAG-1 6, NEW-1 5; one unit held.
     assert_eq!(store.gauges(5).await.unwrap(), (3, 1));
+    // Held units are not available; equal availability is in SKU order.
+    assert_eq!(
+        store.low_stock(5, 10).await.unwrap(),
+        [
+            stock_of("CAP-1", 0, 0),
+            stock_of("MUG-1", 0, 0),
+            stock_of("NEW-1", 6, 1),
+        ]
+    );
 
     // Not before its expiry has passed.
     assert_eq!(store.release_expired(hour).await.unwrap(), 0);
