@@ -52,7 +52,7 @@ pub fn requirement(method: &Method, path: &str) -> Requirement {
         ["api", "users", "me", ..] => Requirement::AnyUser,
         ["api", "users", ..] => Requirement::Admin,
         ["api", "cart" | "orders", ..] => Requirement::AnyUser,
-        ["api", "inventory", _, "adjust"] => Requirement::Admin,
+        ["api", "inventory", _, "adjust"] | ["api", "inventory", "low-stock"] => Requirement::Admin,
         ["api", "payments", _, "refund"] => Requirement::SupportOrAdmin,
         ["api", "payments", ..] => Requirement::AnyUser,
         ["api", "notifications", ..] => Requirement::Admin,
@@ -147,6 +147,12 @@ mod tests {
             (Method::GET, "/api/users/me/export", Requirement::AnyUser),
             (Method::GET, "/api/users", Requirement::Admin),
             (Method::PUT, "/api/users/1/roles", Requirement::Admin),
+            (Method::GET, "/api/inventory/low-stock", Requirement::Admin),
+            (
+                Method::GET,
+                "/api/inventory/MUG-CLASSIC",
+                Requirement::Public,
+            ),
             (Method::POST, "/api/orders", Requirement::AnyUser),
             (
                 Method::POST,
