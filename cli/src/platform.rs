@@ -12,6 +12,7 @@ pub mod bootstrap;
 pub mod lifeline;
 pub mod local;
 pub mod monitor;
+pub mod processes;
 pub mod runner;
 pub mod seed;
 pub mod supervisor;

@@ -1,6 +1,7 @@
 //! `shopctl status`: each service's health, version, uptime, request rate and error rate, read
 //! from the running services themselves (`/readyz`, `/admin/info`, two `/metrics` scrapes a
-//! window apart). Exit 0 when every service is ready, 1 when any is not.
+//! window apart). Exit 0 when every service is ready, 1 when any is not. When `shopctl up` runs
+//! from the data directory, each service's restarts come from its `run/processes.json`.
 
 use std::{fmt::Write as _, time::Duration};
 
@@ -37,6 +38,9 @@ struct ServiceStatus {
     error_rate: Option<f64>,
     /// Injected faults in force, when any.
     faults: Option<Value>,
+    /// How many times `shopctl up` restarted it (only when `up` runs from the data directory).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    restarts: Option<u32>,
 }
 
 #[derive(Debug, Serialize)]
@@ -190,6 +194,7 @@ async fn probe(
         requests_per_sec,
         error_rate,
         faults,
+        restarts: None,
     }
 }
 
@@ -201,11 +206,14 @@ fn uptime(secs: u64) -> String {
     }
 }
 
-fn table(report: &StatusReport, has_token: bool) -> String {
+fn table(report: &StatusReport, has_token: bool, supervised: bool) -> String {
     let mut text = format!(
         "{:<13} {:<24} {:<8} {:<8} {:>8} {:>8} {:>7}",
         "SERVICE", "URL", "HEALTH", "VERSION", "UPTIME", "REQ/S", "ERRORS"
     );
+    if supervised {
+        text.push_str(" RESTARTS");
+    }
     for row in &report.services {
         let _ = write!(
             text,
@@ -220,6 +228,12 @@ fn table(report: &StatusReport, has_token: bool) -> String {
             row.error_rate
                 .map_or_else(|| "-".to_owned(), |r| format!("{:.1}%", r * 100.0)),
         );
+        if supervised {
+            let restarts = row
+                .restarts
+                .map_or_else(|| "-".to_owned(), |r| r.to_string());
+            let _ = write!(text, " {restarts:>8}");
+        }
         if let Some(faults) = &row.faults {
             let _ = write!(text, "  FAULTS {faults}");
         }
@@ -271,15 +285,22 @@ impl Status {
         for probe in probes {
             services.push(probe.await?);
         }
+        let processes = crate::platform::processes::read(&self.target.data_dir);
+        if let Some(processes) = &processes {
+            for service in &mut services {
+                service.restarts = processes.services.get(service.service).map(|p| p.restarts);
+            }
+        }
         let report = StatusReport {
             healthy: services.iter().all(|s| s.health == "ready"),
             window_ms: self.window.as_millis(),
             services,
             monitoring: monitoring(&client, shop.gateway()).await,
         };
-        global
-            .printer()
-            .result(&table(&report, token.is_some()), &report)?;
+        global.printer().result(
+            &table(&report, token.is_some(), processes.is_some()),
+            &report,
+        )?;
         Ok(if report.healthy {
             ExitStatus::Success
         } else {

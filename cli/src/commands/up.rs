@@ -4,7 +4,9 @@
 //! prints where everything is, and on Ctrl-C or SIGTERM stops the children cleanly. Each child
 //! holds a lifeline to it (`platform::lifeline`), so a child also stops when `up` is killed
 //! outright (SIGKILL) or crashes: none is left behind holding its port. What it prepares on the
-//! machine is `platform::local`; the children are `platform::supervisor`'s.
+//! machine is `platform::local`; the children are `platform::supervisor`'s. While it runs,
+//! `run/processes.json` in the data directory says which process runs each service
+//! (`platform::processes`).
 
 use std::{
     collections::BTreeMap,
@@ -23,6 +25,7 @@ use crate::platform::{
     SERVICES,
     local::{demo_accounts, platform_config, postgres_databases, secrets, wait_ready},
     monitor::{self, Profile},
+    processes::{self, Process},
     supervisor,
     target::ready,
 };
@@ -77,7 +80,7 @@ pub(crate) struct Up {
 async fn rows(
     client: &reqwest::Client,
     base: u16,
-    pids: &BTreeMap<&'static str, u32>,
+    pids: &BTreeMap<&'static str, Process>,
 ) -> Vec<ServiceRow> {
     let mut rows = Vec::new();
     for (name, offset) in SERVICES {
@@ -85,7 +88,7 @@ async fn rows(
         rows.push(ServiceRow {
             service: name,
             url: format!("http://127.0.0.1:{port}"),
-            pid: pids.get(name).copied().unwrap_or_default(),
+            pid: pids.get(name).map(|p| p.pid).unwrap_or_default(),
             ready: ready(client, &format!("http://127.0.0.1:{port}")).await,
         });
     }
@@ -149,7 +152,7 @@ impl Up {
         dir: &Path,
         env: &[(String, String)],
         stop_rx: &watch::Receiver<bool>,
-        pids_tx: &watch::Sender<BTreeMap<&'static str, u32>>,
+        pids_tx: &watch::Sender<BTreeMap<&'static str, Process>>,
     ) -> Vec<tokio::task::JoinHandle<()>> {
         let mut tasks = Vec::new();
         if self.in_process {
@@ -170,11 +173,6 @@ impl Up {
                 shopctl_kit::telemetry::LogTarget::Sink(std::sync::Arc::new(sink)),
             );
             shopctl_kit::metrics::share_process();
-            pids_tx.send_modify(|pids| {
-                for (name, _) in SERVICES {
-                    pids.insert(name, std::process::id());
-                }
-            });
         }
         for (name, _) in SERVICES {
             tasks.push(if self.in_process {
@@ -183,6 +181,7 @@ impl Up {
                     config.to_path_buf(),
                     crate::platform::section_settings(env, name),
                     stop_rx.clone(),
+                    pids_tx.clone(),
                     global.printer(),
                 ))
             } else {
@@ -211,7 +210,7 @@ impl Up {
         global: &GlobalArgs,
         dir: &Path,
         stop_rx: &watch::Receiver<bool>,
-        pids_tx: &watch::Sender<BTreeMap<&'static str, u32>>,
+        pids_tx: &watch::Sender<BTreeMap<&'static str, Process>>,
         tasks: &mut Vec<tokio::task::JoinHandle<()>>,
     ) -> BTreeMap<&'static str, String> {
         let mut urls = BTreeMap::new();
@@ -290,6 +289,12 @@ impl Up {
 
         let (stop_tx, stop_rx) = watch::channel(false);
         let (pids_tx, pids_rx) = watch::channel(BTreeMap::new());
+        let published = tokio::spawn(processes::publish(
+            dir.clone(),
+            self.in_process,
+            pids_rx.clone(),
+            global.printer(),
+        ));
         let mut tasks = self.start(global, &config, &dir, &env, &stop_rx, &pids_tx);
         let monitoring = self.start_monitoring(global, &dir, &stop_rx, &pids_tx, &mut tasks);
 
@@ -345,6 +350,9 @@ impl Up {
         for task in tasks {
             let _ = task.await;
         }
+        // The supervisors (and their senders) are gone: the publisher removes the file.
+        drop(pids_tx);
+        let _ = published.await;
         global.printer().note("stopped every service");
         Ok(if all_ready {
             ExitStatus::Success

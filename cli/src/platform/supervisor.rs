@@ -2,7 +2,9 @@
 //! its output in its log, a lifeline on its stdin) or as a task of this process, and the tools of
 //! `up --monitor` (each behind `shopctl guard`, which holds the lifeline for it), restarted with
 //! backoff (0.5 s, doubling to 30 s; reset after a minute up) until shutdown, then stopped with
-//! SIGTERM and, after 10 s, SIGKILL. What happens to a child is said through the `Printer`.
+//! SIGTERM and, after 10 s, SIGKILL. What happens to a child is said through the `Printer`;
+//! each start (pid, restarts so far, when) goes into the `watch` channel that `up` publishes as
+//! `run/processes.json` (platform::processes).
 
 use std::{
     collections::BTreeMap,
@@ -15,7 +17,7 @@ use std::{
 use shopctl_kit::settings::ConfigSource;
 use tokio::{process::Command, sync::watch};
 
-use super::lifeline;
+use super::{lifeline, processes::Process};
 use crate::{
     logs::rotate::{RotatingFile, Rotation},
     printer::Printer,
@@ -74,8 +76,8 @@ pub struct Supervised {
     pub rotation: Rotation,
     /// Turns true when everything should stop.
     pub stop: watch::Receiver<bool>,
-    /// Each service's current process id.
-    pub pids: watch::Sender<BTreeMap<&'static str, u32>>,
+    /// Each service's current process: its id, restarts so far and start time.
+    pub pids: watch::Sender<BTreeMap<&'static str, Process>>,
     /// Restarts and failures are said through it.
     pub printer: Printer,
 }
@@ -94,6 +96,7 @@ pub async fn supervise(name: &'static str, supervised: Supervised) {
     } = supervised;
     let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("shopctl"));
     let mut backoff = Duration::from_millis(500);
+    let mut restarts: u32 = 0;
     let log_path = logs.join(format!("{name}.log"));
     let log = match RotatingFile::open(&log_path, rotation) {
         Ok(file) => std::sync::Arc::new(std::sync::Mutex::new(file)),
@@ -139,8 +142,16 @@ pub async fn supervise(name: &'static str, supervised: Supervised) {
         }
         let pid = child.id().unwrap_or_default();
         pids.send_modify(|pids| {
-            pids.insert(name, pid);
+            pids.insert(
+                name,
+                Process {
+                    pid,
+                    restarts,
+                    started_at: chrono::Utc::now(),
+                },
+            );
         });
+        restarts = restarts.saturating_add(1);
         let started = Instant::now();
         tokio::select! {
             status = child.wait() => {
@@ -171,11 +182,13 @@ pub async fn supervise(name: &'static str, supervised: Supervised) {
 }
 
 /// One service run as a task of this process: restarted with backoff when it fails or panics.
+/// Each start is reported in `pids` with this process's id.
 pub async fn supervise_in_process(
     name: &'static str,
     config: PathBuf,
     settings: Vec<(String, String)>,
     stop: watch::Receiver<bool>,
+    pids: watch::Sender<BTreeMap<&'static str, Process>>,
     printer: Printer,
 ) {
     use clap::ValueEnum as _;
@@ -183,7 +196,19 @@ pub async fn supervise_in_process(
         return;
     };
     let mut backoff = Duration::from_millis(500);
+    let mut restarts: u32 = 0;
     loop {
+        pids.send_modify(|pids| {
+            pids.insert(
+                name,
+                Process {
+                    pid: std::process::id(),
+                    restarts,
+                    started_at: chrono::Utc::now(),
+                },
+            );
+        });
+        restarts = restarts.saturating_add(1);
         let mut source = ConfigSource {
             file: Some(config.clone()),
             overrides: Vec::new(),

@@ -183,6 +183,14 @@ impl RunningShop {
             .await
             .unwrap()
     }
+
+    /// The same, keeping the temporary directory (and the data in it) to look at afterwards.
+    pub(crate) async fn stop_keeping_data(
+        mut self,
+    ) -> (std::process::ExitStatus, tempfile::TempDir) {
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        (self.stop().await, dir)
+    }
 }
 
 impl Drop for RunningShop {

@@ -313,6 +313,14 @@ async fn an_injected_payment_fault_reaches_alertmanager_with_runbooks() {
     let alertmanager = monitoring["alertmanager"].as_str().unwrap().to_owned();
     let prometheus = monitoring["prometheus"].as_str().unwrap().to_owned();
     assert_eq!(prometheus, format!("http://127.0.0.1:{}", shop.base + 8));
+    // The tools are in `up`'s process list beside the eight services.
+    let listed = shopctl::platform::processes::read(&shop.data()).expect("run/processes.json");
+    assert_eq!(listed.services.len(), 10, "{listed:?}");
+    for tool in ["prometheus", "alertmanager"] {
+        let process = listed.services[tool];
+        assert!(crate::helpers::alive(process.pid), "{tool}: {process:?}");
+        assert_eq!(process.restarts, 0, "{tool}: {process:?}");
+    }
 
     let injected = shop.ops(&["fault", "inject", "payment", "--error-rate", "1"]);
     assert!(injected.status.success(), "{}", stdout(&injected));

@@ -1,11 +1,23 @@
 //! `shopctl up`: the whole shop as supervised child processes. A killed child is restarted, and
-//! SIGTERM stops every child with no orphan left.
+//! SIGTERM stops every child with no orphan left. While it runs, `run/processes.json` names each
+//! service's process and its restarts.
 
 use std::time::Duration;
 
 use sqlx::Connection as _;
 
 use crate::helpers::{RunningShop, alive, assert_owner_only, free_base, shopctl, signal, wait_for};
+
+/// `run/processes.json` of the shop in `data`, when there is one.
+fn processes(data: &std::path::Path) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(data.join("run").join("processes.json")).ok()?;
+    Some(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}")))
+}
+
+/// The pid `run/processes.json` gives `service`.
+fn pid_of(processes: &serde_json::Value, service: &str) -> u32 {
+    u32::try_from(processes["services"][service]["pid"].as_u64().unwrap()).unwrap()
+}
 
 #[tokio::test]
 async fn up_runs_the_shop_heals_a_killed_child_and_stops_cleanly() {
@@ -69,8 +81,22 @@ async fn up_runs_the_shop_heals_a_killed_child_and_stops_cleanly() {
         .await
         .unwrap();
     assert_eq!(stock.status(), 200);
-    // Data at rest: databases (with their WAL), logs, secrets and configuration, owner-only.
+    // Data at rest: databases (with their WAL), logs, secrets, configuration and the process
+    // list, owner-only.
     assert_owner_only(&shop.data());
+
+    // The process list names every service's live child, none restarted yet.
+    let listed = processes(&shop.data()).expect("run/processes.json while up runs");
+    assert_eq!(listed["up_pid"], shop.child.id(), "{listed}");
+    assert_eq!(listed["in_process"], false, "{listed}");
+    assert_eq!(listed["services"].as_object().unwrap().len(), 8, "{listed}");
+    for (service, pid) in &pids {
+        let process = &listed["services"][service.as_str()];
+        assert_eq!(process["pid"], *pid, "{service}: {listed}");
+        assert_eq!(process["restarts"], 0, "{service}: {listed}");
+        assert!(process["started_at"].is_string(), "{listed}");
+        assert!(alive(*pid), "{service} (pid {pid}) is alive");
+    }
 
     // kill -9 of a child is healed.
     let product_pid = pids.iter().find(|(s, _)| s == "product").unwrap().1;
@@ -92,10 +118,50 @@ async fn up_runs_the_shop_heals_a_killed_child_and_stops_cleanly() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(healed, "the product service came back");
+    // The list follows: a new live pid, one restart; the other services untouched.
+    let data = shop.data();
+    wait_for("the new product pid in run/processes.json", || {
+        processes(&data).is_some_and(|p| pid_of(&p, "product") != product_pid)
+    })
+    .await;
+    let listed = processes(&data).unwrap();
+    let new_pid = pid_of(&listed, "product");
+    assert!(
+        alive(new_pid),
+        "the new product process (pid {new_pid}) is alive"
+    );
+    assert!(!alive(product_pid), "the killed one is gone");
+    assert_eq!(listed["services"]["product"]["restarts"], 1, "{listed}");
+    assert_eq!(listed["services"]["gateway"]["restarts"], 0, "{listed}");
+    // `status` reads the restarts from it.
+    let status = shop.ops(&["status", "--window", "100ms", "--output", "json"]);
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let restarts: Vec<(&str, u64)> = status["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["service"].as_str().unwrap(),
+                s["restarts"].as_u64().unwrap(),
+            )
+        })
+        .filter(|(_, restarts)| *restarts > 0)
+        .collect();
+    assert_eq!(restarts, [("product", 1)], "{status}");
+    let text = shop.ops(&["status", "--window", "100ms"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.lines().next().unwrap().ends_with("RESTARTS"), "{text}");
 
-    // SIGTERM stops everything: up exits 0 and no child is left.
-    let status = shop.stop().await;
+    // SIGTERM stops everything: up exits 0, no child is left and neither is the list.
+    let (status, _dir) = shop.stop_keeping_data().await;
     assert!(status.success(), "{status:?}");
+    assert!(
+        data.join("platform.toml").exists(),
+        "the data is still there"
+    );
+    assert!(processes(&data).is_none(), "run/processes.json is removed");
+    assert!(!alive(new_pid), "the restarted child is stopped too");
     wait_for("children gone", || pids.iter().all(|(_, pid)| !alive(*pid))).await;
     let ports_free = (0..8).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok());
     assert!(ports_free, "every port is released");
@@ -171,6 +237,18 @@ async fn up_in_process_runs_every_service_in_one_process() {
     for service in report["services"].as_array().unwrap() {
         assert_eq!(service["pid"], pid, "{service}");
     }
+    // The process list says so: one process, which no service can be restarted apart from.
+    let listed = processes(&shop.data()).expect("run/processes.json while up runs");
+    assert_eq!(listed["in_process"], true, "{listed}");
+    assert_eq!(listed["up_pid"], pid, "{listed}");
+    let services = listed["services"].as_object().unwrap();
+    assert_eq!(services.len(), 8, "{listed}");
+    assert!(
+        services
+            .values()
+            .all(|s| s["pid"] == pid && s["restarts"] == 0),
+        "{listed}"
+    );
     // The whole shop answers from the one process: catalog, stock, sign-in.
     let products: serde_json::Value =
         reqwest::get(format!("{}/api/products?limit=1", shop.gateway()))
@@ -226,8 +304,14 @@ async fn up_in_process_runs_every_service_in_one_process() {
         assert_eq!(line["service"], service, "{line}");
     }
     let base = shop.base;
-    let stopped = shop.stop().await;
+    let data = shop.data();
+    let (stopped, _dir) = shop.stop_keeping_data().await;
     assert!(stopped.success(), "{stopped:?}");
+    assert!(
+        data.join("platform.toml").exists(),
+        "the data is still there"
+    );
+    assert!(processes(&data).is_none(), "run/processes.json is removed");
     assert!(
         (0..8).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()),
         "every port is released"
