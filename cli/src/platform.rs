@@ -9,6 +9,7 @@ use rand::RngCore as _;
 use crate::printer::Printer;
 
 pub mod bootstrap;
+pub mod evidence;
 pub mod lifeline;
 pub mod local;
 pub mod monitor;

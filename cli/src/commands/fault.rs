@@ -1,16 +1,20 @@
 //! `shopctl fault inject <svc> --latency 2s | --error-rate 0.2 | --kill` and `shopctl fault clear`:
 //! chaos drills against a running shop through each service's `/admin/faults` (kit serves it to
-//! admin and service tokens, and refuses it when the environment is production).
+//! admin and service tokens, and refuses it when the environment is production). Each request
+//! sent is recorded, with how it ended, in the operator's audit trail (`platform::evidence`).
 
-use std::time::Duration;
+use std::{path::Path, time::Duration};
 
 use clap::{Args, Subcommand, ValueEnum as _};
 use serde::Serialize;
 use serde_json::{Value, json};
+use shopctl_kit::audit::Outcome;
 
 use super::{GlobalArgs, ServiceName};
 use crate::ExitStatus;
+use crate::platform::evidence;
 use crate::platform::target::{Shop, Target, client, parse_duration};
+use crate::printer::Printer;
 
 /// Break a running service on purpose, and mend it.
 #[derive(Debug, Subcommand)]
@@ -66,13 +70,15 @@ struct FaultReport {
     faults: Value,
 }
 
-/// Sends one `/admin/faults` request; an error names the service and the fix.
-async fn call(
-    shop: &Shop,
+/// Where one service's `/admin/faults` is, and the token for it: what must be known before a
+/// request can be sent at all.
+struct Endpoint<'a> {
     service: &'static str,
-    method: reqwest::Method,
-    body: Option<Value>,
-) -> anyhow::Result<FaultReport> {
+    base: &'a str,
+    token: &'a str,
+}
+
+fn endpoint<'a>(shop: &'a Shop, service: &'static str) -> anyhow::Result<Endpoint<'a>> {
     let token = shop.admin_token.as_deref().ok_or_else(|| {
         anyhow::anyhow!(
             "no admin token: pass --admin-token (or SHOPCTL_ADMIN_TOKEN), or --data-dir of the shop `shopctl up` started"
@@ -82,6 +88,53 @@ async fn call(
         .url(service)
         .filter(|url| !url.is_empty())
         .ok_or_else(|| anyhow::anyhow!("no URL for the {service} service in the configuration"))?;
+    Ok(Endpoint {
+        service,
+        base,
+        token,
+    })
+}
+
+/// Sends one `/admin/faults` request and records it in the audit trail of `data_dir`: `action`
+/// on the service, `details` (what was asked, never the token) and, when it failed, the error.
+/// A record that cannot be written is a warning: the fault is in force (or not) either way.
+async fn call_recorded(
+    endpoint: &Endpoint<'_>,
+    method: reqwest::Method,
+    body: Option<Value>,
+    action: &str,
+    data_dir: &Path,
+    printer: Printer,
+) -> anyhow::Result<FaultReport> {
+    let mut details = body.clone().unwrap_or_else(|| json!({}));
+    let result = call(endpoint, method, body).await;
+    let outcome = match &result {
+        Ok(_) => Outcome::Success,
+        Err(e) => {
+            details["error"] = json!(format!("{e:#}"));
+            Outcome::Failure
+        }
+    };
+    if let Err(e) = evidence::record(data_dir, action, endpoint.service, outcome, details).await {
+        printer.warning(&format!(
+            "{action} of {} is not in the audit trail: {e:#}",
+            endpoint.service
+        ));
+    }
+    result
+}
+
+/// Sends one `/admin/faults` request; an error names the service and the fix.
+async fn call(
+    endpoint: &Endpoint<'_>,
+    method: reqwest::Method,
+    body: Option<Value>,
+) -> anyhow::Result<FaultReport> {
+    let Endpoint {
+        service,
+        base,
+        token,
+    } = *endpoint;
     let url = format!("{base}/admin/faults");
     let mut request = client(Duration::from_secs(10))?
         .request(method, &url)
@@ -141,11 +194,14 @@ impl Fault {
                 if args.kill {
                     body.insert("kill".to_owned(), json!(true));
                 }
-                let report = call(
-                    &shop,
-                    args.service.name(),
+                let endpoint = endpoint(&shop, args.service.name())?;
+                let report = call_recorded(
+                    &endpoint,
                     reqwest::Method::PUT,
                     Some(Value::Object(body)),
+                    "fault_inject",
+                    &args.target.data_dir,
+                    global.printer(),
                 )
                 .await?;
                 global.printer().result(&describe(&report), &report)?;
@@ -162,7 +218,17 @@ impl Fault {
                 };
                 let mut reports = Vec::new();
                 for service in services {
-                    reports.push(call(&shop, service, reqwest::Method::DELETE, None).await?);
+                    let endpoint = endpoint(&shop, service)?;
+                    let report = call_recorded(
+                        &endpoint,
+                        reqwest::Method::DELETE,
+                        None,
+                        "fault_clear",
+                        &args.target.data_dir,
+                        global.printer(),
+                    )
+                    .await?;
+                    reports.push(report);
                 }
                 let text = format!(
                     "cleared faults of {}",

@@ -1,5 +1,6 @@
 //! Operating a running shop: `status`, `fault inject|clear` and `loadgen` against the real
-//! binaries `shopctl up` supervises.
+//! binaries `shopctl up` supervises. Every fault request is evidence: a record in the data
+//! directory's hash-chained `audit/shopctl.jsonl`.
 
 use std::time::Duration;
 
@@ -19,6 +20,21 @@ fn service<'a>(report: &'a Value, name: &str) -> &'a Value {
         .iter()
         .find(|s| s["service"] == name)
         .unwrap()
+}
+
+/// The records of the operator's audit trail in `data`, after checking its chain.
+async fn evidence(data: &std::path::Path) -> Vec<Value> {
+    let path = data.join("audit").join("shopctl.jsonl");
+    let verified = shopctl_kit::audit::verify(&path)
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let records: Vec<Value> = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(verified, u64::try_from(records.len()).unwrap());
+    records
 }
 
 async fn ready(url: &str) -> bool {
@@ -44,6 +60,35 @@ async fn status_faults_and_loadgen_see_and_break_a_running_shop() {
     assert_eq!(product["health"], "ready");
     assert_eq!(product["version"], env!("CARGO_PKG_VERSION"));
     assert!(product["uptime_secs"].is_u64(), "{product}");
+
+    // A fault injected and cleared: two records, chained, naming the operator and what was
+    // asked, and never the admin token.
+    let injected = shop.ops(&["fault", "inject", "payment", "--error-rate", "0.5"]);
+    assert_eq!(injected.status.code(), Some(0), "{}", stderr(&injected));
+    let cleared = shop.ops(&["fault", "clear", "payment"]);
+    assert_eq!(cleared.status.code(), Some(0), "{}", stderr(&cleared));
+    let records = evidence(&shop.data()).await;
+    assert_eq!(records.len(), 2, "{records:?}");
+    let (inject, clear) = (&records[0], &records[1]);
+    assert_eq!(inject["service"], "shopctl");
+    assert_eq!(inject["action"], "fault_inject");
+    assert_eq!(inject["target"], "payment");
+    assert_eq!(inject["outcome"], "success");
+    assert_eq!(inject["details"], serde_json::json!({"error_rate": 0.5}));
+    assert!(
+        inject["actor"].as_str().unwrap().starts_with("operator:"),
+        "{inject}"
+    );
+    assert_eq!(clear["action"], "fault_clear");
+    assert_eq!(clear["target"], "payment");
+    assert_eq!(clear["outcome"], "success");
+    assert_eq!(clear["prev"], inject["hash"]);
+    let secrets: toml::Table =
+        toml::from_str(&std::fs::read_to_string(shop.data().join("secrets.toml")).unwrap())
+            .unwrap();
+    let token = secrets["admin_token"].as_str().unwrap();
+    let trail = std::fs::read_to_string(shop.data().join("audit").join("shopctl.jsonl")).unwrap();
+    assert!(!trail.contains(token), "no token in the trail");
 
     // Every product request fails while the fault is in force, and status shows it.
     let injected = shop.ops(&[
@@ -196,6 +241,19 @@ async fn status_faults_and_loadgen_see_and_break_a_running_shop() {
     assert!(healed, "the order service came back");
     assert!(ready(&product_url).await);
 
+    // Every request of the run is on the trail, in one unbroken chain: the two above, product's
+    // fault and the clearing of all eight, order's fault and its clearing, and the kill.
+    let records = evidence(&shop.data()).await;
+    assert_eq!(records.len(), 2 + 1 + 8 + 1 + 1 + 1, "{records:?}");
+    assert!(
+        records.iter().all(|r| r["outcome"] == "success"),
+        "{records:?}"
+    );
+    assert_eq!(
+        records.last().unwrap()["details"],
+        serde_json::json!({"kill": true})
+    );
+
     let stopped = shop.stop().await;
     assert!(stopped.success(), "{stopped:?}");
 }
@@ -219,9 +277,10 @@ fn status_exits_1_naming_what_is_down() {
     assert!(text.contains("not ready: user, product"), "{text}");
 }
 
-#[test]
-fn ops_commands_refuse_bad_input_in_one_line() {
+#[tokio::test]
+async fn ops_commands_refuse_bad_input_in_one_line() {
     let base = free_base().to_string();
+    let data = tempfile::tempdir().unwrap();
     let no_fault = shopctl()
         .args(["fault", "inject", "product", "--base-port", &base])
         .output()
@@ -247,12 +306,28 @@ fn ops_commands_refuse_bad_input_in_one_line() {
             "--base-port",
             &base,
         ])
-        .args(["--admin-token", "x"])
+        .args(["--admin-token", "x", "--data-dir"])
+        .arg(data.path())
         .output()
         .unwrap();
     assert_one_line_error(
         &no_shop,
         &["cannot reach the product service", "shopctl status"],
+    );
+    // Attempted, so recorded: a failure, with what was asked and why it failed.
+    let records = evidence(data.path()).await;
+    assert_eq!(records.len(), 1, "{records:?}");
+    let failed = &records[0];
+    assert_eq!(failed["action"], "fault_inject");
+    assert_eq!(failed["target"], "product");
+    assert_eq!(failed["outcome"], "failure");
+    assert_eq!(failed["details"]["latency_ms"], 1000, "{failed}");
+    assert!(
+        failed["details"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot reach the product service"),
+        "{failed}"
     );
     let no_token = shopctl()
         .args([
