@@ -270,6 +270,10 @@ impl Up {
 
     pub(crate) async fn run(self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
         let started = Instant::now();
+        // Listen for Ctrl-C and SIGTERM from the first moment: a signal that arrives while the
+        // services start is kept, and stops them as soon as they are up.
+        let mut shutdown = std::pin::pin!(shopctl_kit::shutdown_signal());
+        let _ = futures_util::poll!(shutdown.as_mut());
         let databases = self.preflight().await?;
         let dir = &self.data_dir;
         crate::platform::private_data_dir(dir, global.printer())?;
@@ -345,7 +349,7 @@ impl Up {
                 "startup_ms": started.elapsed().as_millis()}),
         )?;
 
-        shopctl_kit::shutdown_signal().await;
+        shutdown.await;
         let _ = stop_tx.send(true);
         for task in tasks {
             let _ = task.await;
