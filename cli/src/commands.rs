@@ -2,6 +2,7 @@
 
 mod bootstrap;
 mod completions;
+mod dash;
 mod events;
 mod fault;
 mod guard;
@@ -91,6 +92,8 @@ enum Command {
     Wait(wait::Wait),
     /// Show each service's health, version, uptime, request rate and error rate.
     Status(status::Status),
+    /// Watch the shop live in the terminal (or print it once for scripts: --once).
+    Dash(dash::Dash),
     /// Drive simulated shoppers at a running shop and report latency per route.
     Loadgen(loadgen::Loadgen),
     /// Search and follow the services' logs; `--trace ID` shows one request's path.
@@ -129,6 +132,7 @@ impl Cli {
             Command::Up(cmd) => cmd.run(global).await,
             Command::Wait(cmd) => cmd.run(global).await,
             Command::Status(cmd) => cmd.run(global).await,
+            Command::Dash(cmd) => cmd.run(global).await,
             Command::Fault(cmd) => cmd.run(global).await,
             Command::Loadgen(cmd) => cmd.run(global).await,
             Command::Logs(cmd) => cmd.run(global).await,

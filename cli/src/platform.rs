@@ -9,7 +9,9 @@ use rand::RngCore as _;
 use crate::printer::Printer;
 
 pub mod bootstrap;
+pub mod dash;
 pub mod evidence;
+pub mod faults;
 pub mod lifeline;
 pub mod local;
 pub mod monitor;

@@ -4,6 +4,7 @@
 
 mod bootstrap;
 mod config;
+mod dash;
 mod docs;
 mod events;
 mod helpers;

@@ -14,7 +14,7 @@ use shopctl::platform::monitor::{
     self, ALERT_RULES, ALERT_TESTS, ALERTMANAGER, GRAFANA_DASHBOARD, PROMETHEUS_KUBERNETES, Profile,
 };
 
-use crate::helpers::{RunningShop, free_base, stdout};
+use crate::helpers::{RunningShop, free_base, stderr, stdout};
 
 fn tool(program: &str, args: &[&str], dir: &Path) -> String {
     let output = Command::new(program)
@@ -355,6 +355,40 @@ async fn an_injected_payment_fault_reaches_alertmanager_with_runbooks() {
         );
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
+    // The dashboard finds `up --monitor`'s Prometheus and Alertmanager by itself, and its
+    // snapshot shows the failing service, its error rate, the alert and its runbook.
+    let dash = shop.ops(&["dash", "--once", "--output", "json"]);
+    assert_eq!(dash.status.code(), Some(1), "{}", stderr(&dash));
+    let snapshot: serde_json::Value = serde_json::from_slice(&dash.stdout).unwrap();
+    assert_eq!(snapshot["sources"]["metrics"], "prometheus", "{snapshot}");
+    assert_eq!(snapshot["sources"]["alerts"], "ok", "{snapshot}");
+    let payment = snapshot["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["service"] == "payment")
+        .unwrap();
+    assert_eq!(payment["health"], "degraded", "{snapshot}");
+    assert!(
+        payment["error_ratio"].as_f64().unwrap() > 0.05,
+        "{snapshot}"
+    );
+    assert!(
+        payment["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "HighErrorRatio"),
+        "{snapshot}"
+    );
+    assert!(
+        snapshot["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["name"] == "HighErrorRatio" && a["runbook"] == "high-error-ratio"),
+        "{snapshot}"
+    );
     assert!(shop.stop().await.success());
 }
 
