@@ -154,7 +154,7 @@ pub struct Logs {
     pub lines: VecDeque<LogLine>,
     /// Lines dropped from the front.
     pub dropped: u64,
-    /// Index into [`LEVELS`].
+    /// Index into the minimum levels the logs view cycles through.
     pub level: usize,
     /// Text the lines must contain.
     pub filter: String,

@@ -9,6 +9,7 @@
 //! bounded by a (virtual) timeout.
 
 use std::{
+    io,
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -19,7 +20,7 @@ use serde_json::{Value, json};
 use shopctl_tui::{
     event::{Event, Source, Update},
     model::{self, SourceState},
-    source::kube::watch,
+    source::kube::{FIRST_LISTS, watch},
 };
 use tokio::{
     sync::mpsc::{self, UnboundedReceiver},
@@ -42,8 +43,37 @@ enum Answer {
     Json(StatusCode, Value),
     /// A watch stream of these events, once `after` has passed; then the stream ends.
     Stream { after: Duration, events: Vec<Value> },
+    /// Another answer, once `after` has passed (a slow API server).
+    Late {
+        after: Duration,
+        answer: Box<Answer>,
+    },
     /// Nothing: the request stays open (a watch on a quiet cluster).
     Pending,
+    /// No answer at all: the connection is refused.
+    Refused,
+}
+
+impl Answer {
+    /// The response and how long it takes; None for a request left open.
+    fn response(self) -> Option<(Duration, Response<Body>)> {
+        match self {
+            Self::Json(status, body) => Some((Duration::ZERO, response(status, &body.to_string()))),
+            Self::Stream { after, events } => {
+                let mut lines = String::new();
+                for event in &events {
+                    lines.push_str(&event.to_string());
+                    lines.push('\n');
+                }
+                Some((after, response(StatusCode::OK, &lines)))
+            }
+            Self::Late { after, answer } => {
+                let (more, response) = answer.response()?;
+                Some((after + more, response))
+            }
+            Self::Pending | Self::Refused => None,
+        }
+    }
 }
 
 /// The requests the mock saw, in order.
@@ -131,22 +161,21 @@ async fn serve(
     while let Some((request, respond)) = handle.next_request().await {
         let uri = request.uri().clone();
         seen.push(uri.clone());
-        match answer(&uri) {
-            Answer::Json(status, body) => {
-                respond.send_response(response(status, &body.to_string()));
-            }
-            Answer::Stream { after, events } => {
-                let mut lines = String::new();
-                for event in &events {
-                    lines.push_str(&event.to_string());
-                    lines.push('\n');
-                }
+        let answer = answer(&uri);
+        if matches!(answer, Answer::Refused) {
+            let refused = io::Error::new(io::ErrorKind::ConnectionRefused, "connection refused");
+            respond.send_error(refused);
+            continue;
+        }
+        match answer.response() {
+            Some((Duration::ZERO, response)) => respond.send_response(response),
+            Some((after, response)) => {
                 tokio::spawn(async move {
                     tokio::time::sleep(after).await;
-                    respond.send_response(response(StatusCode::OK, &lines));
+                    respond.send_response(response);
                 });
             }
-            Answer::Pending => open.push(respond),
+            None => open.push(respond),
         }
     }
 }
@@ -335,6 +364,21 @@ fn failing(update: Update) -> Option<String> {
     }
 }
 
+/// What the source sent, for asserting on the order of states and rows.
+#[derive(Debug, PartialEq)]
+enum Sent {
+    State(SourceState),
+    Kube(model::Kube),
+}
+
+fn sent(update: Update) -> Option<Sent> {
+    match update {
+        Update::Source(Source::Kube, state) => Some(Sent::State(state)),
+        Update::Kube(kube) => Some(Sent::Kube(kube)),
+        _ => None,
+    }
+}
+
 /// Every update until `deadline`.
 async fn drain(rx: &mut UnboundedReceiver<Event>, deadline: Instant) -> Vec<Update> {
     let mut updates = Vec::new();
@@ -350,6 +394,8 @@ async fn drain(rx: &mut UnboundedReceiver<Event>, deadline: Instant) -> Vec<Upda
 async fn the_watchers_list_then_watch_the_shop_with_its_selectors() {
     let (mut rx, seen, _task) = start(shop);
     next(&mut rx, kube).await;
+    // Time for the watches that follow the lists to be asked for.
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let wanted = [DEPLOYMENTS, PODS, AUTOSCALERS, EVENTS];
     for path in wanted {
         let lists = seen.to(path, false);
@@ -440,21 +486,6 @@ async fn watch_sends_the_rows_of_the_shop() {
     );
 }
 
-/// What the source sent, for asserting on the order of states and rows.
-#[derive(Debug, PartialEq)]
-enum Sent {
-    State(SourceState),
-    Kube(model::Kube),
-}
-
-fn sent(update: Update) -> Option<Sent> {
-    match update {
-        Update::Source(Source::Kube, state) => Some(Sent::State(state)),
-        Update::Kube(kube) => Some(Sent::Kube(kube)),
-        _ => None,
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn a_server_error_is_failing_with_the_namespace_and_the_error() {
     let (mut rx, _seen, _task) = start(|uri| {
@@ -496,6 +527,17 @@ async fn a_forbidden_kind_is_failing_and_the_rest_still_shows() {
     assert_eq!(kube.deployments.len(), 1);
     assert_eq!(kube.pods.len(), 1);
     assert!(kube.events.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unreachable_api_server_is_failing_with_the_cause() {
+    let (mut rx, _seen, _task) = start(|_| Answer::Refused);
+    // Every kind fails; whichever is heard of first is named.
+    let message = next(&mut rx, failing).await;
+    assert!(message.starts_with("cannot watch "), "{message}");
+    assert!(message.contains(" in shop: list failed: "), "{message}");
+    assert!(message.ends_with("connection refused"), "{message}");
+    assert!(!message.contains('\n'));
 }
 
 #[tokio::test(start_paused = true)]
@@ -546,9 +588,10 @@ async fn changes_are_coalesced_and_repeats_not_sent() {
         }
         watches += 1;
         match watches {
-            // Two steps of the rollout at once: only where it ends is worth a redraw.
+            // Two steps of the rollout within one period, right after the first update: only
+            // where they end is worth a redraw.
             1 => Answer::Stream {
-                after: Duration::ZERO,
+                after: Duration::from_millis(100),
                 events: vec![
                     json!({"type": "MODIFIED", "object": order_deployment(1, 1, 2)}),
                     json!({"type": "MODIFIED", "object": order_deployment(2, 2, 2)}),
@@ -564,22 +607,68 @@ async fn changes_are_coalesced_and_repeats_not_sent() {
     });
     let start = Instant::now();
     let updates = drain(&mut rx, start + Duration::from_secs(5)).await;
-    let sent: Vec<model::Kube> = updates.into_iter().filter_map(kube).collect();
+    let sent: Vec<(i32, i32, String)> = updates
+        .into_iter()
+        .filter_map(kube)
+        .map(|kube| {
+            let order = &kube.deployments[0];
+            (order.ready, order.updated, order.rollout.clone())
+        })
+        .collect();
     assert_eq!(
-        sent.len(),
-        1,
-        "one update for the lists and both steps: {sent:#?}"
-    );
-    let order = &sent[0].deployments[0];
-    assert_eq!(
-        (order.ready, order.updated, order.rollout.as_str()),
-        (2, 2, "complete")
+        sent,
+        [
+            (1, 1, "progressing".to_owned()),
+            (2, 2, "complete".to_owned())
+        ],
+        "the lists, then where the rollout ended; the step between and the repeat not sent"
     );
     assert_eq!(
         seen.to(DEPLOYMENTS, true).len(),
         3,
         "both streams were read to their end"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_first_update_waits_for_a_slow_list() {
+    let (mut rx, _seen, _task) = start(|uri| {
+        let answer = shop(uri);
+        if uri.path() == PODS && !is_watch(uri) {
+            Answer::Late {
+                after: Duration::from_millis(800),
+                answer: Box::new(answer),
+            }
+        } else {
+            answer
+        }
+    });
+    let start = Instant::now();
+    let first = next(&mut rx, kube).await;
+    assert_eq!(
+        first.pods.len(),
+        1,
+        "deployments are not shown without their pods"
+    );
+    assert_eq!(first.deployments.len(), 1);
+    assert!(start.elapsed() >= Duration::from_millis(800));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hanging_list_holds_the_first_update_only_a_while() {
+    let (mut rx, _seen, _task) = start(|uri| {
+        if uri.path() == PODS {
+            Answer::Pending
+        } else {
+            shop(uri)
+        }
+    });
+    let start = Instant::now();
+    let first = next(&mut rx, kube).await;
+    assert_eq!(start.elapsed(), FIRST_LISTS);
+    assert!(first.pods.is_empty());
+    assert_eq!(first.deployments.len(), 1);
+    assert_eq!(first.autoscalers.len(), 1);
 }
 
 #[tokio::test(start_paused = true)]

@@ -5,8 +5,10 @@
 //! Each kind has a watcher feeding a reflector store; whenever a store changes, the
 //! [`model::Kube`] built from all four goes to the main loop, at most once per [`COALESCE`] and
 //! only when it differs from what was sent last, so that a rollout's burst of pod events costs
-//! one redraw. Watchers that fail say so as [`SourceState::Failing`] and retry with backoff, so
-//! that an API server coming back is picked up without restarting the dashboard.
+//! one redraw; the first waits (up to [`FIRST_LISTS`]) until every kind is listed, so that no
+//! half picture (deployments without their pods) is shown. Watchers that fail say so as
+//! [`SourceState::Failing`] and retry with backoff, so that an API server coming back is picked
+//! up without restarting the dashboard.
 
 pub mod rows;
 
@@ -46,6 +48,11 @@ pub const WARNING_EVENTS: &str = "type=Warning";
 /// The shortest time between two [`Update::Kube`]s.
 pub const COALESCE: Duration = Duration::from_millis(250);
 
+/// How long the first [`Update::Kube`] waits for every watcher's first list, so that the
+/// dashboard does not show deployments without their pods while the lists come in (nor waits
+/// for ever on a list that hangs).
+pub const FIRST_LISTS: Duration = Duration::from_secs(2);
+
 /// Watches the shop in `namespace` and sends what it finds to `tx`: [`Update::Kube`] when the
 /// shop changes, [`Update::Source`] when the API server stops or starts answering. Runs until
 /// the receiver is gone.
@@ -62,7 +69,11 @@ pub async fn watch(client: Client, namespace: String, tx: Sender) {
                 if signal.changed() {
                     coalescer.changed();
                 }
-                if let Some(state) = health.note(&signal, &namespace)
+                let state = health.note(&signal, &namespace);
+                if health.all_listed() {
+                    coalescer.listed();
+                }
+                if let Some(state) = state
                     && !send(&tx, Update::Source(Source::Kube, state))
                 {
                     return;
@@ -180,12 +191,28 @@ fn describe(error: &watcher::Error) -> String {
     }
 }
 
-/// A client error on one line.
+/// A client error on one line: the API server's Status, or the error and its causes (a
+/// transport error says "client error (Connect)" and leaves "connection refused" to its cause).
 fn describe_client(error: &kube::Error) -> String {
     match error {
         kube::Error::Api(status) => describe_status(status),
-        other => one_line(&other.to_string()),
+        other => with_causes(other),
     }
+}
+
+/// An error and the causes its own text does not already tell, on one line.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(error) = cause {
+        let more = error.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = error.source();
+    }
+    one_line(&text)
 }
 
 /// `message (code reason)`, as the API server's Status says.
@@ -209,6 +236,8 @@ fn one_line(text: &str) -> String {
 struct Health {
     /// Per kind: nothing yet, answering, or its last error.
     heard: [Option<Result<(), String>>; 4],
+    /// Per kind: whether its first list is in its store, or failed.
+    listed: [bool; 4],
     /// The state sent last.
     said: Option<SourceState>,
 }
@@ -216,11 +245,17 @@ struct Health {
 impl Health {
     /// Notes `signal`; the source's new state when that changes it.
     fn note(&mut self, signal: &Signal, namespace: &str) -> Option<SourceState> {
-        let heard = &mut self.heard[signal.kind.index()];
+        let index = signal.kind.index();
         match &signal.heard {
             Heard::Nothing => return None,
-            Heard::Answer { .. } => *heard = Some(Ok(())),
-            Heard::Error(error) => *heard = Some(Err(error.clone())),
+            Heard::Answer { changed } => {
+                self.heard[index] = Some(Ok(()));
+                self.listed[index] |= changed;
+            }
+            Heard::Error(error) => {
+                self.heard[index] = Some(Err(error.clone()));
+                self.listed[index] = true;
+            }
         }
         let state = self.state(namespace)?;
         if self.said.as_ref() == Some(&state) {
@@ -250,10 +285,16 @@ impl Health {
             .any(Option::is_some)
             .then_some(SourceState::Ok)
     }
+
+    /// Whether every watcher's first list is in (or failed): the stores make a whole picture.
+    fn all_listed(&self) -> bool {
+        self.listed.iter().all(|&listed| listed)
+    }
 }
 
 /// Holds changes back so that at most one [`Update::Kube`] goes out per [`COALESCE`], and only
-/// one that differs from the last.
+/// one that differs from the last; the first waits for every first list (up to
+/// [`FIRST_LISTS`]).
 #[derive(Debug)]
 struct Coalescer {
     /// What was sent last.
@@ -262,15 +303,18 @@ struct Coalescer {
     dirty: bool,
     /// The earliest time of the next flush.
     next: Instant,
+    /// Until when the first flush waits for lists still out.
+    hold: Option<Instant>,
 }
 
 impl Coalescer {
-    /// The first flush waits one period from `start`, so the first lists arrive together.
+    /// A coalescer whose watchers started at `start`.
     fn new(start: Instant) -> Self {
         Self {
             sent: None,
             dirty: false,
-            next: start + COALESCE,
+            next: start,
+            hold: Some(start + FIRST_LISTS),
         }
     }
 
@@ -279,14 +323,21 @@ impl Coalescer {
         self.dirty = true;
     }
 
+    /// Notes that every first list is in: nothing to wait for any more.
+    fn listed(&mut self) {
+        self.hold = None;
+    }
+
     /// When to flush, if there is anything to flush.
     fn due(&self) -> Option<Instant> {
-        self.dirty.then_some(self.next)
+        let at = self.hold.map_or(self.next, |hold| hold.max(self.next));
+        self.dirty.then_some(at)
     }
 
     /// The state to send now, if it differs from the last sent; starts the next period.
     fn flush(&mut self, kube: model::Kube, now: Instant) -> Option<model::Kube> {
         self.dirty = false;
+        self.hold = None;
         self.next = now + COALESCE;
         if self.sent.as_ref() == Some(&kube) {
             return None;
@@ -458,12 +509,39 @@ mod tests {
     }
 
     #[test]
+    fn the_first_update_waits_a_while_for_the_lists() {
+        let start = Instant::now();
+        let mut coalescer = Coalescer::new(start);
+        coalescer.changed();
+        assert_eq!(coalescer.due(), Some(start + FIRST_LISTS));
+        coalescer.listed();
+        assert_eq!(coalescer.due(), Some(start));
+    }
+
+    #[test]
+    fn only_complete_lists_and_failures_count_as_listed() {
+        let mut health = Health::default();
+        for kind in [Kind::Deployments, Kind::Pods, Kind::Autoscalers] {
+            health.note(&answer(kind), "shop");
+        }
+        let buffered = Signal {
+            kind: Kind::Events,
+            heard: Heard::Answer { changed: false },
+        };
+        health.note(&buffered, "shop");
+        assert!(!health.all_listed(), "a list still coming in");
+        health.note(&error(Kind::Events, "list failed"), "shop");
+        assert!(health.all_listed());
+    }
+
+    #[test]
     fn changes_are_held_back_and_repeats_dropped() {
         let start = Instant::now();
         let mut coalescer = Coalescer::new(start);
+        coalescer.listed();
         assert_eq!(coalescer.due(), None);
         coalescer.changed();
-        assert_eq!(coalescer.due(), Some(start + COALESCE));
+        assert_eq!(coalescer.due(), Some(start));
         let kube = model::Kube::default();
         let later = start + COALESCE;
         assert_eq!(coalescer.flush(kube.clone(), later), Some(kube.clone()));
@@ -471,6 +549,33 @@ mod tests {
         coalescer.changed();
         assert_eq!(coalescer.due(), Some(later + COALESCE));
         assert_eq!(coalescer.flush(kube, later + COALESCE), None);
+    }
+
+    /// A transport error as hyper's client gives it: the cause underneath.
+    #[derive(Debug)]
+    struct Connect(std::io::Error);
+
+    impl std::fmt::Display for Connect {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("client error (Connect)")
+        }
+    }
+
+    impl std::error::Error for Connect {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn a_transport_error_tells_its_cause() {
+        let refused =
+            std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+        let error = kube::Error::Service(Box::new(Connect(refused)));
+        assert_eq!(
+            describe(&watcher::Error::WatchFailed(error)),
+            "watch broke: ServiceError: client error (Connect): connection refused"
+        );
     }
 
     #[test]
