@@ -193,6 +193,8 @@ pub(crate) fn health_style(health: Health) -> Style {
 
 /// Requests per second, short.
 pub fn rate(value: f64) -> String {
+    // An empty sum is -0.0; nobody wants to read "-0.0" requests.
+    let value = value + 0.0;
     if value >= 100.0 {
         format!("{value:.0}")
     } else {
@@ -202,7 +204,7 @@ pub fn rate(value: f64) -> String {
 
 /// A share as a percentage.
 pub fn percent(value: f64) -> String {
-    format!("{:.1}%", value * 100.0)
+    format!("{:.1}%", value * 100.0 + 0.0)
 }
 
 /// Seconds as milliseconds (or seconds past 10 s); `-` when unknown.
@@ -211,7 +213,8 @@ pub fn latency(seconds: Option<f64>) -> String {
         None => "-".to_owned(),
         Some(s) if s >= 10.0 => format!("{s:.0}s"),
         Some(s) if s >= 1.0 => format!("{s:.1}s"),
-        Some(s) => format!("{:.0}ms", s * 1000.0),
+        Some(s) if s >= 0.001 => format!("{:.0}ms", s * 1000.0),
+        Some(s) => format!("{:.1}ms", s * 1000.0),
     }
 }
 
@@ -275,5 +278,8 @@ mod tests {
         assert_eq!(latency(Some(2.5)), "2.5s");
         assert_eq!(percent(1.0), "100.0%");
         assert_eq!(age(125), "2m");
+        assert_eq!(latency(Some(0.0004)), "0.4ms");
+        assert_eq!(rate(-0.0), "0.0");
+        assert_eq!(percent(-0.0), "0.0%");
     }
 }

@@ -111,15 +111,25 @@ pub(super) fn overview(app: &App, frame: &mut Frame<'_>, area: Rect) {
             app.filter
         ));
     }
-    if !app.alerts.is_empty() {
+    // Each firing alert with the runbook to follow, on the same screen as the rows.
+    for alert in &app.alerts {
+        let on = alert
+            .service
+            .as_deref()
+            .map(|s| format!(" on {s}"))
+            .unwrap_or_default();
+        let runbook = alert.runbook.as_deref().map_or_else(
+            || "no runbook named".to_owned(),
+            |id| format!("runbook {id} (Alerts view, enter: its steps)"),
+        );
+        let symbol = if alert.severity == "critical" {
+            "✖"
+        } else {
+            "▲"
+        };
         problems.push(format!(
-            "{} alert(s) firing: {} — tab to Alerts, enter for the runbook",
-            app.alerts.len(),
-            app.alerts
-                .iter()
-                .map(|a| a.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            "{symbol} {} firing{on}: {} — {runbook}",
+            alert.name, alert.summary
         ));
     }
     frame.render_widget(notes(problems), notes_area);
