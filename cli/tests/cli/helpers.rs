@@ -224,3 +224,111 @@ pub(crate) fn assert_owner_only(dir: &std::path::Path) {
     }
     assert!(files > 0, "no file in {}", dir.display());
 }
+
+/// A tmux server of its own, so a developer's sessions are never touched.
+pub(crate) struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    pub(crate) fn new(command: &str) -> Self {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let socket = format!("shopctl-dash-{}-{n}", std::process::id());
+        let tmux = Self { socket };
+        let status = tmux
+            .command()
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                "dash",
+                "-x",
+                "200",
+                "-y",
+                "50",
+                command,
+            ])
+            .status()
+            .expect("tmux runs (apt-get install tmux)");
+        assert!(status.success());
+        tmux
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new("tmux");
+        command.args(["-L", &self.socket]);
+        command
+    }
+
+    pub(crate) fn screen(&self) -> String {
+        let out = self
+            .command()
+            .args(["capture-pane", "-p", "-t", "dash"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub(crate) fn keys(&self, keys: &[&str]) {
+        for key in keys {
+            let status = self
+                .command()
+                .args(["send-keys", "-t", "dash", key])
+                .status()
+                .unwrap();
+            assert!(status.success());
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    }
+
+    pub(crate) fn alternate_screen(&self) -> bool {
+        let out = self
+            .command()
+            .args(["display-message", "-p", "-t", "dash", "#{alternate_on}"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim() == "1"
+    }
+
+    /// Waits (up to 60 s) until `done` holds for the screen; panics with the screen if not.
+    pub(crate) async fn wait(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if done(&screen) {
+                return screen;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "{what}: not on screen within 60 s:\n{screen}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.command().arg("kill-server").status();
+    }
+}
+
+/// The overview's service rows, in screen order: (health, service, pid, restarts, error %).
+pub(crate) fn overview_rows(screen: &str) -> Vec<(String, String, String, String, String)> {
+    screen
+        .lines()
+        .skip_while(|l| !l.contains("HEALTH"))
+        .skip(1)
+        .take_while(|l| !l.starts_with('└'))
+        .map(|l| {
+            let cells: Vec<&str> = l
+                .trim_matches(|c| c == '│' || c == ' ')
+                .split_whitespace()
+                .collect();
+            // symbol, word, service, pid, restarts, req/s, err%
+            let cell = |i: usize| cells.get(i).copied().unwrap_or_default().to_owned();
+            (cell(1), cell(2), cell(3), cell(4), cell(6))
+        })
+        .collect()
+}

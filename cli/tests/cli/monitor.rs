@@ -389,6 +389,29 @@ async fn an_injected_payment_fault_reaches_alertmanager_with_runbooks() {
             .any(|a| a["name"] == "HighErrorRatio" && a["runbook"] == "high-error-ratio"),
         "{snapshot}"
     );
+    // In the terminal: the failing service on top with its error rate, and the firing alert
+    // with the runbook to follow, on one screen.
+    let tmux = crate::helpers::Tmux::new(&format!(
+        "{} dash --base-port {} --data-dir {}; sleep 60",
+        env!("CARGO_BIN_EXE_shopctl"),
+        shop.base,
+        shop.data().display()
+    ));
+    let screen = tmux
+        .wait("payment, its alert and its runbook", |s| {
+            s.contains("metrics: prometheus ✓")
+                && s.contains("HighErrorRatio firing on payment")
+                && s.contains("runbook high-error-ratio")
+        })
+        .await;
+    let top = crate::helpers::overview_rows(&screen);
+    assert!(
+        top.iter()
+            .take(2)
+            .any(|r| r.1 == "payment" && r.0 == "degraded"),
+        "{screen}"
+    );
+    tmux.keys(&["q"]);
     assert!(shop.stop().await.success());
 }
 
