@@ -74,7 +74,10 @@ async fn status_faults_and_loadgen_see_and_break_a_running_shop() {
     assert_eq!(inject["action"], "fault_inject");
     assert_eq!(inject["target"], "payment");
     assert_eq!(inject["outcome"], "success");
-    assert_eq!(inject["details"], serde_json::json!({"error_rate": 0.5}));
+    assert_eq!(
+        inject["details"],
+        serde_json::json!({"error_rate": 0.5, "via": "cli"})
+    );
     assert!(
         inject["actor"].as_str().unwrap().starts_with("operator:"),
         "{inject}"
@@ -251,7 +254,7 @@ async fn status_faults_and_loadgen_see_and_break_a_running_shop() {
     );
     assert_eq!(
         records.last().unwrap()["details"],
-        serde_json::json!({"kill": true})
+        serde_json::json!({"kill": true, "via": "cli"})
     );
 
     let stopped = shop.stop().await;
