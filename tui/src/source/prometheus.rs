@@ -48,6 +48,13 @@ const ROUTE_QUERIES: [(&str, &str); 6] = [
     ("p99", "service_route:http_request_duration_seconds:p99"),
 ];
 
+/// Checkouts per minute by result.
+const CHECKOUTS: &str = "result:orders_checkouts:rate5m * 60";
+/// Payments per minute by result.
+const PAYMENTS: &str = "result:payments:rate5m * 60";
+/// The sparklines' two series.
+const HISTORY_QUERIES: [&str; 2] = ["service:http_requests:rate1m", "service:http_errors:rate1m"];
+
 /// How far back the sparklines go, and their step.
 const HISTORY: (u32, u32) = (15 * 60, 10);
 
@@ -173,12 +180,12 @@ pub async fn read(
         }
         business.dead_letters.insert(service, s.last());
     }
-    for s in instant(client, base, "result:orders_checkouts:rate5m * 60").await? {
+    for s in instant(client, base, CHECKOUTS).await? {
         business
             .checkouts
             .insert(s.label("result").to_owned(), s.last());
     }
-    for s in instant(client, base, "result:payments:rate5m * 60").await? {
+    for s in instant(client, base, PAYMENTS).await? {
         business
             .payments
             .insert(s.label("result").to_owned(), s.last());
@@ -254,20 +261,8 @@ async fn read_history(
             ("step", HISTORY.1.to_string()),
         ]
     };
-    let rates = query(
-        client,
-        base,
-        "query_range",
-        &params("service:http_requests:rate1m"),
-    )
-    .await?;
-    let errors = query(
-        client,
-        base,
-        "query_range",
-        &params("service:http_errors:rate1m"),
-    )
-    .await?;
+    let rates = query(client, base, "query_range", &params(HISTORY_QUERIES[0])).await?;
+    let errors = query(client, base, "query_range", &params(HISTORY_QUERIES[1])).await?;
     for (service, m) in metrics.iter_mut() {
         let of = |all: &[Series]| {
             all.iter()
@@ -289,4 +284,36 @@ async fn read_history(
         m.history = Some(points);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The recording rules the dashboard reads, as the rules file defines them: a rule renamed
+    /// there and not here (or the reverse) fails this test, not an on-call engineer's screen.
+    #[test]
+    fn every_recording_rule_read_is_defined() {
+        let rules = include_str!("../../../templates/monitoring/rules/recording.yml");
+        let defined: Vec<&str> = rules
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("- record: "))
+            .collect();
+        let queries = SERVICE_QUERIES
+            .iter()
+            .chain(ROUTE_QUERIES.iter())
+            .map(|(_, q)| *q)
+            .chain([CHECKOUTS, PAYMENTS])
+            .chain(HISTORY_QUERIES);
+        let mut read = 0;
+        for query in queries {
+            for word in query.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':')) {
+                if word.contains(':') && !word.starts_with(':') && word.len() > 3 {
+                    assert!(defined.contains(&word), "`{word}` is not a recording rule");
+                    read += 1;
+                }
+            }
+        }
+        assert!(read >= 10, "only {read} rules found in the queries");
+    }
 }
