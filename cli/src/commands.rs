@@ -9,6 +9,7 @@ mod guard;
 mod loadgen;
 mod logs;
 mod migrate;
+mod render;
 mod seed;
 mod serve;
 mod status;
@@ -102,6 +103,8 @@ enum Command {
     #[command(subcommand)]
     Fault(fault::Fault),
     /// Run one service in the foreground.
+    /// Render the platform's Kubernetes manifests (plain, deterministic YAML).
+    Render(render::Render),
     Serve(serve::Serve),
     /// Apply database migrations of one service or all.
     Migrate(migrate::Migrate),
@@ -136,6 +139,7 @@ impl Cli {
             Command::Fault(cmd) => cmd.run(global).await,
             Command::Loadgen(cmd) => cmd.run(global).await,
             Command::Logs(cmd) => cmd.run(global).await,
+            Command::Render(cmd) => cmd.run(global),
             Command::Serve(cmd) => cmd.run(global).await,
             Command::Migrate(cmd) => cmd.run(global).await,
             Command::Seed(cmd) => cmd.run(global).await,

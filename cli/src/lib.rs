@@ -5,6 +5,7 @@
 //! 2 error or bad usage). Errors print as one `error: …` line that says how to fix them.
 
 pub mod commands;
+pub mod deploy;
 pub mod loadgen;
 pub mod logs;
 pub mod platform;

@@ -11,6 +11,7 @@ mod helpers;
 mod logs;
 mod monitor;
 mod ops;
+mod render;
 mod saga;
 mod seed;
 mod serve;

@@ -1,0 +1,301 @@
+//! `shopctl render`: the platform's Kubernetes manifests, checked the way a cluster and an
+//! auditor would: by the Kubernetes schemas (`kubernetes-validate`, strict, pinned version),
+//! object by object for every security setting, and against a golden copy (insta).
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::{
+    apps::v1::Deployment, autoscaling::v2::HorizontalPodAutoscaler, batch::v1::Job,
+    core::v1::PodSpec, networking::v1::NetworkPolicy,
+};
+use serde_json::Value;
+use shopctl::deploy::{render, values::Values};
+
+use crate::helpers::{assert_one_line_error, run_in, stdout};
+
+/// The Kubernetes version the manifests are validated against.
+const KUBERNETES: &str = "1.33.0";
+
+fn objects() -> Vec<Value> {
+    let manifests = render::platform(&Values::default()).unwrap();
+    serde_saphyr::from_multiple(&render::stream(&manifests)).unwrap()
+}
+
+fn of_kind<T: serde::de::DeserializeOwned>(all: &[Value], kind: &str) -> BTreeMap<String, T> {
+    all.iter()
+        .filter(|o| o["kind"] == kind)
+        .map(|o| {
+            (
+                o["metadata"]["name"].as_str().unwrap().to_owned(),
+                serde_json::from_value(o.clone()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Every pod the platform runs, service or migration, holds the restricted profile.
+fn assert_restricted(what: &str, pod: &PodSpec) {
+    assert_eq!(pod.automount_service_account_token, Some(false), "{what}");
+    let security = pod.security_context.as_ref().unwrap();
+    assert_eq!(security.run_as_non_root, Some(true), "{what}");
+    assert!(security.run_as_user.is_some_and(|uid| uid > 0), "{what}");
+    assert_eq!(
+        security.seccomp_profile.as_ref().map(|s| s.type_.as_str()),
+        Some("RuntimeDefault"),
+        "{what}"
+    );
+    for container in &pod.containers {
+        let c = container.security_context.as_ref().unwrap();
+        assert_eq!(c.allow_privilege_escalation, Some(false), "{what}");
+        assert_eq!(c.read_only_root_filesystem, Some(true), "{what}");
+        assert_eq!(c.run_as_non_root, Some(true), "{what}");
+        assert_eq!(
+            c.capabilities.as_ref().and_then(|c| c.drop.clone()),
+            Some(vec!["ALL".to_owned()]),
+            "{what}"
+        );
+        let resources = container.resources.as_ref().unwrap();
+        for set in [&resources.requests, &resources.limits] {
+            let set = set.as_ref().unwrap();
+            assert!(
+                set.contains_key("cpu") && set.contains_key("memory"),
+                "{what}"
+            );
+        }
+        assert!(
+            container.image.as_deref().is_some_and(|i| i.contains(':')),
+            "{what}: image without a tag"
+        );
+        // Secrets only by reference: every secret-looking variable comes from a Secret.
+        for var in container.env.iter().flatten() {
+            if var.name.ends_with("KEY") || var.name.ends_with("TOKEN") || var.name.ends_with("URL")
+            {
+                assert!(var.value.is_none(), "{what}: {} has a value", var.name);
+                assert!(
+                    var.value_from
+                        .as_ref()
+                        .and_then(|v| v.secret_key_ref.as_ref())
+                        .is_some(),
+                    "{what}: {} is not a Secret reference",
+                    var.name
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_service_is_deployed_with_every_security_setting() {
+    let all = objects();
+    assert!(
+        all.iter().all(|o| o["kind"] != "Secret"),
+        "a Secret was rendered"
+    );
+    let namespace = all.iter().find(|o| o["kind"] == "Namespace").unwrap();
+    assert_eq!(
+        namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],
+        "restricted"
+    );
+    let deployments: BTreeMap<String, Deployment> = of_kind(&all, "Deployment");
+    let autoscalers: BTreeMap<String, HorizontalPodAutoscaler> =
+        of_kind(&all, "HorizontalPodAutoscaler");
+    assert_eq!(deployments.len(), 8);
+    for service in shopctl_tui::SERVICES {
+        let name = format!("shopctl-{service}");
+        for kind in [
+            "ServiceAccount",
+            "Service",
+            "PodDisruptionBudget",
+            "NetworkPolicy",
+        ] {
+            assert!(
+                all.iter()
+                    .any(|o| o["kind"] == kind && o["metadata"]["name"] == name.as_str()),
+                "{kind}/{name} missing"
+            );
+        }
+        let sa = all
+            .iter()
+            .find(|o| o["kind"] == "ServiceAccount" && o["metadata"]["name"] == name.as_str())
+            .unwrap();
+        assert_eq!(sa["automountServiceAccountToken"], false, "{name}");
+        let hpa = autoscalers[&name].spec.as_ref().unwrap();
+        assert_eq!(
+            (hpa.min_replicas, hpa.max_replicas),
+            (Some(2), 10),
+            "{name}"
+        );
+        let target = hpa.metrics.as_ref().unwrap()[0].resource.as_ref().unwrap();
+        assert_eq!(target.target.average_utilization, Some(70), "{name}");
+
+        let template = &deployments[&name].spec.as_ref().unwrap().template;
+        let annotations = template
+            .metadata
+            .as_ref()
+            .unwrap()
+            .annotations
+            .as_ref()
+            .unwrap();
+        assert_eq!(annotations["prometheus.io/scrape"], "true", "{name}");
+        assert_eq!(annotations["prometheus.io/path"], "/metrics", "{name}");
+        let pod = template.spec.as_ref().unwrap();
+        assert_restricted(&name, pod);
+        assert!(
+            pod.topology_spread_constraints
+                .as_ref()
+                .is_some_and(|t| !t.is_empty())
+        );
+        let container = &pod.containers[0];
+        let path = |probe: &Option<k8s_openapi::api::core::v1::Probe>| {
+            probe
+                .as_ref()
+                .and_then(|p| p.http_get.as_ref())
+                .and_then(|h| h.path.clone())
+        };
+        assert_eq!(
+            path(&container.liveness_probe).as_deref(),
+            Some("/livez"),
+            "{name}"
+        );
+        assert_eq!(
+            path(&container.readiness_probe).as_deref(),
+            Some("/readyz"),
+            "{name}"
+        );
+        assert!(container.startup_probe.is_some(), "{name}");
+    }
+    let jobs: BTreeMap<String, Job> = of_kind(&all, "Job");
+    assert_eq!(jobs.len(), 6, "a migration per database: {:?}", jobs.keys());
+    for (name, job) in &jobs {
+        assert_restricted(
+            name,
+            job.spec.as_ref().unwrap().template.spec.as_ref().unwrap(),
+        );
+    }
+}
+
+#[test]
+fn the_network_is_denied_but_for_the_shops_paths() {
+    let all = objects();
+    let policies: BTreeMap<String, NetworkPolicy> = of_kind(&all, "NetworkPolicy");
+    let deny = policies["shopctl-default-deny"].spec.as_ref().unwrap();
+    assert!(
+        deny.pod_selector
+            .as_ref()
+            .is_none_or(|s| s.match_labels.is_none())
+    );
+    assert!(deny.ingress.is_none() && deny.egress.is_none());
+    let peers = |policy: &str, egress: bool| -> Vec<String> {
+        let spec = policies[policy].spec.as_ref().unwrap();
+        let names = |peers: &[k8s_openapi::api::networking::v1::NetworkPolicyPeer]| {
+            peers
+                .iter()
+                .filter_map(|p| {
+                    p.pod_selector
+                        .as_ref()?
+                        .match_labels
+                        .as_ref()?
+                        .get("app.kubernetes.io/name")
+                        .cloned()
+                })
+                .collect::<Vec<_>>()
+        };
+        if egress {
+            spec.egress
+                .iter()
+                .flatten()
+                .flat_map(|r| names(r.to.as_deref().unwrap_or_default()))
+                .collect()
+        } else {
+            spec.ingress
+                .iter()
+                .flatten()
+                .flat_map(|r| names(r.from.as_deref().unwrap_or_default()))
+                .collect()
+        }
+    };
+    // The order saga calls payment; payment calls no one but user for its keys.
+    assert!(peers("shopctl-order", true).contains(&"payment".to_owned()));
+    assert_eq!(peers("shopctl-payment", true), ["user"]);
+    assert!(peers("shopctl-payment", false).contains(&"order".to_owned()));
+    assert!(!peers("shopctl-payment", false).contains(&"inventory".to_owned()));
+    // Only the gateway is reached from the ingress controller's namespace.
+    for (name, policy) in &policies {
+        let from_ingress = policy
+            .spec
+            .as_ref()
+            .unwrap()
+            .ingress
+            .iter()
+            .flatten()
+            .any(|r| {
+                r.from.iter().flatten().any(|p| {
+                    p.namespace_selector
+                        .as_ref()
+                        .and_then(|s| s.match_labels.as_ref())
+                        .is_some_and(|l| {
+                            l.get("kubernetes.io/metadata.name").map(String::as_str)
+                                == Some("ingress-nginx")
+                        })
+                })
+            });
+        assert_eq!(from_ingress, name == "shopctl-gateway", "{name}");
+    }
+}
+
+#[test]
+fn the_same_values_render_the_same_bytes_as_the_golden_copy() {
+    let first = render::stream(&render::platform(&Values::default()).unwrap());
+    let second = render::stream(&render::platform(&Values::default()).unwrap());
+    assert_eq!(first, second);
+    insta::assert_snapshot!("render_defaults", first);
+}
+
+/// The rendered files pass the Kubernetes schemas of a pinned version, strictly (an unknown
+/// field is an error), with the real `kubernetes-validate` (PyPI; .ci/run installs it).
+#[test]
+fn the_rendered_files_pass_kubernetes_validate() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("k8s");
+    let rendered = run_in(dir.path(), &["render", "--out", out.to_str().unwrap()]);
+    assert_eq!(rendered.status.code(), Some(0), "{}", stdout(&rendered));
+    let mut files: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 15, "{files:?}");
+    let validated = std::process::Command::new("kubernetes-validate")
+        .args(["--strict", "--kubernetes-version", KUBERNETES])
+        .args(&files)
+        .output()
+        .expect("kubernetes-validate runs (pip install kubernetes-validate; .ci/run installs it)");
+    assert!(
+        validated.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&validated.stdout),
+        String::from_utf8_lossy(&validated.stderr)
+    );
+}
+
+#[test]
+fn bad_values_are_one_line_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let values = dir.path().join("values.toml");
+    std::fs::write(
+        &values,
+        "image = \"shopctl:1.0\"\n[ingress]\nhostname = \"x\"\n",
+    )
+    .unwrap();
+    let output = run_in(
+        dir.path(),
+        &["render", "--values", values.to_str().unwrap()],
+    );
+    assert_one_line_error(&output, &["hostname", "line 3"]);
+    std::fs::write(&values, "image = \"registry.example.com/shopctl\"\n").unwrap();
+    let output = run_in(
+        dir.path(),
+        &["render", "--values", values.to_str().unwrap()],
+    );
+    assert_one_line_error(&output, &["has no tag"]);
+}
