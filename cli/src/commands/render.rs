@@ -23,6 +23,14 @@ pub(crate) struct Render {
     /// Write one file per piece into this directory instead of one stream on stdout.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Add a PostgreSQL StatefulSet (development clusters; production names its databases in
+    /// the databases Secret).
+    #[arg(long)]
+    with_postgres: bool,
+    /// Add the Prometheus Operator's ServiceMonitor and PrometheusRule (the shop's recording
+    /// and alert rules) and the Grafana dashboard as a ConfigMap.
+    #[arg(long)]
+    with_monitoring: bool,
 }
 
 impl Render {
@@ -34,7 +42,13 @@ impl Render {
         if let Some(environment) = self.environment {
             values.environment = environment;
         }
-        let manifests = render::platform(&values)?;
+        let manifests = render::platform_with(
+            &values,
+            render::Pieces {
+                postgres: self.with_postgres,
+                monitoring: self.with_monitoring,
+            },
+        )?;
         let Some(dir) = &self.out else {
             if global.output == crate::printer::OutputFormat::Json {
                 global.printer().result("", &manifests)?;

@@ -5,7 +5,7 @@
 use std::{collections::BTreeMap, fmt::Write as _};
 
 use k8s_openapi::api::{
-    apps::v1::Deployment,
+    apps::v1::{Deployment, StatefulSet},
     autoscaling::v2::HorizontalPodAutoscaler,
     batch::v1::Job,
     core::v1::{ConfigMap, Namespace, Service, ServiceAccount},
@@ -24,6 +24,17 @@ const SERVICE: &str = include_str!("../../../templates/k8s/service.yaml");
 const MIGRATE: &str = include_str!("../../../templates/k8s/migrate.yaml");
 const INGRESS: &str = include_str!("../../../templates/k8s/ingress.yaml");
 const NETWORK: &str = include_str!("../../../templates/k8s/network.toml");
+const POSTGRES: &str = include_str!("../../../templates/k8s/postgres.yaml");
+const MONITORING: &str = include_str!("../../../templates/k8s/monitoring.yaml");
+
+/// What is rendered beside the platform.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pieces {
+    /// A PostgreSQL StatefulSet for development clusters.
+    pub postgres: bool,
+    /// The Prometheus Operator's ServiceMonitor and PrometheusRule, and the Grafana dashboard.
+    pub monitoring: bool,
+}
 
 /// The order services roll out in: what others call first, the entrance last.
 pub const ROLLOUT_ORDER: [&str; 8] = [
@@ -157,6 +168,9 @@ fn common(values: &Values, config_hash: &str) -> BTreeMap<String, String> {
         ("host", values.ingress.host.clone()),
         ("tls_secret", values.ingress.tls_secret.clone()),
         ("ingress_class", values.ingress.class.clone()),
+        ("postgres_image", values.postgres_image.clone()),
+        ("postgres_secret", values.secrets.postgres.clone()),
+        ("databases_secret", values.secrets.databases.clone()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -165,6 +179,11 @@ fn common(values: &Values, config_hash: &str) -> BTreeMap<String, String> {
 
 /// Renders the platform, in apply order.
 pub fn platform(values: &Values) -> anyhow::Result<Vec<Manifest>> {
+    platform_with(values, Pieces::default())
+}
+
+/// Renders the platform and the optional `pieces`, in apply order.
+pub fn platform_with(values: &Values, pieces: Pieces) -> anyhow::Result<Vec<Manifest>> {
     values.check()?;
     let config_text = config(values)?;
     let config_hash = short_hash(&config_text, 16);
@@ -195,6 +214,27 @@ pub fn platform(values: &Values) -> anyhow::Result<Vec<Manifest>> {
         files.push((format!("2{i}-{service}.yaml"), render(SERVICE, &map)?));
     }
     files.push(("30-ingress.yaml".to_owned(), render(INGRESS, &base)?));
+    if pieces.postgres {
+        let policy = postgres_policy(&values.namespace);
+        files.push((
+            "03-postgres.yaml".to_owned(),
+            format!("{}\n---\n{policy}", render(POSTGRES, &base)?.trim_end()),
+        ));
+    }
+    if pieces.monitoring {
+        files.push((
+            "40-monitoring.yaml".to_owned(),
+            format!(
+                "{}\n---\n{}",
+                render(MONITORING, &base)?.trim_end(),
+                prometheus_rule(&values.namespace)?
+            ),
+        ));
+        files.push((
+            "41-dashboard.yaml".to_owned(),
+            dashboard(&values.namespace)?,
+        ));
+    }
     files.sort_by(|a, b| a.0.cmp(&b.0));
     files
         .into_iter()
@@ -247,6 +287,11 @@ fn check(file: &str, text: &str) -> anyhow::Result<Vec<String>> {
             }
             "Job" => drop(serde_json::from_value::<Job>(doc).map_err(typed)?),
             "NetworkPolicy" => drop(serde_json::from_value::<NetworkPolicy>(doc).map_err(typed)?),
+            "StatefulSet" => drop(serde_json::from_value::<StatefulSet>(doc).map_err(typed)?),
+            // The Prometheus Operator's kinds have no type here: their shape is checked by
+            // the operator's admission; the rules inside are checked by promtool in the tests.
+            "ServiceMonitor" | "PrometheusRule"
+                if doc["apiVersion"] == "monitoring.coreos.com/v1" && doc["spec"].is_object() => {}
             "Ingress" => drop(serde_json::from_value::<Ingress>(doc).map_err(typed)?),
             other => anyhow::bail!("{file}: {other}/{name}: not a kind shopctl renders"),
         }
@@ -365,6 +410,78 @@ fn service_policy(network: &Network, values: &Values, service: &str) -> String {
         let _ = write!(doc, "  egress:\n{egress}");
     }
     doc.trim_end().to_owned()
+}
+
+/// Only the services with a database reach `--with-postgres`'s PostgreSQL.
+fn postgres_policy(namespace: &str) -> String {
+    let databases: Vec<&str> = ROLLOUT_ORDER
+        .iter()
+        .copied()
+        .filter(|s| WITH_DATABASE.contains(s))
+        .collect();
+    let rule = peers_rule("from", &databases, &[]).replace(&format!("port: {PORT}"), "port: 5432");
+    format!(
+        "{}spec:\n  podSelector:\n    matchLabels:\n      app.kubernetes.io/name: postgres\n      app.kubernetes.io/part-of: shopctl\n  policyTypes: [Ingress, Egress]\n  ingress:\n{rule}  egress: []\n",
+        policy_header("shopctl-postgres", namespace)
+    )
+}
+
+/// The recording and alert rules of `templates/monitoring/` as a PrometheusRule.
+fn prometheus_rule(namespace: &str) -> anyhow::Result<String> {
+    use crate::platform::monitor::{ALERT_RULES, RECORDING_RULES};
+    let mut groups = Vec::new();
+    for (file, text) in [
+        ("recording.yml", RECORDING_RULES),
+        ("alerts.yml", ALERT_RULES),
+    ] {
+        let rules: serde_json::Value = serde_saphyr::from_str(text)
+            .map_err(|e| anyhow::anyhow!("templates/monitoring/rules/{file}: {e}"))?;
+        for mut group in rules["groups"].as_array().cloned().unwrap_or_default() {
+            // One PrometheusRule holds both files, and group names must be unique in it: the
+            // files may each have a group of the same name (recording and alerting).
+            let name = group["name"].as_str().unwrap_or_default().to_owned();
+            if groups
+                .iter()
+                .any(|g: &serde_json::Value| g["name"] == name.as_str())
+            {
+                group["name"] = serde_json::json!(format!("{name}-alerts"));
+            }
+            groups.push(group);
+        }
+    }
+    let object = serde_json::json!({
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": {
+            "name": "shopctl",
+            "namespace": namespace,
+            "labels": {
+                "app.kubernetes.io/part-of": "shopctl",
+                "app.kubernetes.io/managed-by": "shopctl",
+            },
+        },
+        "spec": {"groups": groups},
+    });
+    serde_saphyr::to_string(&object).map_err(|e| anyhow::anyhow!("the PrometheusRule: {e}"))
+}
+
+/// The Grafana dashboard of `templates/monitoring/` as a ConfigMap Grafana's sidecar loads.
+fn dashboard(namespace: &str) -> anyhow::Result<String> {
+    let object = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": "shopctl-grafana-dashboard",
+            "namespace": namespace,
+            "labels": {
+                "app.kubernetes.io/part-of": "shopctl",
+                "app.kubernetes.io/managed-by": "shopctl",
+                "grafana_dashboard": "1",
+            },
+        },
+        "data": {"shopctl.json": crate::platform::monitor::GRAFANA_DASHBOARD},
+    });
+    serde_saphyr::to_string(&object).map_err(|e| anyhow::anyhow!("the dashboard ConfigMap: {e}"))
 }
 
 /// Default deny, DNS for every pod, then one policy per service with exactly its paths.

@@ -27,6 +27,8 @@ pub struct Values {
     pub ingress: Ingress,
     /// The Secrets the pods read.
     pub secrets: Secrets,
+    /// The PostgreSQL image of `--with-postgres` (development clusters).
+    pub postgres_image: String,
 }
 
 /// How many replicas, and when the autoscaler adds more.
@@ -79,6 +81,8 @@ pub struct Secrets {
     pub platform: String,
     /// The Secret with one key per service with a database, its database URL.
     pub databases: String,
+    /// The Secret with the password of `--with-postgres`'s PostgreSQL (key `password`).
+    pub postgres: String,
 }
 
 impl Default for Values {
@@ -92,6 +96,7 @@ impl Default for Values {
             resources: Resources::default(),
             ingress: Ingress::default(),
             secrets: Secrets::default(),
+            postgres_image: "postgres:17".to_owned(),
         }
     }
 }
@@ -134,6 +139,7 @@ impl Default for Secrets {
         Self {
             platform: "shopctl-secrets".to_owned(),
             databases: "shopctl-databases".to_owned(),
+            postgres: "shopctl-postgres".to_owned(),
         }
     }
 }
@@ -161,6 +167,12 @@ impl Values {
     /// Refuses what would render into objects Kubernetes refuses, or into a shop that cannot
     /// run: an image without a tag, a replica range upside down, an unknown environment.
     pub fn check(&self) -> anyhow::Result<()> {
+        if !has_tag(&self.postgres_image) {
+            anyhow::bail!(
+                "postgres_image `{}` has no tag: name the release, e.g. `postgres:17`",
+                self.postgres_image
+            );
+        }
         if !has_tag(&self.image) {
             anyhow::bail!(
                 "image `{}` has no tag: name the release, e.g. `image = \"{}:{}\"`, so that a deploy is repeatable",

@@ -68,7 +68,9 @@ fn assert_restricted(what: &str, pod: &PodSpec) {
         );
         // Secrets only by reference: every secret-looking variable comes from a Secret.
         for var in container.env.iter().flatten() {
-            if var.name.ends_with("KEY") || var.name.ends_with("TOKEN") || var.name.ends_with("URL")
+            if ["KEY", "TOKEN", "URL", "PASSWORD"]
+                .iter()
+                .any(|end| var.name.ends_with(end))
             {
                 assert!(var.value.is_none(), "{what}: {} has a value", var.name);
                 assert!(
@@ -257,11 +259,23 @@ fn the_same_values_render_the_same_bytes_as_the_golden_copy() {
 fn the_rendered_files_pass_kubernetes_validate() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("k8s");
-    let rendered = run_in(dir.path(), &["render", "--out", out.to_str().unwrap()]);
+    let rendered = run_in(
+        dir.path(),
+        &[
+            "render",
+            "--with-postgres",
+            "--with-monitoring",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
     assert_eq!(rendered.status.code(), Some(0), "{}", stdout(&rendered));
+    // The Prometheus Operator's kinds have no schema there; their rules are checked by
+    // promtool (below).
     let mut files: Vec<_> = std::fs::read_dir(&out)
         .unwrap()
         .map(|e| e.unwrap().path())
+        .filter(|p| !p.ends_with("40-monitoring.yaml"))
         .collect();
     files.sort();
     assert!(files.len() >= 15, "{files:?}");
@@ -298,4 +312,102 @@ fn bad_values_are_one_line_errors() {
         &["render", "--values", values.to_str().unwrap()],
     );
     assert_one_line_error(&output, &["has no tag"]);
+}
+
+/// `--with-postgres` adds a restricted PostgreSQL only the services with a database reach;
+/// `--with-monitoring` adds the ServiceMonitor, the shop's rules as a PrometheusRule that
+/// promtool accepts, and the Grafana dashboard.
+#[test]
+fn the_optional_pieces_are_as_hardened_and_their_rules_pass_promtool() {
+    let manifests = render::platform_with(
+        &Values::default(),
+        render::Pieces {
+            postgres: true,
+            monitoring: true,
+        },
+    )
+    .unwrap();
+    let all: Vec<Value> = serde_saphyr::from_multiple(&render::stream(&manifests)).unwrap();
+    let postgres: BTreeMap<String, k8s_openapi::api::apps::v1::StatefulSet> =
+        of_kind(&all, "StatefulSet");
+    let pod = postgres["shopctl-postgres"]
+        .spec
+        .as_ref()
+        .unwrap()
+        .template
+        .spec
+        .clone()
+        .unwrap();
+    assert_restricted("postgres", &pod);
+    let policies: BTreeMap<String, NetworkPolicy> = of_kind(&all, "NetworkPolicy");
+    let from: Vec<String> = policies["shopctl-postgres"]
+        .spec
+        .as_ref()
+        .unwrap()
+        .ingress
+        .iter()
+        .flatten()
+        .flat_map(|r| r.from.iter().flatten())
+        .filter_map(|p| {
+            p.pod_selector
+                .as_ref()?
+                .match_labels
+                .as_ref()?
+                .get("app.kubernetes.io/name")
+                .cloned()
+        })
+        .collect();
+    assert_eq!(
+        from,
+        [
+            "user",
+            "product",
+            "inventory",
+            "payment",
+            "order",
+            "notification"
+        ]
+    );
+
+    let monitor = all.iter().find(|o| o["kind"] == "ServiceMonitor").unwrap();
+    assert_eq!(monitor["spec"]["jobLabel"], "app.kubernetes.io/part-of");
+    assert_eq!(monitor["spec"]["endpoints"][0]["path"], "/metrics");
+    let rule = all.iter().find(|o| o["kind"] == "PrometheusRule").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.yml");
+    std::fs::write(
+        &rules,
+        serde_saphyr::to_string(&serde_json::json!({"groups": rule["spec"]["groups"]})).unwrap(),
+    )
+    .unwrap();
+    let checked = std::process::Command::new("promtool")
+        .args(["check", "rules"])
+        .arg(&rules)
+        .output()
+        .expect("promtool runs; .ci/run installs it");
+    let said = String::from_utf8_lossy(&checked.stdout).into_owned();
+    assert!(
+        checked.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    let every: Vec<&Value> = rule["spec"]["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["rules"].as_array().unwrap().iter())
+        .collect();
+    assert!(
+        said.contains(&format!("SUCCESS: {} rules found", every.len())),
+        "{said}"
+    );
+    let alerts = every.iter().filter(|r| r["alert"].is_string()).count();
+    assert_eq!(alerts, 12, "every alert of templates/monitoring");
+    let dashboard = all
+        .iter()
+        .find(|o| o["metadata"]["name"] == "shopctl-grafana-dashboard")
+        .unwrap();
+    let json: Value =
+        serde_json::from_str(dashboard["data"]["shopctl.json"].as_str().unwrap()).unwrap();
+    assert!(json["panels"].as_array().is_some_and(|p| !p.is_empty()));
 }
