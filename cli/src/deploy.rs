@@ -1,5 +1,7 @@
 //! Kubernetes: the platform rendered from `templates/k8s/` ([`render`]) with the [`values`]
-//! of one installation. The commands (`render`) stay thin; this is the engine.
+//! of one installation, and whether a cluster can take it ([`cluster`]). The commands
+//! (`render`, `bootstrap --kubernetes`) stay thin; this is the engine.
 
+pub mod cluster;
 pub mod render;
 pub mod values;

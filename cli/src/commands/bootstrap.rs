@@ -42,9 +42,21 @@ pub(crate) struct Bootstrap {
     /// Where the secrets go.
     #[arg(long, default_value = ".env", value_name = "FILE")]
     env_file: PathBuf,
-    /// Also require `kubectl` (for deploying to Kubernetes).
+    /// Also require `kubectl` and check the cluster: reachable, the namespace ours or
+    /// creatable, every permission a deploy needs, metrics-server, the Prometheus Operator.
     #[arg(long)]
     kubernetes: bool,
+    /// The Kubernetes context to check (default: the current one).
+    #[arg(long, value_name = "NAME", requires = "kubernetes")]
+    context: Option<String>,
+    /// The namespace the shop is deployed into.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "shopctl",
+        requires = "kubernetes"
+    )]
+    namespace: String,
     /// Also require `velero` (for backups).
     #[arg(long)]
     backups: bool,
@@ -60,6 +72,8 @@ impl Bootstrap {
             base_port: self.base_port,
             env_file: self.env_file,
             kubernetes: self.kubernetes,
+            context: self.context,
+            namespace: self.namespace,
             backups: self.backups,
             config: global
                 .config

@@ -1,5 +1,6 @@
 //! Setting an environment up, idempotently (what `shopctl bootstrap` runs). Checks the prerequisites (a writable
-//! data directory, the database server, `kubectl` and `velero` when asked for), writes
+//! data directory, the database server, `kubectl` and `velero` when asked for, and with
+//! `--kubernetes` whether the cluster can take the shop: `deploy::cluster`), writes
 //! `shopctl.toml` and `.env` from `templates/`, creates the databases, runs the migrations,
 //! makes the first signing key and seeds the demo catalog (dev only). What exists is kept.
 //! `--check` reports the same steps without changing anything.
@@ -44,8 +45,12 @@ pub struct Bootstrap {
     pub base_port: u16,
     /// Where the secrets go.
     pub env_file: PathBuf,
-    /// Also require `kubectl`.
+    /// Also require `kubectl`, and check the cluster.
     pub kubernetes: bool,
+    /// The Kubernetes context to check (the current one when `None`).
+    pub context: Option<String>,
+    /// The namespace the shop goes into.
+    pub namespace: String,
     /// Also require `velero`.
     pub backups: bool,
     /// The configuration file to write or check.
@@ -288,6 +293,18 @@ impl Bootstrap {
         };
         let mut steps = Vec::new();
         self.prerequisites(&mut steps);
+        if self.kubernetes {
+            match crate::logs::pods::client(self.context.as_deref()).await {
+                Ok(client) => {
+                    steps.extend(crate::deploy::cluster::check(&client, &self.namespace).await);
+                }
+                Err(e) => steps.push(Step {
+                    name: "cluster".to_owned(),
+                    state: State::Failed,
+                    detail: format!("{e:#}"),
+                }),
+            }
+        }
         self.database_server(&mut steps).await?;
         let ready = !steps.iter().any(|s| s.state == State::Failed);
         if ready {

@@ -168,6 +168,8 @@ fn bootstrap_names_missing_prerequisites_and_writes_nothing() {
     let output = shopctl()
         .current_dir(dir.path())
         .env("PATH", "/nonexistent")
+        .env("KUBECONFIG", dir.path().join("no-kubeconfig"))
+        .env_remove("KUBERNETES_SERVICE_HOST")
         .args(["bootstrap", "--kubernetes", "--output", "json"])
         .args(["--postgres", "postgres://postgres@127.0.0.1:1/shop"])
         .output()
@@ -176,6 +178,9 @@ fn bootstrap_names_missing_prerequisites_and_writes_nothing() {
     let found = report(&output);
     assert_eq!(state(&found, "kubectl"), "failed");
     assert!(found.to_string().contains("install"), "{found}");
+    // No cluster to check: said in one step, with the fix.
+    assert_eq!(state(&found, "cluster"), "failed");
+    assert!(found.to_string().contains("set KUBECONFIG"), "{found}");
     assert_eq!(state(&found, "database server"), "failed");
     assert!(found.to_string().contains("--postgres"), "{found}");
     assert!(!dir.path().join("shopctl.toml").exists());
