@@ -10,6 +10,7 @@ mod loadgen;
 mod logs;
 mod migrate;
 mod render;
+mod secrets;
 mod seed;
 mod serve;
 mod status;
@@ -105,6 +106,9 @@ enum Command {
     /// Run one service in the foreground.
     /// Render the platform's Kubernetes manifests (plain, deterministic YAML).
     Render(render::Render),
+    /// Create or update the Secrets of a Kubernetes deployment (values never printed).
+    #[command(subcommand)]
+    Secrets(secrets::Secrets),
     Serve(serve::Serve),
     /// Apply database migrations of one service or all.
     Migrate(migrate::Migrate),
@@ -140,6 +144,7 @@ impl Cli {
             Command::Loadgen(cmd) => cmd.run(global).await,
             Command::Logs(cmd) => cmd.run(global).await,
             Command::Render(cmd) => cmd.run(global),
+            Command::Secrets(cmd) => cmd.run(global).await,
             Command::Serve(cmd) => cmd.run(global).await,
             Command::Migrate(cmd) => cmd.run(global).await,
             Command::Seed(cmd) => cmd.run(global).await,

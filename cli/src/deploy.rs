@@ -4,4 +4,5 @@
 
 pub mod cluster;
 pub mod render;
+pub mod secrets;
 pub mod values;

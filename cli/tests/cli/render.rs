@@ -411,3 +411,50 @@ fn the_optional_pieces_are_as_hardened_and_their_rules_pass_promtool() {
         serde_json::from_str(dashboard["data"]["shopctl.json"].as_str().unwrap()).unwrap();
     assert!(json["panels"].as_array().is_some_and(|p| !p.is_empty()));
 }
+
+/// `secrets apply` says in one line what is wrong: an env file without PostgreSQL URLs (a
+/// cluster has no SQLite), no cluster to reach.
+#[test]
+fn secrets_apply_refuses_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join(".env");
+    std::fs::write(
+        &env,
+        "SHOPCTL_GATEWAY__SERVICE_KEY=k\nSHOPCTL_GATEWAY__ADMIN_TOKEN=t\n",
+    )
+    .unwrap();
+    let output = crate::helpers::shopctl()
+        .current_dir(dir.path())
+        .env("KUBECONFIG", dir.path().join("none"))
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .args(["secrets", "apply"])
+        .output()
+        .unwrap();
+    assert_one_line_error(&output, &["SHOPCTL_USER__DATABASE_URL", "--postgres"]);
+    let mut full = String::from("SHOPCTL_GATEWAY__SERVICE_KEY=k\nSHOPCTL_GATEWAY__ADMIN_TOKEN=t\n");
+    for service in [
+        "USER",
+        "PRODUCT",
+        "INVENTORY",
+        "PAYMENT",
+        "ORDER",
+        "NOTIFICATION",
+    ] {
+        use std::fmt::Write as _;
+        writeln!(
+            full,
+            "SHOPCTL_{service}__DATABASE_URL=postgres://u:secret-pw@db/{service}"
+        )
+        .unwrap();
+    }
+    std::fs::write(&env, full).unwrap();
+    let output = crate::helpers::shopctl()
+        .current_dir(dir.path())
+        .env("KUBECONFIG", dir.path().join("none"))
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .args(["secrets", "apply"])
+        .output()
+        .unwrap();
+    assert_one_line_error(&output, &["no Kubernetes cluster", "KUBECONFIG"]);
+    assert!(!crate::helpers::stderr(&output).contains("secret-pw"));
+}
