@@ -3,6 +3,8 @@
 //! (`render`, `bootstrap --kubernetes`) stay thin; this is the engine.
 
 pub mod cluster;
+pub mod explain;
 pub mod render;
 pub mod secrets;
 pub mod values;
+pub mod wait;
