@@ -2,6 +2,7 @@
 //! of one installation, and whether a cluster can take it ([`cluster`]). The commands
 //! (`render`, `bootstrap --kubernetes`) stay thin; this is the engine.
 
+pub mod apply;
 pub mod cluster;
 pub mod explain;
 pub mod render;
