@@ -3,13 +3,16 @@
 mod bootstrap;
 mod completions;
 mod dash;
+mod deploy;
 mod events;
 mod fault;
 mod guard;
+mod history;
 mod loadgen;
 mod logs;
 mod migrate;
 mod render;
+mod rollback;
 mod secrets;
 mod seed;
 mod serve;
@@ -104,6 +107,12 @@ enum Command {
     #[command(subcommand)]
     Fault(fault::Fault),
     /// Run one service in the foreground.
+    /// Deploy the platform to Kubernetes: apply in order, wait, record, roll back on failure.
+    Deploy(deploy::Deploy),
+    /// List the deploys of the shop in a namespace (the cluster keeps the history).
+    History(history::History),
+    /// Apply an earlier revision of the shop again.
+    Rollback(rollback::Rollback),
     /// Render the platform's Kubernetes manifests (plain, deterministic YAML).
     Render(render::Render),
     /// Create or update the Secrets of a Kubernetes deployment (values never printed).
@@ -143,6 +152,9 @@ impl Cli {
             Command::Fault(cmd) => cmd.run(global).await,
             Command::Loadgen(cmd) => cmd.run(global).await,
             Command::Logs(cmd) => cmd.run(global).await,
+            Command::Deploy(cmd) => cmd.run(global).await,
+            Command::History(cmd) => cmd.run(global).await,
+            Command::Rollback(cmd) => cmd.run(global).await,
             Command::Render(cmd) => cmd.run(global),
             Command::Secrets(cmd) => cmd.run(global).await,
             Command::Serve(cmd) => cmd.run(global).await,

@@ -4,7 +4,11 @@
 
 pub mod apply;
 pub mod cluster;
+pub mod engine;
 pub mod explain;
+#[cfg(test)]
+mod fake;
+pub mod release;
 pub mod render;
 pub mod secrets;
 pub mod values;

@@ -52,7 +52,7 @@ pub const ROLLOUT_ORDER: [&str; 8] = [
 const PORT: u16 = 8080;
 
 /// One file of the rendering.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Manifest {
     /// Its file name in `--out DIR`, which sorts in apply order.
     pub file: String,
@@ -71,7 +71,8 @@ struct Network {
     mail: Vec<String>,
 }
 
-fn short_hash(text: &str, len: usize) -> String {
+/// The first `len` hex digits of `text`'s SHA-256.
+pub fn short_hash(text: &str, len: usize) -> String {
     let digest = Sha256::digest(text.as_bytes());
     let mut hex = String::new();
     for byte in digest {

@@ -8,6 +8,7 @@ use std::time::Duration;
 use futures_util::{StreamExt as _, TryStreamExt as _};
 use k8s_openapi::api::{
     apps::v1::Deployment,
+    batch::v1::Job,
     core::v1::{Event, Pod},
 };
 use kube::{
@@ -90,6 +91,78 @@ pub async fn deployment(
         object,
         timed_out,
         reasons: diagnose(client, namespace, &deployment).await,
+    })
+}
+
+/// Whether a Job has ended: `Some(true)` complete, `Some(false)` failed, `None` running.
+fn job_ended(job: &Job) -> Option<bool> {
+    let conditions = job.status.as_ref()?.conditions.as_ref()?;
+    let holds = |kind: &str| {
+        conditions
+            .iter()
+            .any(|c| c.type_ == kind && c.status == "True")
+    };
+    if holds("Complete") {
+        Some(true)
+    } else if holds("Failed") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Waits up to `timeout` for Job `name` (a migration) to complete; a failed or unfinished one
+/// is explained by its pods and their events.
+pub async fn job(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+    timeout: Duration,
+) -> Result<(), Stuck> {
+    let api: Api<Job> = Api::namespaced(client.clone(), namespace);
+    let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
+    let watched = tokio::time::timeout(timeout, async {
+        let mut stream = watcher(api, config).applied_objects().boxed();
+        loop {
+            match stream.try_next().await {
+                Ok(Some(job)) => match job_ended(&job) {
+                    Some(true) => return Ok(()),
+                    Some(false) => return Err(()),
+                    None => {}
+                },
+                Ok(None) => return Err(()),
+                Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+            }
+        }
+    })
+    .await;
+    let timed_out = match watched {
+        Ok(Ok(())) => return Ok(()),
+        Ok(Err(())) => false,
+        Err(_) => true,
+    };
+    let pods = Api::<Pod>::namespaced(client.clone(), namespace)
+        .list(&ListParams::default().labels(&format!("job-name={name}")))
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default();
+    let events = Api::<Event>::namespaced(client.clone(), namespace)
+        .list(&ListParams::default().fields("type=Warning"))
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default();
+    let mut reasons: Vec<String> = pods.iter().flat_map(|p| explain::pod(p, &events)).collect();
+    if reasons.is_empty() {
+        reasons.push(if timed_out {
+            "still running, or no pod has started (see `kubectl describe job`)".to_owned()
+        } else {
+            "failed, and its pods are gone".to_owned()
+        });
+    }
+    Err(Stuck {
+        object: format!("Job/{name}"),
+        timed_out,
+        reasons,
     })
 }
 

@@ -119,6 +119,18 @@ impl Target {
     }
 }
 
+/// Flags that locate a deployment of the shop in a Kubernetes cluster (`deploy`, `history`,
+/// `rollback`).
+#[derive(Debug, Clone, Args)]
+pub(crate) struct Cluster {
+    /// The Kubernetes context (default: the current one of the kubeconfig).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) context: Option<String>,
+    /// The namespace of the shop (default: the values file's, else `shopctl`).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) namespace: Option<String>,
+}
+
 /// An HTTP client for operating the shop: short timeouts, no proxies.
 pub(crate) fn client(timeout: Duration) -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder()

@@ -458,3 +458,45 @@ fn secrets_apply_refuses_in_one_line() {
     assert_one_line_error(&output, &["no Kubernetes cluster", "KUBECONFIG"]);
     assert!(!crate::helpers::stderr(&output).contains("secret-pw"));
 }
+
+/// A kubeconfig whose cluster does not answer (nothing listens on port 1).
+fn unreachable_kubeconfig(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("kubeconfig");
+    std::fs::write(
+        &path,
+        "apiVersion: v1\nkind: Config\ncurrent-context: gone\nclusters:\n- name: gone\n  cluster:\n    server: http://127.0.0.1:1\ncontexts:\n- name: gone\n  context:\n    cluster: gone\n    user: me\nusers:\n- name: me\n  user:\n    token: not-a-real-token\n",
+    )
+    .unwrap();
+    path
+}
+
+/// `deploy`, `history` and `rollback` fail in one line with exit 2 when there is no cluster or
+/// it does not answer, naming what to fix; nothing is half-applied without a record (nothing
+/// reached the cluster).
+#[test]
+fn deploy_history_and_rollback_without_a_cluster_are_one_line_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |kubeconfig: &std::path::Path, args: &[&str]| {
+        crate::helpers::shopctl()
+            .current_dir(dir.path())
+            .env("KUBECONFIG", kubeconfig)
+            .env_remove("KUBERNETES_SERVICE_HOST")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let none = dir.path().join("none");
+    for args in [&["deploy"][..], &["history"], &["rollback"]] {
+        assert_one_line_error(&run(&none, args), &["no Kubernetes cluster", "KUBECONFIG"]);
+    }
+    let gone = unreachable_kubeconfig(dir.path());
+    let output = run(&gone, &["deploy", "--timeout", "5s"]);
+    assert_one_line_error(&output, &["cannot apply Namespace/shopctl"]);
+    let output = run(&gone, &["history", "--namespace", "shop"]);
+    assert_one_line_error(&output, &["cannot read the release history in shop"]);
+    // Bad values never reach the cluster.
+    let values = dir.path().join("values.toml");
+    std::fs::write(&values, "image = \"shopctl\"\n").unwrap();
+    let output = run(&gone, &["deploy", "--values", values.to_str().unwrap()]);
+    assert_one_line_error(&output, &["has no tag"]);
+}

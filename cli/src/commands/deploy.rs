@@ -1,0 +1,165 @@
+//! `shopctl deploy`: the rendered platform applied to a cluster (server-side, in dependency
+//! order, each step waited for by watch), recorded as a revision of the namespace's history,
+//! rolled back on failure when asked. Exit 0 deployed, 1 failed (which object and why is
+//! printed), 2 could not run (no cluster, no permission, the lock held).
+
+use std::{path::PathBuf, time::Duration};
+
+use clap::Args;
+use serde_json::json;
+use shopctl_kit::audit::Outcome as Audit;
+
+use super::GlobalArgs;
+use crate::ExitStatus;
+use crate::deploy::engine::{self, Progress};
+use crate::deploy::{apply, render, values::Values};
+use crate::logs::pods;
+use crate::platform::evidence;
+use crate::platform::target::{Cluster, parse_duration};
+
+/// Deploy the platform to a Kubernetes cluster.
+#[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools)]
+pub(crate) struct Deploy {
+    /// The values of this installation (as for `render`).
+    #[arg(long, value_name = "FILE")]
+    values: Option<PathBuf>,
+    /// The services' environment (overrides the values file's).
+    #[arg(long, value_parser = ["production", "dev"])]
+    environment: Option<String>,
+    /// Also deploy a PostgreSQL for a development cluster.
+    #[arg(long)]
+    with_postgres: bool,
+    /// Also deploy the ServiceMonitor, PrometheusRule and Grafana dashboard.
+    #[arg(long)]
+    with_monitoring: bool,
+    #[command(flatten)]
+    cluster: Cluster,
+    /// How long each wait (a migration, a stage's rollout) may take.
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    timeout: Duration,
+    /// Let the API server check every object without changing anything.
+    #[arg(long)]
+    dry_run: bool,
+    /// When the deploy fails, apply the last deployed revision again.
+    #[arg(long)]
+    rollback_on_failure: bool,
+    /// Take over a deploy lock whose holder has been silent longer than the lock lasts.
+    #[arg(long)]
+    break_lock: bool,
+    /// Where the operator's audit trail is (`audit/shopctl.jsonl`).
+    #[arg(
+        long,
+        env = "SHOPCTL_DATA_DIR",
+        value_name = "DIR",
+        default_value = ".shopctl"
+    )]
+    data_dir: PathBuf,
+}
+
+/// Every object sent to the API server as a dry run: it checks them (schema, admission,
+/// permissions) and changes nothing.
+async fn dry_run(
+    client: &kube::Client,
+    namespace: &str,
+    manifests: &[render::Manifest],
+    printer: crate::printer::Printer,
+) -> anyhow::Result<ExitStatus> {
+    let mut checked = 0;
+    for step in apply::plan(manifests)? {
+        for object in &step.objects {
+            apply::apply(client, namespace, object, true).await?;
+            checked += 1;
+        }
+    }
+    printer.result(
+        &format!("{checked} objects accepted by the API server (dry run: nothing changed)"),
+        &json!({"dry_run": true, "objects": checked, "namespace": namespace}),
+    )?;
+    Ok(ExitStatus::Success)
+}
+
+impl Deploy {
+    pub(crate) async fn run(self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+        let mut values = match &self.values {
+            Some(path) => Values::load(path)?,
+            None => Values::default(),
+        };
+        if let Some(environment) = &self.environment {
+            values.environment.clone_from(environment);
+        }
+        if let Some(namespace) = &self.cluster.namespace {
+            values.namespace.clone_from(namespace);
+        }
+        values.check()?;
+        let manifests = render::platform_with(
+            &values,
+            render::Pieces {
+                postgres: self.with_postgres,
+                monitoring: self.with_monitoring,
+            },
+        )?;
+        let client = pods::client(self.cluster.context.as_deref()).await?;
+        let printer = global.printer();
+        if self.dry_run {
+            return dry_run(&client, &values.namespace, &manifests, printer).await;
+        }
+        let deploy = engine::Deploy {
+            namespace: values.namespace.clone(),
+            timeout: self.timeout,
+            actor: evidence::actor(),
+            break_lock: self.break_lock,
+            rollback_on_failure: self.rollback_on_failure,
+            note: String::new(),
+        };
+        let values_hash = render::short_hash(&toml::to_string(&values)?, 16);
+        let bar = printer.progress().then(indicatif::ProgressBar::new_spinner);
+        let mut show = |p: Progress| {
+            let line = p.to_string();
+            match &bar {
+                Some(bar) => bar.set_message(line),
+                None => printer.note(&line),
+            }
+        };
+        let outcome = deploy
+            .run(&client, &manifests, &values_hash, &mut show)
+            .await;
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        let details = match &outcome {
+            Ok(o) => json!({"revision": o.revision, "status": o.status, "values_hash": values_hash,
+                "rolled_back_to": o.rolled_back_to.map(|r| r.0), "via": "cli"}),
+            Err(e) => json!({"error": format!("{e:#}"), "values_hash": values_hash, "via": "cli"}),
+        };
+        let audited = if outcome
+            .as_ref()
+            .is_ok_and(|o| o.status == crate::deploy::release::Status::Deployed)
+        {
+            Audit::Success
+        } else {
+            Audit::Failure
+        };
+        if let Err(e) = evidence::record(
+            &self.data_dir,
+            "deploy",
+            &values.namespace,
+            audited,
+            details,
+        )
+        .await
+        {
+            printer.warning(&format!("the deploy is not in the audit trail: {e:#}"));
+        }
+        let outcome = outcome?;
+        let text = outcome.text(&values.namespace);
+        printer.result(&text, &outcome)?;
+        Ok(
+            if outcome.status == crate::deploy::release::Status::Deployed {
+                ExitStatus::Success
+            } else {
+                ExitStatus::Failure
+            },
+        )
+    }
+}
