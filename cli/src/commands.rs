@@ -4,6 +4,7 @@ mod bootstrap;
 mod completions;
 mod dash;
 mod deploy;
+mod diff;
 mod events;
 mod fault;
 mod guard;
@@ -109,6 +110,8 @@ enum Command {
     /// Run one service in the foreground.
     /// Deploy the platform to Kubernetes: apply in order, wait, record, roll back on failure.
     Deploy(deploy::Deploy),
+    /// Show what a deploy would change (a server-side dry run against what is live).
+    Diff(diff::Diff),
     /// List the deploys of the shop in a namespace (the cluster keeps the history).
     History(history::History),
     /// Apply an earlier revision of the shop again.
@@ -153,6 +156,7 @@ impl Cli {
             Command::Loadgen(cmd) => cmd.run(global).await,
             Command::Logs(cmd) => cmd.run(global).await,
             Command::Deploy(cmd) => cmd.run(global).await,
+            Command::Diff(cmd) => cmd.run(global).await,
             Command::History(cmd) => cmd.run(global).await,
             Command::Rollback(cmd) => cmd.run(global).await,
             Command::Render(cmd) => cmd.run(global),

@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod cluster;
+pub mod diff;
 pub mod engine;
 pub mod explain;
 #[cfg(test)]

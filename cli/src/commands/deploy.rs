@@ -12,27 +12,17 @@ use shopctl_kit::audit::Outcome as Audit;
 use super::GlobalArgs;
 use crate::ExitStatus;
 use crate::deploy::engine::{self, Progress};
-use crate::deploy::{apply, render, values::Values};
+use crate::deploy::{apply, render};
 use crate::logs::pods;
 use crate::platform::evidence;
-use crate::platform::target::{Cluster, parse_duration};
+use crate::platform::target::{Cluster, Rendering, parse_duration};
 
 /// Deploy the platform to a Kubernetes cluster.
 #[derive(Debug, Args)]
 #[allow(clippy::struct_excessive_bools)]
 pub(crate) struct Deploy {
-    /// The values of this installation (as for `render`).
-    #[arg(long, value_name = "FILE")]
-    values: Option<PathBuf>,
-    /// The services' environment (overrides the values file's).
-    #[arg(long, value_parser = ["production", "dev"])]
-    environment: Option<String>,
-    /// Also deploy a PostgreSQL for a development cluster.
-    #[arg(long)]
-    with_postgres: bool,
-    /// Also deploy the ServiceMonitor, PrometheusRule and Grafana dashboard.
-    #[arg(long)]
-    with_monitoring: bool,
+    #[command(flatten)]
+    rendering: Rendering,
     #[command(flatten)]
     cluster: Cluster,
     /// How long each wait (a migration, a stage's rollout) may take.
@@ -81,24 +71,7 @@ async fn dry_run(
 
 impl Deploy {
     pub(crate) async fn run(self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-        let mut values = match &self.values {
-            Some(path) => Values::load(path)?,
-            None => Values::default(),
-        };
-        if let Some(environment) = &self.environment {
-            values.environment.clone_from(environment);
-        }
-        if let Some(namespace) = &self.cluster.namespace {
-            values.namespace.clone_from(namespace);
-        }
-        values.check()?;
-        let manifests = render::platform_with(
-            &values,
-            render::Pieces {
-                postgres: self.with_postgres,
-                monitoring: self.with_monitoring,
-            },
-        )?;
+        let (values, manifests) = self.rendering.render(self.cluster.namespace.as_deref())?;
         let client = pods::client(self.cluster.context.as_deref()).await?;
         let printer = global.printer();
         if self.dry_run {

@@ -8,47 +8,22 @@ use clap::Args;
 
 use super::GlobalArgs;
 use crate::ExitStatus;
-use crate::deploy::{render, values::Values};
+use crate::deploy::render;
+use crate::platform::target::Rendering;
 
 /// Render the platform's Kubernetes manifests.
 #[derive(Debug, Args)]
 pub(crate) struct Render {
-    /// The values of this installation (TOML: image, replicas, resources, ingress, secret
-    /// names); without it, the defaults.
-    #[arg(long, value_name = "FILE")]
-    values: Option<PathBuf>,
-    /// The services' environment (overrides the values file's).
-    #[arg(long, value_parser = ["production", "dev"])]
-    environment: Option<String>,
+    #[command(flatten)]
+    rendering: Rendering,
     /// Write one file per piece into this directory instead of one stream on stdout.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// Add a PostgreSQL StatefulSet (development clusters; production names its databases in
-    /// the databases Secret).
-    #[arg(long)]
-    with_postgres: bool,
-    /// Add the Prometheus Operator's ServiceMonitor and PrometheusRule (the shop's recording
-    /// and alert rules) and the Grafana dashboard as a ConfigMap.
-    #[arg(long)]
-    with_monitoring: bool,
 }
 
 impl Render {
     pub(crate) fn run(self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-        let mut values = match &self.values {
-            Some(path) => Values::load(path)?,
-            None => Values::default(),
-        };
-        if let Some(environment) = self.environment {
-            values.environment = environment;
-        }
-        let manifests = render::platform_with(
-            &values,
-            render::Pieces {
-                postgres: self.with_postgres,
-                monitoring: self.with_monitoring,
-            },
-        )?;
+        let (_, manifests) = self.rendering.render(None)?;
         let Some(dir) = &self.out else {
             if global.output == crate::printer::OutputFormat::Json {
                 global.printer().result("", &manifests)?;

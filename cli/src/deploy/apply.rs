@@ -202,6 +202,19 @@ pub fn plan(manifests: &[Manifest]) -> anyhow::Result<Vec<Step>> {
         .collect())
 }
 
+/// The live `object` in `namespace`, if there is one.
+pub async fn get(
+    client: &Client,
+    namespace: &str,
+    object: &Object,
+) -> anyhow::Result<Option<DynamicObject>> {
+    object
+        .api(client, namespace)
+        .get_opt(&object.name)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot read {} in {namespace}: {e}", object.id()))
+}
+
 /// Applies `object` server-side in `namespace` (`dry_run`: the API server checks it and
 /// answers what it would be, changing nothing).
 pub async fn apply(

@@ -69,7 +69,11 @@ async fn ensure_ours(client: &Client, namespace: &str) -> anyhow::Result<()> {
     let found = Api::<k8s_openapi::api::core::v1::Namespace>::all(client.clone())
         .get_opt(namespace)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot read namespace {namespace}: {e}"))?;
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot reach the cluster to read namespace {namespace}: {e}; check the context (`kubectl config current-context`) and that its API server is up"
+            )
+        })?;
     let ours = found.is_none_or(|ns| {
         ns.metadata.labels.is_some_and(|l| {
             l.get("app.kubernetes.io/managed-by").map(String::as_str) == Some("shopctl")
@@ -162,6 +166,48 @@ const PRUNED: &[(&str, &str, &str, &str)] = &[
     ),
 ];
 
+fn pruned_api(client: &Client, namespace: &str, kind: &str) -> Option<Api<DynamicObject>> {
+    let (group, version, kind, plural) = PRUNED.iter().find(|(_, _, k, _)| *k == kind)?;
+    let resource =
+        ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural);
+    Some(Api::namespaced_with(client.clone(), namespace, &resource))
+}
+
+/// `Kind/name` of the shop's objects in `namespace` that `steps` no longer have: what a deploy
+/// of them prunes.
+pub async fn prunable(
+    client: &Client,
+    namespace: &str,
+    steps: &[Step],
+) -> anyhow::Result<Vec<String>> {
+    let wanted: BTreeSet<String> = steps
+        .iter()
+        .flat_map(|s| s.objects.iter().map(apply::Object::id))
+        .collect();
+    let mut doomed = Vec::new();
+    for (_, _, kind, plural) in PRUNED {
+        let Some(api) = pruned_api(client, namespace, kind) else {
+            continue;
+        };
+        let found = match api
+            .list(&ListParams::default().labels("app.kubernetes.io/managed-by=shopctl"))
+            .await
+        {
+            Ok(found) => found,
+            // A kind the cluster does not serve (no Prometheus Operator) has nothing to prune.
+            Err(kube::Error::Api(status)) if status.code == 404 => continue,
+            Err(e) => anyhow::bail!("cannot list the {plural} of {namespace}: {e}"),
+        };
+        for object in found.items {
+            let id = format!("{kind}/{}", object.metadata.name.unwrap_or_default());
+            if !wanted.contains(&id) {
+                doomed.push(id);
+            }
+        }
+    }
+    Ok(doomed)
+}
+
 impl Deploy {
     /// Applies every step in order, waiting after each; stops at the first that is stuck.
     async fn roll(
@@ -198,39 +244,17 @@ impl Deploy {
 
     /// Deletes the shop's objects of `namespace` that `steps` no longer have.
     async fn prune(&self, client: &Client, steps: &[Step]) -> anyhow::Result<Vec<String>> {
-        let wanted: BTreeSet<String> = steps
-            .iter()
-            .flat_map(|s| s.objects.iter().map(apply::Object::id))
-            .collect();
-        let mut pruned = Vec::new();
-        for (group, version, kind, plural) in PRUNED {
-            let resource = ApiResource::from_gvk_with_plural(
-                &GroupVersionKind::gvk(group, version, kind),
-                plural,
-            );
-            let api: Api<DynamicObject> =
-                Api::namespaced_with(client.clone(), &self.namespace, &resource);
-            let found = match api
-                .list(&ListParams::default().labels("app.kubernetes.io/managed-by=shopctl"))
-                .await
-            {
-                Ok(found) => found,
-                // A kind the cluster does not serve (no Prometheus Operator) has nothing to prune.
-                Err(kube::Error::Api(status)) if status.code == 404 => continue,
-                Err(e) => anyhow::bail!("cannot list the {plural} of {}: {e}", self.namespace),
-            };
-            for object in found.items {
-                let name = object.metadata.name.clone().unwrap_or_default();
-                let id = format!("{kind}/{name}");
-                if !wanted.contains(&id) {
-                    api.delete(&name, &DeleteParams::background())
-                        .await
-                        .map_err(|e| anyhow::anyhow!("cannot prune {id}: {e}"))?;
-                    pruned.push(id);
-                }
+        let doomed = prunable(client, &self.namespace, steps).await?;
+        for id in &doomed {
+            let (kind, name) = id.split_once('/').unwrap_or_default();
+            let api = pruned_api(client, &self.namespace, kind);
+            if let Some(api) = api {
+                api.delete(name, &DeleteParams::background())
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot prune {id}: {e}"))?;
             }
         }
-        Ok(pruned)
+        Ok(doomed)
     }
 
     /// Deploys `manifests` (rendered from values whose hash is `values_hash`).

@@ -131,6 +131,57 @@ pub(crate) struct Cluster {
     pub(crate) namespace: Option<String>,
 }
 
+/// Flags that choose what is rendered (`render`, `deploy`, `diff`).
+#[derive(Debug, Clone, Args)]
+pub(crate) struct Rendering {
+    /// The values of this installation (TOML: image, replicas, resources, ingress, secret
+    /// names); without it, the defaults.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) values: Option<PathBuf>,
+    /// The services' environment (overrides the values file's).
+    #[arg(long, value_parser = ["production", "dev"])]
+    pub(crate) environment: Option<String>,
+    /// Add a PostgreSQL StatefulSet (development clusters; production names its databases in
+    /// the databases Secret).
+    #[arg(long)]
+    pub(crate) with_postgres: bool,
+    /// Add the Prometheus Operator's ServiceMonitor and PrometheusRule (the shop's recording
+    /// and alert rules) and the Grafana dashboard as a ConfigMap.
+    #[arg(long)]
+    pub(crate) with_monitoring: bool,
+}
+
+impl Rendering {
+    /// The values (with `namespace` when given) and the platform rendered from them.
+    pub(crate) fn render(
+        &self,
+        namespace: Option<&str>,
+    ) -> anyhow::Result<(
+        crate::deploy::values::Values,
+        Vec<crate::deploy::render::Manifest>,
+    )> {
+        use crate::deploy::{render, values::Values};
+        let mut values = match &self.values {
+            Some(path) => Values::load(path)?,
+            None => Values::default(),
+        };
+        if let Some(environment) = &self.environment {
+            values.environment.clone_from(environment);
+        }
+        if let Some(namespace) = namespace {
+            namespace.clone_into(&mut values.namespace);
+        }
+        let manifests = render::platform_with(
+            &values,
+            render::Pieces {
+                postgres: self.with_postgres,
+                monitoring: self.with_monitoring,
+            },
+        )?;
+        Ok((values, manifests))
+    }
+}
+
 /// An HTTP client for operating the shop: short timeouts, no proxies.
 pub(crate) fn client(timeout: Duration) -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder()

@@ -486,12 +486,12 @@ fn deploy_history_and_rollback_without_a_cluster_are_one_line_errors() {
             .unwrap()
     };
     let none = dir.path().join("none");
-    for args in [&["deploy"][..], &["history"], &["rollback"]] {
+    for args in [&["deploy"][..], &["history"], &["rollback"], &["diff"]] {
         assert_one_line_error(&run(&none, args), &["no Kubernetes cluster", "KUBECONFIG"]);
     }
     let gone = unreachable_kubeconfig(dir.path());
     let output = run(&gone, &["deploy", "--timeout", "5s"]);
-    assert_one_line_error(&output, &["cannot apply Namespace/shopctl"]);
+    assert_one_line_error(&output, &["cannot reach the cluster", "current-context"]);
     let output = run(&gone, &["history", "--namespace", "shop"]);
     assert_one_line_error(&output, &["cannot read the release history in shop"]);
     // Bad values never reach the cluster.
