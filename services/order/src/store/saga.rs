@@ -56,6 +56,14 @@ pub trait SagaStore: Send + Sync + 'static {
     /// Orders whose saga has not ended and has not moved since `before`.
     async fn open_sagas(&self, before: DateTime<Utc>)
     -> Result<Vec<(Uuid, SagaState)>, StoreError>;
+    /// The open sagas of [`SagaStore::open_sagas`] that no resumer has claimed (or whose claim
+    /// has lapsed), claimed until `until`: with several replicas on one database, each
+    /// stalled saga goes to one resumer at a time.
+    async fn claim_sagas(
+        &self,
+        before: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<(Uuid, SagaState)>, StoreError>;
     /// The step log of an order: (step, outcome, detail).
     async fn steps(&self, id: Uuid) -> Result<Vec<(String, String, Option<String>)>, StoreError>;
 }
@@ -289,6 +297,46 @@ impl SagaStore for SqlOrderStore {
                 "SELECT id, saga FROM orders WHERE saga NOT IN ('confirmed', 'cancelled') AND updated_at < ?
                  ORDER BY updated_at LIMIT 200",
                 &[Param::Time(before)],
+            )
+            .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok((
+                    r.id.parse().map_err(|_| corrupt("id"))?,
+                    SagaState::parse(&r.saga).ok_or_else(|| corrupt("saga"))?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn claim_sagas(
+        &self,
+        before: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<(Uuid, SagaState)>, StoreError> {
+        // One statement claims: on PostgreSQL the rows another resumer is claiming are skipped,
+        // not waited for; SQLite has one writer at a time.
+        let lock = match self.db.backend() {
+            shopctl_kit::db::Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+            shopctl_kit::db::Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE orders SET resume_claimed_until = ?
+             WHERE id IN (SELECT id FROM orders
+                 WHERE saga NOT IN ('confirmed', 'cancelled') AND updated_at < ?
+                 AND (resume_claimed_until IS NULL OR resume_claimed_until < ?)
+                 ORDER BY updated_at LIMIT 200 {lock})
+             RETURNING id, saga"
+        );
+        let rows: Vec<SagaRow> = self
+            .db
+            .fetch_all(
+                &sql,
+                &[
+                    Param::Time(until),
+                    Param::Time(before),
+                    Param::Time(Utc::now()),
+                ],
             )
             .await?;
         rows.into_iter()

@@ -155,6 +155,7 @@ async fn run_store_contract(store: &dyn OrderStore, db: &Db) {
     let declined = saga_compensates(store, db).await;
     saga_cancels(store, db, paid, declined).await;
     saga_resumes(store, start).await;
+    saga_claims(store).await;
     // Nothing was written before the contract began, so nothing had stopped moving then.
     assert!(store.open_sagas(start).await.unwrap().is_empty());
 }
@@ -717,6 +718,47 @@ async fn saga_resumes(store: &dyn OrderStore, start: DateTime<Utc>) {
     ];
     later.sort_unstable_by_key(|&(id, _)| id);
     assert_eq!(open_among(store, Utc::now(), &watched).await, later);
+}
+
+/// Resumers on several replicas share one database: a stalled saga is claimed by one of them
+/// at a time, and by another only once that claim has lapsed.
+async fn saga_claims(store: &dyn OrderStore) {
+    let stalled = store
+        .create_order(&new_order("gus", "claim-1", &[("MUG-1", 1200, 1)]))
+        .await
+        .unwrap()
+        .id;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let before = Utc::now();
+    let until = before + chrono::Duration::seconds(60);
+    let (a, b) = tokio::join!(
+        store.claim_sagas(before, until),
+        store.claim_sagas(before, until)
+    );
+    let claimed = |got: Vec<(Uuid, SagaState)>| got.iter().filter(|(id, _)| *id == stalled).count();
+    let (a, b) = (claimed(a.unwrap()), claimed(b.unwrap()));
+    assert_eq!(a + b, 1, "claimed by exactly one resumer: {a} + {b}");
+    // Held: nobody else gets it while the claim lasts; the reader still sees it open.
+    assert_eq!(
+        claimed(store.claim_sagas(Utc::now(), until).await.unwrap()),
+        0
+    );
+    assert_eq!(open_among(store, Utc::now(), &[stalled]).await.len(), 1);
+    // A claim that lapsed (its resumer died) is taken over.
+    let lapsed = Utc::now() - chrono::Duration::seconds(1);
+    let fresh = store
+        .create_order(&new_order("gus", "claim-2", &[("TEE-1", 2500, 1)]))
+        .await
+        .unwrap()
+        .id;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let got = store.claim_sagas(Utc::now(), lapsed).await.unwrap();
+    assert!(got.iter().any(|(id, _)| *id == fresh), "{got:?}");
+    let again = store.claim_sagas(Utc::now(), until).await.unwrap();
+    assert!(
+        again.iter().any(|(id, _)| *id == fresh),
+        "a lapsed claim is taken over: {again:?}"
+    );
 }
 
 #[tokio::test]

@@ -137,11 +137,16 @@ impl Saga {
         }
     }
 
-    /// Finishes or compensates every saga that has not moved for `idle` (all of them on start).
-    /// Returns how many were looked at.
+    /// Finishes or compensates every saga that has not moved for `idle` (all of them on start)
+    /// and that no other resumer holds: each is claimed for `idle`, so a replica that dies while
+    /// resuming leaves it to another after that. Returns how many were claimed.
     pub async fn resume(&self, idle: Duration) -> Result<usize, SagaError> {
-        let before = chrono::Utc::now() - chrono::Duration::from_std(idle).unwrap_or_default();
-        let open = self.store.open_sagas(before).await?;
+        let now = chrono::Utc::now();
+        let idle_for = chrono::Duration::from_std(idle).unwrap_or_default();
+        let open = self
+            .store
+            .claim_sagas(now - idle_for, now + idle_for)
+            .await?;
         for (id, state) in &open {
             if self.is_driven(*id) {
                 continue;
