@@ -401,3 +401,56 @@ async fn the_admin_routes_list_and_redrive_dead_letters() {
         .unwrap();
     assert_eq!(answer.status(), 404);
 }
+
+/// What the outbox still owes for a row.
+#[derive(sqlx::FromRow)]
+struct Owed {
+    attempts: i64,
+    last_error: Option<String>,
+}
+
+/// A sink that never answers (an SMTP server that hangs).
+struct Hanging;
+
+impl events::Sink for Hanging {
+    fn deliver<'a>(&'a self, _: &'a events::Delivery) -> events::DeliverFuture<'a> {
+        Box::pin(std::future::pending())
+    }
+}
+
+/// A delivery that does not end is given up well inside its lease and retried later: the row
+/// is never still being sent when another relay (another replica) may lease it again.
+#[tokio::test]
+async fn a_delivery_that_hangs_is_given_up_inside_its_lease_and_retried() {
+    let (_test, db) = database().await;
+    let mut tx = db.begin_write().await.unwrap();
+    outbox("http://127.0.0.1:9")
+        .enqueue(&mut tx, "order.confirmed", &json!({"order": "o-hang"}))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let metrics = Metrics::new("eventshang");
+    let relay = Relay::new(db.clone(), Arc::new(Hanging), fast(), &metrics)
+        .deliver_timeout(Duration::from_millis(100));
+    let started = std::time::Instant::now();
+    assert_eq!(relay.run_once().await.unwrap(), 0);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the pass ended"
+    );
+    let rows: Vec<Owed> = db
+        .fetch_all("SELECT attempts, last_error FROM events_outbox", &[])
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1, "still owed");
+    assert_eq!(rows[0].attempts, 1);
+    assert!(
+        rows[0]
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("no answer within 100 ms"),
+        "{:?}",
+        rows[0].last_error
+    );
+}

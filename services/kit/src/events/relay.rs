@@ -70,10 +70,15 @@ pub struct Relay {
     filter: Option<String>,
     metrics: RelayMetrics,
     wake: Arc<tokio::sync::Notify>,
+    /// How long one delivery may take before it counts as failed (and is retried).
+    deliver_timeout: Duration,
 }
 
 /// How long a taken row is reserved for one relay.
 const LEASE: Duration = Duration::from_secs(60);
+/// How long one delivery may take by default: well inside the lease, so that another replica
+/// can never take a row over while its delivery is still under way (a mail sent twice).
+const DELIVER_TIMEOUT: Duration = Duration::from_secs(30);
 /// Rows taken per pass.
 const BATCH: i64 = 64;
 
@@ -105,7 +110,16 @@ impl Relay {
             filter: None,
             metrics: relay_metrics,
             wake: Arc::new(tokio::sync::Notify::new()),
+            deliver_timeout: DELIVER_TIMEOUT,
         }
+    }
+
+    /// How long one delivery may take before it is given up and retried (default 30 s, half
+    /// the lease; longer than the lease is refused, as another relay could then take the row).
+    #[must_use]
+    pub fn deliver_timeout(mut self, timeout: Duration) -> Self {
+        self.deliver_timeout = timeout.min(LEASE / 2);
+        self
     }
 
     /// Only deliver rows whose destination starts with `prefix`.
@@ -147,7 +161,15 @@ impl Relay {
                 continue;
             }
             let labels = vec![("topic", delivery.topic.clone())];
-            match self.sink.deliver(&delivery).await {
+            let answer = tokio::time::timeout(self.deliver_timeout, self.sink.deliver(&delivery))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(DeliveryError::Retry(format!(
+                        "no answer within {} ms; given up before its lease ran out",
+                        self.deliver_timeout.as_millis()
+                    )))
+                });
+            match answer {
                 Ok(()) => {
                     self.db
                         .execute(
@@ -175,10 +197,11 @@ impl Relay {
             .db
             .execute(
                 "UPDATE events_outbox SET leased_until = ?
-                 WHERE id = ? AND (leased_until IS NULL OR leased_until < ?)",
+                 WHERE id = ? AND (leased_until IS NULL OR leased_until < ?) AND next_attempt_at <= ?",
                 &[
                     Param::Time(until),
                     Param::Text(id.to_owned()),
+                    Param::Time(now),
                     Param::Time(now),
                 ],
             )
