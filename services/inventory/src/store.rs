@@ -216,21 +216,21 @@ const RELEASE: Settlement = Settlement {
     stock_sql: "UPDATE stock SET reserved = reserved - ?, updated_at = ? WHERE sku = ?",
 };
 
-/// Settles a held reservation as `settlement` says. Already in its end state: unchanged. Any
-/// other state: refused.
+/// Settles a held reservation as `settlement` says, and says whether this call moved it.
+/// Already in its end state: unchanged (not moved). Any other state: refused.
 async fn transition(
     db: &Db,
     order_id: Uuid,
     settlement: &Settlement,
     now: DateTime<Utc>,
-) -> Result<ReservationView, TransitionError> {
+) -> Result<(ReservationView, bool), TransitionError> {
     let Settlement { to, stock_sql } = *settlement;
     let mut tx = db.begin_write().await?;
     let view = view_in(&mut tx, order_id)
         .await?
         .ok_or(TransitionError::NotFound)?;
     if view.status == to {
-        return Ok(view);
+        return Ok((view, false));
     }
     if view.status != ReservationState::Held {
         return Err(TransitionError::Invalid(view.status));
@@ -259,7 +259,7 @@ async fn transition(
         .await?
         .ok_or(TransitionError::NotFound)?;
     tx.commit().await?;
-    Ok(view)
+    Ok((view, true))
 }
 
 #[async_trait]
@@ -447,7 +447,9 @@ impl InventoryStore for SqlInventoryStore {
         order_id: Uuid,
         now: DateTime<Utc>,
     ) -> Result<ReservationView, TransitionError> {
-        transition(&self.db, order_id, &CONFIRM, now).await
+        transition(&self.db, order_id, &CONFIRM, now)
+            .await
+            .map(|(view, _)| view)
     }
 
     async fn release(
@@ -455,7 +457,9 @@ impl InventoryStore for SqlInventoryStore {
         order_id: Uuid,
         now: DateTime<Utc>,
     ) -> Result<ReservationView, TransitionError> {
-        transition(&self.db, order_id, &RELEASE, now).await
+        transition(&self.db, order_id, &RELEASE, now)
+            .await
+            .map(|(view, _)| view)
     }
 
     async fn release_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
@@ -475,10 +479,12 @@ impl InventoryStore for SqlInventoryStore {
             let Ok(order_id) = row.order_id.parse() else {
                 continue;
             };
-            match self.release(order_id, now).await {
-                Ok(_) => released += 1,
-                // Confirmed meanwhile: the order won the race, which is fine.
-                Err(TransitionError::Invalid(_) | TransitionError::NotFound) => {}
+            // Another sweeper (another replica) may release it first: count only our moves.
+            match transition(&self.db, order_id, &RELEASE, now).await {
+                Ok((_, true)) => released += 1,
+                // Released by another sweeper, or confirmed meanwhile (the order won the
+                // race): both fine, neither ours to count.
+                Ok((_, false)) | Err(TransitionError::Invalid(_) | TransitionError::NotFound) => {}
                 Err(TransitionError::Store(err)) => return Err(err),
             }
         }

@@ -381,6 +381,17 @@ async fn expiry_contract(store: &dyn InventoryStore, now: DateTime<Utc>) {
         0
     );
     assert_eq!(store.gauges(5).await.unwrap(), (2, 0));
+
+    // Two sweepers (two replicas) at once: the reservation is released once, counted once.
+    let raced = Uuid::now_v7();
+    store
+        .reserve(&reservation(raced, &[("TEE-1", 1)]), minute, now)
+        .await
+        .unwrap();
+    let later = now + TimeDelta::minutes(10);
+    let (a, b) = tokio::join!(store.release_expired(later), store.release_expired(later));
+    assert_eq!(a.unwrap() + b.unwrap(), 1, "released and counted once");
+    assert_eq!(status(store, raced).await, ReservationState::Released);
 }
 
 async fn run_store_contract(store: &dyn InventoryStore) {
