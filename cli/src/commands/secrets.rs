@@ -7,10 +7,14 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
+use serde_json::json;
+use shopctl_kit::audit::Outcome;
+
 use super::GlobalArgs;
 use crate::ExitStatus;
 use crate::deploy::{secrets, values::Values};
 use crate::logs::pods;
+use crate::platform::evidence;
 
 /// Manage the Secrets of a Kubernetes deployment.
 #[derive(Debug, Subcommand)]
@@ -33,6 +37,14 @@ pub(crate) struct Apply {
     /// The namespace (default: the values file's, else `shopctl`).
     #[arg(long, value_name = "NAME")]
     namespace: Option<String>,
+    /// Where the operator's audit trail is (`audit/shopctl.jsonl`).
+    #[arg(
+        long,
+        env = "SHOPCTL_DATA_DIR",
+        value_name = "DIR",
+        default_value = ".shopctl"
+    )]
+    data_dir: PathBuf,
 }
 
 #[derive(Debug, Serialize)]
@@ -64,7 +76,32 @@ impl Secrets {
         let planned = secrets::plan(&text, &values)
             .map_err(|e| anyhow::anyhow!("{}: {e}", args.from_env_file.display()))?;
         let client = pods::client(args.context.as_deref()).await?;
-        secrets::apply(&client, &namespace, &planned).await?;
+        let applied = secrets::apply(&client, &namespace, &planned).await;
+        // Names and key names only: a value never reaches the audit trail.
+        let mut details = json!({"via": "cli", "secrets": planned.iter()
+            .map(|p| json!({"name": p.name, "keys": p.keys()})).collect::<Vec<_>>()});
+        if let Err(e) = &applied {
+            details["error"] = json!(format!("{e:#}"));
+        }
+        let outcome = if applied.is_ok() {
+            Outcome::Success
+        } else {
+            Outcome::Failure
+        };
+        if let Err(e) = evidence::record(
+            &args.data_dir,
+            "secrets_apply",
+            &namespace,
+            outcome,
+            details,
+        )
+        .await
+        {
+            global
+                .printer()
+                .warning(&format!("the apply is not in the audit trail: {e:#}"));
+        }
+        applied?;
         let report = Applied {
             namespace: &namespace,
             secrets: planned

@@ -457,6 +457,31 @@ fn secrets_apply_refuses_in_one_line() {
         .unwrap();
     assert_one_line_error(&output, &["no Kubernetes cluster", "KUBECONFIG"]);
     assert!(!crate::helpers::stderr(&output).contains("secret-pw"));
+    // Attempted against a cluster that does not answer: refused in one line, and recorded
+    // with the Secrets' names and keys, never a value.
+    let gone = unreachable_kubeconfig(dir.path());
+    let output = crate::helpers::shopctl()
+        .current_dir(dir.path())
+        .env("KUBECONFIG", &gone)
+        .args(["secrets", "apply", "--data-dir", "data"])
+        .output()
+        .unwrap();
+    assert_one_line_error(&output, &["cannot apply Secret shopctl-secrets"]);
+    let trail = std::fs::read_to_string(dir.path().join("data/audit/shopctl.jsonl")).unwrap();
+    let record: Value = serde_json::from_str(trail.lines().last().unwrap()).unwrap();
+    assert_eq!(record["action"], "secrets_apply");
+    assert_eq!(record["outcome"], "failure");
+    assert_eq!(
+        record["details"]["secrets"][1]["keys"]
+            .as_array()
+            .unwrap()
+            .len(),
+        6
+    );
+    assert!(
+        !trail.contains("secret-pw") && !trail.contains("\"k\""),
+        "{trail}"
+    );
 }
 
 /// A kubeconfig whose cluster does not answer (nothing listens on port 1).
