@@ -41,28 +41,48 @@ impl std::fmt::Display for Stuck {
     }
 }
 
-/// Waits up to `timeout` for Deployment `name` in `namespace` to be rolled out.
-pub async fn deployment(
+/// How a watched object stands.
+enum Verdict {
+    /// Done: the wait ends well.
+    Done,
+    /// Failed: the wait ends, not well.
+    Failed,
+    /// Not yet.
+    Pending,
+}
+
+/// Watches object `name` of kind `K` until `judge` says it is done or failed, or `timeout`
+/// passes; returns the last state seen and `Ok`, or `Err(timed_out)`.
+async fn watch_named<K>(
     client: &Client,
     namespace: &str,
     name: &str,
     timeout: Duration,
-) -> Result<(), Stuck> {
-    let api: Api<Deployment> = Api::namespaced(client.clone(), namespace);
+    judge: impl Fn(&K) -> Verdict,
+) -> (Option<K>, Result<(), bool>)
+where
+    K: kube::Resource<Scope = kube::core::NamespaceResourceScope>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + 'static,
+    K::DynamicType: Default,
+{
+    let api: Api<K> = Api::namespaced(client.clone(), namespace);
     let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
-    let mut last: Option<Deployment> = None;
+    let mut last: Option<K> = None;
     let watched = tokio::time::timeout(timeout, async {
         let mut stream = watcher(api, config).applied_objects().boxed();
         loop {
             match stream.try_next().await {
-                Ok(Some(deployment)) => {
-                    let state = explain::rollout(&deployment);
-                    last = Some(deployment);
-                    if state.done {
-                        return Ok(());
-                    }
-                    if state.failed.is_some() {
-                        return Err(false);
+                Ok(Some(object)) => {
+                    let verdict = judge(&object);
+                    last = Some(object);
+                    match verdict {
+                        Verdict::Done => return Ok(()),
+                        Verdict::Failed => return Err(false),
+                        Verdict::Pending => {}
                     }
                 }
                 // The watcher retries on its own errors; an ended stream is the client gone.
@@ -72,10 +92,48 @@ pub async fn deployment(
         }
     })
     .await;
-    let timed_out = match watched {
-        Ok(Ok(())) => return Ok(()),
-        Ok(Err(timed_out)) => timed_out,
-        Err(_) => true,
+    (last, watched.unwrap_or(Err(true)))
+}
+
+/// The pods of `selector` and the namespace's warning events, read once to explain a wait.
+async fn pods_and_warnings(
+    client: &Client,
+    namespace: &str,
+    selector: &str,
+) -> (Vec<Pod>, Vec<Event>) {
+    let pods = Api::<Pod>::namespaced(client.clone(), namespace)
+        .list(&ListParams::default().labels(selector))
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default();
+    let events = Api::<Event>::namespaced(client.clone(), namespace)
+        .list(&ListParams::default().fields("type=Warning"))
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default();
+    (pods, events)
+}
+
+/// Waits up to `timeout` for Deployment `name` in `namespace` to be rolled out.
+pub async fn deployment(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+    timeout: Duration,
+) -> Result<(), Stuck> {
+    let (last, watched) = watch_named(client, namespace, name, timeout, |d: &Deployment| {
+        let state = explain::rollout(d);
+        if state.done {
+            Verdict::Done
+        } else if state.failed.is_some() {
+            Verdict::Failed
+        } else {
+            Verdict::Pending
+        }
+    })
+    .await;
+    let Err(timed_out) = watched else {
+        return Ok(());
     };
     let object = format!("Deployment/{name}");
     let Some(deployment) = last else {
@@ -87,27 +145,41 @@ pub async fn deployment(
             )],
         });
     };
+    let selector = deployment
+        .spec
+        .as_ref()
+        .and_then(|s| s.selector.match_labels.as_ref())
+        .map(|labels| {
+            labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default();
+    let (pods, events) = pods_and_warnings(client, namespace, &selector).await;
     Err(Stuck {
         object,
         timed_out,
-        reasons: diagnose(client, namespace, &deployment).await,
+        reasons: explain::deployment(&deployment, &pods, &events),
     })
 }
 
-/// Whether a Job has ended: `Some(true)` complete, `Some(false)` failed, `None` running.
-fn job_ended(job: &Job) -> Option<bool> {
-    let conditions = job.status.as_ref()?.conditions.as_ref()?;
+/// How a Job stands by its conditions.
+fn job_verdict(job: &Job) -> Verdict {
+    let conditions = job.status.as_ref().and_then(|s| s.conditions.as_ref());
     let holds = |kind: &str| {
         conditions
             .iter()
+            .flat_map(|c| c.iter())
             .any(|c| c.type_ == kind && c.status == "True")
     };
     if holds("Complete") {
-        Some(true)
+        Verdict::Done
     } else if holds("Failed") {
-        Some(false)
+        Verdict::Failed
     } else {
-        None
+        Verdict::Pending
     }
 }
 
@@ -119,38 +191,11 @@ pub async fn job(
     name: &str,
     timeout: Duration,
 ) -> Result<(), Stuck> {
-    let api: Api<Job> = Api::namespaced(client.clone(), namespace);
-    let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
-    let watched = tokio::time::timeout(timeout, async {
-        let mut stream = watcher(api, config).applied_objects().boxed();
-        loop {
-            match stream.try_next().await {
-                Ok(Some(job)) => match job_ended(&job) {
-                    Some(true) => return Ok(()),
-                    Some(false) => return Err(()),
-                    None => {}
-                },
-                Ok(None) => return Err(()),
-                Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
-            }
-        }
-    })
-    .await;
-    let timed_out = match watched {
-        Ok(Ok(())) => return Ok(()),
-        Ok(Err(())) => false,
-        Err(_) => true,
+    let (_, watched) = watch_named(client, namespace, name, timeout, job_verdict).await;
+    let Err(timed_out) = watched else {
+        return Ok(());
     };
-    let pods = Api::<Pod>::namespaced(client.clone(), namespace)
-        .list(&ListParams::default().labels(&format!("job-name={name}")))
-        .await
-        .map(|l| l.items)
-        .unwrap_or_default();
-    let events = Api::<Event>::namespaced(client.clone(), namespace)
-        .list(&ListParams::default().fields("type=Warning"))
-        .await
-        .map(|l| l.items)
-        .unwrap_or_default();
+    let (pods, events) = pods_and_warnings(client, namespace, &format!("job-name={name}")).await;
     let mut reasons: Vec<String> = pods.iter().flat_map(|p| explain::pod(p, &events)).collect();
     if reasons.is_empty() {
         reasons.push(if timed_out {
@@ -164,33 +209,6 @@ pub async fn job(
         timed_out,
         reasons,
     })
-}
-
-/// The findings for a Deployment that is not rolled out: its pods and warning events, read once.
-async fn diagnose(client: &Client, namespace: &str, deployment: &Deployment) -> Vec<String> {
-    let selector = deployment
-        .spec
-        .as_ref()
-        .and_then(|s| s.selector.match_labels.as_ref())
-        .map(|labels| {
-            labels
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .unwrap_or_default();
-    let pods = Api::<Pod>::namespaced(client.clone(), namespace)
-        .list(&ListParams::default().labels(&selector))
-        .await
-        .map(|l| l.items)
-        .unwrap_or_default();
-    let events = Api::<Event>::namespaced(client.clone(), namespace)
-        .list(&ListParams::default().fields("type=Warning"))
-        .await
-        .map(|l| l.items)
-        .unwrap_or_default();
-    explain::deployment(deployment, &pods, &events)
 }
 
 /// No Kubernetes API server can run on these machines: the waits are checked against kube's
