@@ -3,8 +3,6 @@
 //! rolled back on failure when asked. Exit 0 deployed, 1 failed (which object and why is
 //! printed), 2 could not run (no cluster, no permission, the lock held).
 
-use std::{path::PathBuf, time::Duration};
-
 use clap::Args;
 use serde_json::json;
 use shopctl_kit::audit::Outcome as Audit;
@@ -15,7 +13,7 @@ use crate::deploy::engine::{self, Progress};
 use crate::deploy::{apply, render};
 use crate::logs::pods;
 use crate::platform::evidence;
-use crate::platform::target::{Cluster, Rendering, parse_duration};
+use crate::platform::target::{Cluster, Rendering, Rollout};
 
 /// Deploy the platform to a Kubernetes cluster.
 #[derive(Debug, Args)]
@@ -25,26 +23,14 @@ pub(crate) struct Deploy {
     rendering: Rendering,
     #[command(flatten)]
     cluster: Cluster,
-    /// How long each wait (a migration, a stage's rollout) may take.
-    #[arg(long, default_value = "5m", value_parser = parse_duration)]
-    timeout: Duration,
     /// Let the API server check every object without changing anything.
     #[arg(long)]
     dry_run: bool,
     /// When the deploy fails, apply the last deployed revision again.
     #[arg(long)]
     rollback_on_failure: bool,
-    /// Take over a deploy lock whose holder has been silent longer than the lock lasts.
-    #[arg(long)]
-    break_lock: bool,
-    /// Where the operator's audit trail is (`audit/shopctl.jsonl`).
-    #[arg(
-        long,
-        env = "SHOPCTL_DATA_DIR",
-        value_name = "DIR",
-        default_value = ".shopctl"
-    )]
-    data_dir: PathBuf,
+    #[command(flatten)]
+    rollout: Rollout,
 }
 
 /// Every object sent to the API server as a dry run: it checks them (schema, admission,
@@ -79,9 +65,9 @@ impl Deploy {
         }
         let deploy = engine::Deploy {
             namespace: values.namespace.clone(),
-            timeout: self.timeout,
+            timeout: self.rollout.timeout,
             actor: evidence::actor(),
-            break_lock: self.break_lock,
+            break_lock: self.rollout.break_lock,
             rollback_on_failure: self.rollback_on_failure,
             note: String::new(),
         };
@@ -105,34 +91,27 @@ impl Deploy {
                 "rolled_back_to": o.rolled_back_to.map(|r| r.0), "via": "cli"}),
             Err(e) => json!({"error": format!("{e:#}"), "values_hash": values_hash, "via": "cli"}),
         };
-        let audited = if outcome
-            .as_ref()
-            .is_ok_and(|o| o.status == crate::deploy::release::Status::Deployed)
-        {
+        let audited = if outcome.as_ref().is_ok_and(engine::Outcome::deployed) {
             Audit::Success
         } else {
             Audit::Failure
         };
-        if let Err(e) = evidence::record(
-            &self.data_dir,
+        evidence::record_or_warn(
+            &self.rollout.data_dir,
             "deploy",
             &values.namespace,
             audited,
             details,
+            printer,
         )
-        .await
-        {
-            printer.warning(&format!("the deploy is not in the audit trail: {e:#}"));
-        }
+        .await;
         let outcome = outcome?;
         let text = outcome.text(&values.namespace);
         printer.result(&text, &outcome)?;
-        Ok(
-            if outcome.status == crate::deploy::release::Status::Deployed {
-                ExitStatus::Success
-            } else {
-                ExitStatus::Failure
-            },
-        )
+        Ok(if outcome.deployed() {
+            ExitStatus::Success
+        } else {
+            ExitStatus::Failure
+        })
     }
 }

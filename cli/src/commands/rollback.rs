@@ -1,8 +1,6 @@
 //! `shopctl rollback [--to-revision N]`: a revision of the history (by default the last one
 //! deployed before the current) applied again, waited for and recorded as a new revision.
 
-use std::{path::PathBuf, time::Duration};
-
 use clap::Args;
 use serde_json::json;
 use shopctl_kit::audit::Outcome as Audit;
@@ -12,7 +10,7 @@ use crate::ExitStatus;
 use crate::deploy::{engine, release};
 use crate::logs::pods;
 use crate::platform::evidence;
-use crate::platform::target::{Cluster, parse_duration};
+use crate::platform::target::{Cluster, Rollout};
 
 /// Apply an earlier revision of the shop again.
 #[derive(Debug, Args)]
@@ -22,20 +20,8 @@ pub(crate) struct Rollback {
     to_revision: Option<u32>,
     #[command(flatten)]
     cluster: Cluster,
-    /// How long each wait may take.
-    #[arg(long, default_value = "5m", value_parser = parse_duration)]
-    timeout: Duration,
-    /// Take over a stale deploy lock.
-    #[arg(long)]
-    break_lock: bool,
-    /// Where the operator's audit trail is.
-    #[arg(
-        long,
-        env = "SHOPCTL_DATA_DIR",
-        value_name = "DIR",
-        default_value = ".shopctl"
-    )]
-    data_dir: PathBuf,
+    #[command(flatten)]
+    rollout: Rollout,
 }
 
 impl Rollback {
@@ -66,9 +52,9 @@ impl Rollback {
         let manifests = release::manifests(&client, &namespace, target.revision).await?;
         let deploy = engine::Deploy {
             namespace: namespace.clone(),
-            timeout: self.timeout,
+            timeout: self.rollout.timeout,
             actor: evidence::actor(),
-            break_lock: self.break_lock,
+            break_lock: self.rollout.break_lock,
             rollback_on_failure: false,
             note: format!("rollback to revision {}", target.revision),
         };
@@ -77,21 +63,22 @@ impl Rollback {
         let outcome = deploy
             .run(&client, &manifests, &target.values_hash, &mut show)
             .await;
-        let audited = if outcome
-            .as_ref()
-            .is_ok_and(|o| o.status == crate::deploy::release::Status::Deployed)
-        {
+        let audited = if outcome.as_ref().is_ok_and(engine::Outcome::deployed) {
             Audit::Success
         } else {
             Audit::Failure
         };
         let details = json!({"to_revision": target.revision, "via": "cli",
             "revision": outcome.as_ref().ok().map(|o| o.revision)});
-        if let Err(e) =
-            evidence::record(&self.data_dir, "rollback", &namespace, audited, details).await
-        {
-            printer.warning(&format!("the rollback is not in the audit trail: {e:#}"));
-        }
+        evidence::record_or_warn(
+            &self.rollout.data_dir,
+            "rollback",
+            &namespace,
+            audited,
+            details,
+            printer,
+        )
+        .await;
         let outcome = outcome?;
         let text = format!(
             "{} (back to revision {})",
@@ -99,12 +86,10 @@ impl Rollback {
             target.revision
         );
         printer.result(&text, &outcome)?;
-        Ok(
-            if outcome.status == crate::deploy::release::Status::Deployed {
-                ExitStatus::Success
-            } else {
-                ExitStatus::Failure
-            },
-        )
+        Ok(if outcome.deployed() {
+            ExitStatus::Success
+        } else {
+            ExitStatus::Failure
+        })
     }
 }

@@ -88,19 +88,15 @@ impl Secrets {
         } else {
             Outcome::Failure
         };
-        if let Err(e) = evidence::record(
+        evidence::record_or_warn(
             &args.data_dir,
             "secrets_apply",
             &namespace,
             outcome,
             details,
+            global.printer(),
         )
-        .await
-        {
-            global
-                .printer()
-                .warning(&format!("the apply is not in the audit trail: {e:#}"));
-        }
+        .await;
         applied?;
         let report = Applied {
             namespace: &namespace,

@@ -88,6 +88,11 @@ async fn ensure_ours(client: &Client, namespace: &str) -> anyhow::Result<()> {
 }
 
 impl Outcome {
+    /// Whether it ended deployed.
+    pub fn deployed(&self) -> bool {
+        self.status == Status::Deployed
+    }
+
     /// The outcome for a person: the revision and how it ended, then why, then the rollback.
     pub fn text(&self, namespace: &str) -> String {
         use std::fmt::Write as _;

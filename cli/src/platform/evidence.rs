@@ -56,6 +56,23 @@ fn uid() -> String {
     "unknown".to_owned()
 }
 
+/// [`record`], and when the record cannot be written a warning through `printer`: the action
+/// has happened (or not) either way.
+pub(crate) async fn record_or_warn(
+    data_dir: &Path,
+    action: &str,
+    target: &str,
+    outcome: Outcome,
+    details: serde_json::Value,
+    printer: crate::printer::Printer,
+) {
+    if let Err(e) = record(data_dir, action, target, outcome, details).await {
+        printer.warning(&format!(
+            "{action} of {target} is not in the audit trail: {e:#}"
+        ));
+    }
+}
+
 /// Appends one record to `data_dir`'s `audit/shopctl.jsonl`: `action` (snake_case, e.g.
 /// `fault_inject`) on `target`, how it ended, and `details` (never secrets). Creates the
 /// directory and the log owner-only when missing.

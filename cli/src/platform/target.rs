@@ -131,6 +131,25 @@ pub(crate) struct Cluster {
     pub(crate) namespace: Option<String>,
 }
 
+/// How a rollout runs (`deploy`, `rollback`): its waits, the lock, and the audit trail.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct Rollout {
+    /// How long each wait (a migration, a stage's rollout) may take.
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub(crate) timeout: Duration,
+    /// Take over a deploy lock whose holder has been silent longer than the lock lasts.
+    #[arg(long)]
+    pub(crate) break_lock: bool,
+    /// Where the operator's audit trail is (`audit/shopctl.jsonl`).
+    #[arg(
+        long,
+        env = "SHOPCTL_DATA_DIR",
+        value_name = "DIR",
+        default_value = ".shopctl"
+    )]
+    pub(crate) data_dir: PathBuf,
+}
+
 /// Flags that choose what is rendered (`render`, `deploy`, `diff`).
 #[derive(Debug, Clone, Args)]
 pub(crate) struct Rendering {
