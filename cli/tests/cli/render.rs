@@ -423,13 +423,7 @@ fn secrets_apply_refuses_in_one_line() {
         "SHOPCTL_GATEWAY__SERVICE_KEY=k\nSHOPCTL_GATEWAY__ADMIN_TOKEN=t\n",
     )
     .unwrap();
-    let output = crate::helpers::shopctl()
-        .current_dir(dir.path())
-        .env("KUBECONFIG", dir.path().join("none"))
-        .env_remove("KUBERNETES_SERVICE_HOST")
-        .args(["secrets", "apply"])
-        .output()
-        .unwrap();
+    let output = with_kubeconfig(dir.path(), &dir.path().join("none"), &["secrets", "apply"]);
     assert_one_line_error(&output, &["SHOPCTL_USER__DATABASE_URL", "--postgres"]);
     let mut full = String::from("SHOPCTL_GATEWAY__SERVICE_KEY=k\nSHOPCTL_GATEWAY__ADMIN_TOKEN=t\n");
     for service in [
@@ -448,24 +442,17 @@ fn secrets_apply_refuses_in_one_line() {
         .unwrap();
     }
     std::fs::write(&env, full).unwrap();
-    let output = crate::helpers::shopctl()
-        .current_dir(dir.path())
-        .env("KUBECONFIG", dir.path().join("none"))
-        .env_remove("KUBERNETES_SERVICE_HOST")
-        .args(["secrets", "apply"])
-        .output()
-        .unwrap();
+    let output = with_kubeconfig(dir.path(), &dir.path().join("none"), &["secrets", "apply"]);
     assert_one_line_error(&output, &["no Kubernetes cluster", "KUBECONFIG"]);
     assert!(!crate::helpers::stderr(&output).contains("secret-pw"));
     // Attempted against a cluster that does not answer: refused in one line, and recorded
     // with the Secrets' names and keys, never a value.
     let gone = unreachable_kubeconfig(dir.path());
-    let output = crate::helpers::shopctl()
-        .current_dir(dir.path())
-        .env("KUBECONFIG", &gone)
-        .args(["secrets", "apply", "--data-dir", "data"])
-        .output()
-        .unwrap();
+    let output = with_kubeconfig(
+        dir.path(),
+        &gone,
+        &["secrets", "apply", "--data-dir", "data"],
+    );
     assert_one_line_error(&output, &["cannot apply Secret shopctl-secrets"]);
     let trail = std::fs::read_to_string(dir.path().join("data/audit/shopctl.jsonl")).unwrap();
     let record: Value = serde_json::from_str(trail.lines().last().unwrap()).unwrap();
@@ -482,6 +469,21 @@ fn secrets_apply_refuses_in_one_line() {
         !trail.contains("secret-pw") && !trail.contains("\"k\""),
         "{trail}"
     );
+}
+
+/// `shopctl <args>` in `dir` with `kubeconfig` as the only way to a cluster.
+fn with_kubeconfig(
+    dir: &std::path::Path,
+    kubeconfig: &std::path::Path,
+    args: &[&str],
+) -> std::process::Output {
+    crate::helpers::shopctl()
+        .current_dir(dir)
+        .env("KUBECONFIG", kubeconfig)
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 /// A kubeconfig whose cluster does not answer (nothing listens on port 1).
@@ -501,15 +503,8 @@ fn unreachable_kubeconfig(dir: &std::path::Path) -> std::path::PathBuf {
 #[test]
 fn deploy_history_and_rollback_without_a_cluster_are_one_line_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let run = |kubeconfig: &std::path::Path, args: &[&str]| {
-        crate::helpers::shopctl()
-            .current_dir(dir.path())
-            .env("KUBECONFIG", kubeconfig)
-            .env_remove("KUBERNETES_SERVICE_HOST")
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let run =
+        |kubeconfig: &std::path::Path, args: &[&str]| with_kubeconfig(dir.path(), kubeconfig, args);
     let none = dir.path().join("none");
     for args in [&["deploy"][..], &["history"], &["rollback"], &["diff"]] {
         assert_one_line_error(&run(&none, args), &["no Kubernetes cluster", "KUBECONFIG"]);
