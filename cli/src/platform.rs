@@ -49,6 +49,29 @@ pub const CONFIG_TEMPLATE: &str = include_str!("../../templates/shopctl.toml");
 /// The secrets template (`templates/env`).
 pub const ENV_TEMPLATE: &str = include_str!("../../templates/env");
 
+/// Ports from one set of replicas to the next (`up --replicas`): the second replica of the
+/// gateway listens on the base port + 10, its order service on + 14, the third's on + 20, + 24.
+/// (The first set's monitoring takes + 8 and + 9.)
+pub const REPLICA_STRIDE: u16 = 10;
+
+/// Most replicas `up --replicas` runs of each service (as many as the cluster's autoscaler).
+pub const MAX_REPLICAS: u16 = 10;
+
+/// The port of replica `replica` (0 is the first) of `service`.
+pub fn port(base: u16, service: &str, replica: u16) -> u16 {
+    base + replica * REPLICA_STRIDE + offset(service)
+}
+
+/// The name `up` gives replica `replica` of `service`, in its process table and log files: the
+/// service's own for the first, then `order-2`, `order-3`, ….
+pub fn replica_name(service: &str, replica: u16) -> String {
+    if replica == 0 {
+        service.to_owned()
+    } else {
+        format!("{service}-{}", replica + 1)
+    }
+}
+
 /// Where and how the platform runs.
 #[derive(Debug, Clone)]
 pub struct Layout {
@@ -60,6 +83,8 @@ pub struct Layout {
     pub environment: &'static str,
     /// Whether the gateway's per-client limits are raised for one engineer's machine.
     pub local_limits: bool,
+    /// Replicas of every service (1 but for `up --replicas`); callers list them all.
+    pub replicas: u16,
 }
 
 /// The port offset of `service` (the storefront is 1).
@@ -94,9 +119,25 @@ impl Layout {
             self.data_dir.replace('\\', "\\\\").replace('"', "\\\""),
         );
         for (service, _) in SERVICES {
-            let port = self.base_port + offset(service);
-            values.insert(format!("port.{service}"), port.to_string());
-            values.insert(format!("url.{service}"), format!("http://127.0.0.1:{port}"));
+            let urls: Vec<String> = (0..self.replicas.max(1))
+                .map(|replica| {
+                    format!(
+                        "http://127.0.0.1:{}",
+                        port(self.base_port, service, replica)
+                    )
+                })
+                .collect();
+            values.insert(
+                format!("port.{service}"),
+                port(self.base_port, service, 0).to_string(),
+            );
+            values.insert(format!("url.{service}"), urls[0].clone());
+            values.insert(format!("urls.{service}"), urls.join(","));
+            let events: Vec<String> = urls
+                .iter()
+                .map(|u| format!("{u}/internal/events"))
+                .collect();
+            values.insert(format!("events.{service}"), events.join(","));
         }
         let mut limits = String::new();
         if self.local_limits {
@@ -231,7 +272,46 @@ mod tests {
             data_dir: "/srv/shop \"data\"".to_owned(),
             environment: "dev",
             local_limits: true,
+            replicas: 1,
         }
+    }
+
+    #[test]
+    fn replicas_are_listed_wherever_a_service_is_called() {
+        let text = Layout {
+            replicas: 3,
+            ..layout()
+        }
+        .config("shopctl test")
+        .unwrap();
+        let doc: toml::Table = toml::from_str(&text).unwrap();
+        assert_eq!(doc["order"]["port"].as_integer(), Some(9004), "replica 1's");
+        assert_eq!(
+            doc["gateway"]["upstreams"]["order"].as_str(),
+            Some("http://127.0.0.1:9004,http://127.0.0.1:9014,http://127.0.0.1:9024")
+        );
+        assert_eq!(
+            doc["frontend"]["upstreams"]["product"].as_str(),
+            Some("http://127.0.0.1:9003,http://127.0.0.1:9013,http://127.0.0.1:9023")
+        );
+        assert_eq!(
+            doc["order"]["payment_url"].as_str(),
+            Some("http://127.0.0.1:9006,http://127.0.0.1:9016,http://127.0.0.1:9026")
+        );
+        assert_eq!(
+            doc["order"]["subscribers"]["order.confirmed"][0].as_str(),
+            Some(
+                "http://127.0.0.1:9007/internal/events,http://127.0.0.1:9017/internal/events,http://127.0.0.1:9027/internal/events"
+            )
+        );
+        // One address where one is meant: the shop's link in e-mails, the key set.
+        assert_eq!(
+            doc["notification"]["shop_url"].as_str(),
+            Some("http://127.0.0.1:9000")
+        );
+        assert_eq!(replica_name("order", 0), "order");
+        assert_eq!(replica_name("order", 2), "order-3");
+        assert_eq!(port(9000, "gateway", 1), 9010);
     }
 
     #[test]

@@ -22,11 +22,12 @@ use tokio::sync::watch;
 
 use super::GlobalArgs;
 use crate::platform::{
-    SERVICES,
+    MAX_REPLICAS, REPLICA_STRIDE, SERVICES,
     local::{demo_accounts, platform_config, postgres_databases, secrets, wait_ready},
     monitor::{self, Profile},
+    port,
     processes::{self, Process},
-    supervisor,
+    replica_name, supervisor,
     target::ready,
 };
 use crate::{
@@ -58,6 +59,17 @@ pub(crate) struct Up {
     /// `shop_user`, `shop_order`, …), created when missing.
     #[arg(long, value_name = "URL")]
     postgres: Option<String>,
+    /// Run this many replicas of every service (1-10), as a cluster would: callers take them
+    /// in turn, the gateway with a breaker per replica. The second set listens 10 ports above
+    /// the first (8090-8097), the third 20 (8100-8107), and so on. More than one needs
+    /// --postgres (one database shared by every replica) and --redis (one rate limit and
+    /// cache shared by every gateway).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=i64::from(MAX_REPLICAS)), conflicts_with = "in_process")]
+    replicas: u16,
+    /// Keep the gateway's rate limits and cached catalog reads in this Redis
+    /// (`redis://127.0.0.1:6379`), shared by every gateway replica.
+    #[arg(long, value_name = "URL")]
+    redis: Option<String>,
     /// Also run Prometheus and Alertmanager (from PATH) with the shop's rules and alerts, on
     /// the two ports after the services' (8088 and 8089 by default).
     #[arg(long)]
@@ -80,17 +92,23 @@ pub(crate) struct Up {
 async fn rows(
     client: &reqwest::Client,
     base: u16,
-    pids: &BTreeMap<&'static str, Process>,
+    replicas: u16,
+    pids: &BTreeMap<String, Process>,
 ) -> Vec<ServiceRow> {
     let mut rows = Vec::new();
-    for (name, offset) in SERVICES {
-        let port = base + offset;
-        rows.push(ServiceRow {
-            service: name,
-            url: format!("http://127.0.0.1:{port}"),
-            pid: pids.get(name).map(|p| p.pid).unwrap_or_default(),
-            ready: ready(client, &format!("http://127.0.0.1:{port}")).await,
-        });
+    for replica in 0..replicas {
+        for (service, _) in SERVICES {
+            let name = replica_name(service, replica);
+            let url = format!("http://127.0.0.1:{}", port(base, service, replica));
+            rows.push(ServiceRow {
+                service,
+                replica: replica + 1,
+                pid: pids.get(&name).map(|p| p.pid).unwrap_or_default(),
+                ready: ready(client, &url).await,
+                name,
+                url,
+            });
+        }
     }
     rows
 }
@@ -101,7 +119,7 @@ fn table(rows: &[ServiceRow]) -> String {
         let _ = write!(
             text,
             "\n{:<14} {:<24} {:>8}  {}",
-            row.service,
+            row.name,
             row.url,
             row.pid,
             if row.ready { "ready" } else { "NOT READY" }
@@ -113,6 +131,10 @@ fn table(rows: &[ServiceRow]) -> String {
 #[derive(Debug, Serialize)]
 struct ServiceRow {
     service: &'static str,
+    /// 1 for the first replica.
+    replica: u16,
+    /// The replica's name in the process table and its log file's (`order`, `order-2`).
+    name: String,
     url: String,
     pid: u32,
     ready: bool,
@@ -127,21 +149,91 @@ impl Up {
         }
     }
 
-    /// Everything that can refuse is checked before anything is written: ports, PostgreSQL.
-    /// Returns the services' PostgreSQL URLs (none for SQLite).
+    /// Everything that can refuse is checked before anything is written: the flags that go
+    /// together, ports, PostgreSQL. Returns the services' PostgreSQL URLs (none for SQLite).
     async fn preflight(&self) -> anyhow::Result<BTreeMap<&'static str, String>> {
-        for (name, offset) in SERVICES {
-            let port = self.base_port + offset;
-            if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
-                anyhow::bail!(
-                    "port {port} (for the {name} service) is in use; stop what holds it or pass --base-port"
-                );
+        if self.replicas > 1 && (self.postgres.is_none() || self.redis.is_none()) {
+            anyhow::bail!(
+                "--replicas {} needs --postgres URL and --redis URL: replicas share one database per service and the gateways one rate limit and cache",
+                self.replicas
+            );
+        }
+        if let Some(url) = &self.redis
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            anyhow::bail!("--redis {url} is not a Redis URL; give redis://HOST:PORT");
+        }
+        if u32::from(self.base_port) + u32::from(self.replicas) * u32::from(REPLICA_STRIDE)
+            > u32::from(u16::MAX)
+        {
+            anyhow::bail!(
+                "--base-port {} leaves no room for {} replicas; pass a lower --base-port",
+                self.base_port,
+                self.replicas
+            );
+        }
+        for replica in 0..self.replicas {
+            for (service, _) in SERVICES {
+                let port = port(self.base_port, service, replica);
+                if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+                    anyhow::bail!(
+                        "port {port} (for {}) is in use; stop what holds it or pass --base-port",
+                        replica_name(service, replica)
+                    );
+                }
             }
         }
         Ok(match &self.postgres {
             Some(server) => postgres_databases(server).await?,
             None => BTreeMap::new(),
         })
+    }
+
+    /// What every service's environment holds. Secrets, database URLs (which may hold a
+    /// password) and the Redis URL reach the services through it, never through the
+    /// configuration file.
+    fn environment(
+        &self,
+        dir: &Path,
+        secrets: &crate::platform::local::Secrets,
+        databases: &BTreeMap<&'static str, String>,
+    ) -> anyhow::Result<Vec<(String, String)>> {
+        let mut env = secrets.env_vars()?;
+        for (service, url) in databases {
+            env.push((
+                format!("SHOPCTL_{}__DATABASE_URL", service.to_uppercase()),
+                url.clone(),
+            ));
+        }
+        if let Some(redis) = &self.redis {
+            env.push(("SHOPCTL_GATEWAY__REDIS_URL".to_owned(), redis.clone()));
+            // Shops of other data directories may share the server: each keeps to its keys.
+            env.push((
+                "SHOPCTL_GATEWAY__REDIS_PREFIX".to_owned(),
+                format!(
+                    "shopctl:{}:gateway:",
+                    crate::deploy::render::short_hash(&dir.display().to_string(), 12)
+                ),
+            ));
+        }
+        Ok(env)
+    }
+
+    /// The environment of replica `replica` of `service` beyond the shared `env`: the
+    /// replicas after the first listen on ports of their own and leave the demo data to it.
+    fn replica_env(service: &str, replica: u16, base: u16) -> Vec<(String, String)> {
+        if replica == 0 {
+            return Vec::new();
+        }
+        let section = service.to_uppercase();
+        let mut env = vec![(
+            format!("SHOPCTL_{section}__PORT"),
+            port(base, service, replica).to_string(),
+        )];
+        if matches!(service, "product" | "inventory") {
+            env.push((format!("SHOPCTL_{section}__SEED_DEMO"), "false".to_owned()));
+        }
+        env
     }
 
     /// Starts every service, as a supervised child process or as a task of this process.
@@ -152,7 +244,7 @@ impl Up {
         dir: &Path,
         env: &[(String, String)],
         stop_rx: &watch::Receiver<bool>,
-        pids_tx: &watch::Sender<BTreeMap<&'static str, Process>>,
+        pids_tx: &watch::Sender<BTreeMap<String, Process>>,
     ) -> Vec<tokio::task::JoinHandle<()>> {
         let mut tasks = Vec::new();
         if self.in_process {
@@ -174,31 +266,35 @@ impl Up {
             );
             shopctl_kit::metrics::share_process();
         }
-        for (name, _) in SERVICES {
-            tasks.push(if self.in_process {
-                tokio::spawn(supervisor::supervise_in_process(
-                    name,
-                    config.to_path_buf(),
-                    crate::platform::section_settings(env, name),
-                    stop_rx.clone(),
-                    pids_tx.clone(),
-                    global.printer(),
-                ))
-            } else {
-                tokio::spawn(supervisor::supervise(
-                    name,
-                    supervisor::Supervised {
-                        run: supervisor::Run::Service,
-                        config: config.to_path_buf(),
-                        env: env.to_vec(),
-                        logs: dir.join("logs"),
-                        rotation: self.rotation(),
-                        stop: stop_rx.clone(),
-                        pids: pids_tx.clone(),
-                        printer: global.printer(),
-                    },
-                ))
-            });
+        for replica in 0..self.replicas {
+            for (service, _) in SERVICES {
+                tasks.push(if self.in_process {
+                    tokio::spawn(supervisor::supervise_in_process(
+                        service,
+                        config.to_path_buf(),
+                        crate::platform::section_settings(env, service),
+                        stop_rx.clone(),
+                        pids_tx.clone(),
+                        global.printer(),
+                    ))
+                } else {
+                    let mut env = env.to_vec();
+                    env.extend(Self::replica_env(service, replica, self.base_port));
+                    tokio::spawn(supervisor::supervise(
+                        replica_name(service, replica),
+                        supervisor::Supervised {
+                            run: supervisor::Run::Service { service },
+                            config: config.to_path_buf(),
+                            env,
+                            logs: dir.join("logs"),
+                            rotation: self.rotation(),
+                            stop: stop_rx.clone(),
+                            pids: pids_tx.clone(),
+                            printer: global.printer(),
+                        },
+                    ))
+                });
+            }
         }
         tasks
     }
@@ -210,7 +306,7 @@ impl Up {
         global: &GlobalArgs,
         dir: &Path,
         stop_rx: &watch::Receiver<bool>,
-        pids_tx: &watch::Sender<BTreeMap<&'static str, Process>>,
+        pids_tx: &watch::Sender<BTreeMap<String, Process>>,
         tasks: &mut Vec<tokio::task::JoinHandle<()>>,
     ) -> BTreeMap<&'static str, String> {
         let mut urls = BTreeMap::new();
@@ -226,15 +322,16 @@ impl Up {
                 return urls;
             }
         }
-        let rendered = match monitor::render_local(dir, self.base_port, self.monitor_profile) {
-            Ok(rendered) => rendered,
-            Err(e) => {
-                global
-                    .printer()
-                    .warning(&format!("monitoring not started: {e:#}"));
-                return urls;
-            }
-        };
+        let rendered =
+            match monitor::render_local(dir, self.base_port, self.replicas, self.monitor_profile) {
+                Ok(rendered) => rendered,
+                Err(e) => {
+                    global
+                        .printer()
+                        .warning(&format!("monitoring not started: {e:#}"));
+                    return urls;
+                }
+            };
         let tools = match monitor::tools(&rendered, self.base_port, self.monitor_profile) {
             Ok(tools) => tools,
             Err(missing) => {
@@ -249,7 +346,7 @@ impl Up {
         for tool in tools {
             urls.insert(tool.name, tool.url.clone());
             tasks.push(tokio::spawn(supervisor::supervise(
-                tool.name,
+                tool.name.to_owned(),
                 supervisor::Supervised {
                     run: supervisor::Run::Tool {
                         program: tool.program,
@@ -280,16 +377,8 @@ impl Up {
         crate::platform::private_data_dir(&dir.join("logs"), global.printer())?;
         let dir = dir.canonicalize()?;
         let secrets = secrets(&dir)?;
-        let config = platform_config(&dir, self.base_port)?;
-        // Secrets and database URLs (which may hold a password) reach the services through
-        // their environment, never through the configuration file.
-        let mut env = secrets.env_vars()?;
-        for (service, url) in &databases {
-            env.push((
-                format!("SHOPCTL_{}__DATABASE_URL", service.to_uppercase()),
-                url.clone(),
-            ));
-        }
+        let config = platform_config(&dir, self.base_port, self.replicas)?;
+        let env = self.environment(&dir, &secrets, &databases)?;
 
         let (stop_tx, stop_rx) = watch::channel(false);
         let (pids_tx, pids_rx) = watch::channel(BTreeMap::new());
@@ -305,9 +394,25 @@ impl Up {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(5))
             .build()?;
-        let all_ready = wait_ready(&client, self.base_port, Duration::from_secs(60)).await;
+        let urls: Vec<String> = (0..self.replicas)
+            .flat_map(|replica| {
+                SERVICES.map(|(service, _)| {
+                    format!(
+                        "http://127.0.0.1:{}",
+                        port(self.base_port, service, replica)
+                    )
+                })
+            })
+            .collect();
+        let all_ready = wait_ready(&client, &urls, Duration::from_secs(60)).await;
         let gateway = format!("http://127.0.0.1:{}", self.base_port);
-        let rows = rows(&client, self.base_port, &pids_rx.borrow().clone()).await;
+        let rows = rows(
+            &client,
+            self.base_port,
+            self.replicas,
+            &pids_rx.borrow().clone(),
+        )
+        .await;
         let mut text = table(&rows);
         let _ = write!(
             text,
@@ -345,6 +450,8 @@ impl Up {
             &json!({"ready": all_ready, "gateway": gateway, "services": rows,
                 "database": if databases.is_empty() { "sqlite" } else { "postgres" },
                 "in_process": self.in_process,
+                "replicas": self.replicas,
+                "redis": self.redis.is_some(),
                 "monitoring": monitoring,
                 "startup_ms": started.elapsed().as_millis()}),
         )?;

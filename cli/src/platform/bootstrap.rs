@@ -189,6 +189,7 @@ impl Bootstrap {
                 Environment::Production => "production",
             },
             local_limits: false,
+            replicas: 1,
         })
     }
 

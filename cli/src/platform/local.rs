@@ -11,7 +11,7 @@ use std::{
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{Layout, SERVICES, WITH_DATABASE, target::ready, write_private};
+use super::{Layout, WITH_DATABASE, target::ready, write_private};
 
 /// Makes sure each service has its database on the PostgreSQL server `server`; returns their
 /// URLs by service. Fails (changing nothing more) when the server cannot be reached.
@@ -81,13 +81,15 @@ pub fn secrets(dir: &Path) -> anyhow::Result<Secrets> {
     Ok(secrets)
 }
 
-/// Renders the configuration every service reads (from `templates/shopctl.toml`).
-pub fn platform_config(dir: &Path, base: u16) -> anyhow::Result<PathBuf> {
+/// Renders the configuration every service reads (from `templates/shopctl.toml`), for
+/// `replicas` of each.
+pub fn platform_config(dir: &Path, base: u16, replicas: u16) -> anyhow::Result<PathBuf> {
     let layout = Layout {
         base_port: base,
         data_dir: dir.display().to_string(),
         environment: "dev",
         local_limits: true,
+        replicas,
     };
     let path = dir.join("platform.toml");
     write_private(
@@ -154,13 +156,13 @@ pub async fn demo_accounts(
     Ok(made)
 }
 
-/// Polls every service's `/readyz` until all answer 200 or `within` passes.
-pub async fn wait_ready(client: &reqwest::Client, base: u16, within: Duration) -> bool {
+/// Polls the `/readyz` of every service at `urls` until all answer 200 or `within` passes.
+pub async fn wait_ready(client: &reqwest::Client, urls: &[String], within: Duration) -> bool {
     let deadline = Instant::now() + within;
     while Instant::now() < deadline {
         let mut ok = true;
-        for (_, offset) in SERVICES {
-            ok &= ready(client, &format!("http://127.0.0.1:{}", base + offset)).await;
+        for url in urls {
+            ok &= ready(client, url).await;
         }
         if ok {
             return true;

@@ -8,7 +8,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use super::{SERVICES, render, write_private};
+use super::{SERVICES, port, render, write_private};
 
 /// Prometheus scrape configuration for one machine (placeholders for the ports).
 pub const PROMETHEUS_LOCAL: &str = include_str!("../../../templates/monitoring/prometheus.yml");
@@ -80,8 +80,14 @@ pub struct Rendered {
     pub alertmanager: PathBuf,
 }
 
-/// Writes the local stack's configuration for a shop at `base` into `<dir>/monitoring`.
-pub fn render_local(dir: &Path, base: u16, profile: Profile) -> anyhow::Result<Rendered> {
+/// Writes the local stack's configuration for a shop at `base` running `replicas` of every
+/// service into `<dir>/monitoring`; each replica is a target of its own.
+pub fn render_local(
+    dir: &Path,
+    base: u16,
+    replicas: u16,
+    profile: Profile,
+) -> anyhow::Result<Rendered> {
     let root = dir.join("monitoring");
     std::fs::create_dir_all(root.join("rules"))?;
     let mut values = BTreeMap::new();
@@ -93,8 +99,11 @@ pub fn render_local(dir: &Path, base: u16, profile: Profile) -> anyhow::Result<R
         "scrape_interval".to_owned(),
         profile.scrape_interval().to_owned(),
     );
-    for (service, offset) in SERVICES {
-        values.insert(format!("port.{service}"), (base + offset).to_string());
+    for (service, _) in SERVICES {
+        let targets: Vec<String> = (0..replicas.max(1))
+            .map(|replica| format!("\"127.0.0.1:{}\"", port(base, service, replica)))
+            .collect();
+        values.insert(format!("targets.{service}"), targets.join(", "));
     }
     values.insert(
         "port.prometheus".to_owned(),
@@ -222,7 +231,7 @@ mod tests {
     #[test]
     fn the_local_configuration_names_every_service_port() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let rendered = render_local(dir.path(), 18_000, Profile::Standard).expect("render");
+        let rendered = render_local(dir.path(), 18_000, 1, Profile::Standard).expect("render");
         let text = std::fs::read_to_string(&rendered.prometheus).expect("read");
         for (service, offset) in SERVICES {
             assert!(
@@ -238,5 +247,14 @@ mod tests {
             "alertmanager target:\n{text}"
         );
         assert!(rendered.dir.join("rules/alerts.yml").is_file());
+
+        let rendered = render_local(dir.path(), 18_000, 2, Profile::Standard).expect("render");
+        let text = std::fs::read_to_string(&rendered.prometheus).expect("read");
+        assert!(
+            text.contains(
+                "targets: [\"127.0.0.1:18004\", \"127.0.0.1:18014\"]\n        labels: {service: order}"
+            ),
+            "every replica is scraped:\n{text}"
+        );
     }
 }

@@ -89,7 +89,7 @@ pub fn remove(data_dir: &Path) {
 pub async fn publish(
     data_dir: PathBuf,
     in_process: bool,
-    mut live: watch::Receiver<BTreeMap<&'static str, Process>>,
+    mut live: watch::Receiver<BTreeMap<String, Process>>,
     printer: Printer,
 ) {
     let up_pid = std::process::id();
@@ -98,7 +98,7 @@ pub async fn publish(
         let services = live
             .borrow_and_update()
             .iter()
-            .map(|(name, process)| ((*name).to_owned(), *process))
+            .map(|(name, process)| (name.clone(), *process))
             .collect();
         let processes = Processes {
             updated_at: Utc::now(),

@@ -50,8 +50,11 @@ async fn copy_lines(
 /// What a supervised child runs.
 #[derive(Debug, Clone)]
 pub enum Run {
-    /// `shopctl serve <name>`.
-    Service,
+    /// `shopctl serve <service>`: one replica of the service.
+    Service {
+        /// The service it serves.
+        service: &'static str,
+    },
     /// A program of its own (Prometheus, Alertmanager), kept on the lifeline by `shopctl guard`.
     Tool {
         /// The program.
@@ -77,13 +80,14 @@ pub struct Supervised {
     /// Turns true when everything should stop.
     pub stop: watch::Receiver<bool>,
     /// Each service's current process: its id, restarts so far and start time.
-    pub pids: watch::Sender<BTreeMap<&'static str, Process>>,
+    pub pids: watch::Sender<BTreeMap<String, Process>>,
     /// Restarts and failures are said through it.
     pub printer: Printer,
 }
 
-/// One supervised child: started, watched, restarted with backoff until shutdown.
-pub async fn supervise(name: &'static str, supervised: Supervised) {
+/// One supervised child, `name` in the process table and its log file's name: started,
+/// watched, restarted with backoff until shutdown.
+pub async fn supervise(name: String, supervised: Supervised) {
     let Supervised {
         run,
         config,
@@ -113,7 +117,10 @@ pub async fn supervise(name: &'static str, supervised: Supervised) {
         // until the child ends, and the kernel closes it should this process die.
         let mut command = Command::new(&exe);
         match &run {
-            Run::Service => command.arg("--config").arg(&config).args(["serve", name]),
+            Run::Service { service } => command
+                .arg("--config")
+                .arg(&config)
+                .args(["serve", service]),
             Run::Tool { program, args } => command.args(["guard", "--"]).arg(program).args(args),
         };
         let spawned = command
@@ -143,7 +150,7 @@ pub async fn supervise(name: &'static str, supervised: Supervised) {
         let pid = child.id().unwrap_or_default();
         pids.send_modify(|pids| {
             pids.insert(
-                name,
+                name.clone(),
                 Process {
                     pid,
                     restarts,
@@ -188,7 +195,7 @@ pub async fn supervise_in_process(
     config: PathBuf,
     settings: Vec<(String, String)>,
     stop: watch::Receiver<bool>,
-    pids: watch::Sender<BTreeMap<&'static str, Process>>,
+    pids: watch::Sender<BTreeMap<String, Process>>,
     printer: Printer,
 ) {
     use clap::ValueEnum as _;
@@ -200,7 +207,7 @@ pub async fn supervise_in_process(
     loop {
         pids.send_modify(|pids| {
             pids.insert(
-                name,
+                name.to_owned(),
                 Process {
                     pid: std::process::id(),
                     restarts,

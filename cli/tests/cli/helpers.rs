@@ -47,16 +47,16 @@ pub(crate) fn assert_one_line_error(output: &Output, needles: &[&str]) {
     }
 }
 
-/// Ten consecutive free ports (gateway, services, and `--monitor`'s Prometheus and
-/// Alertmanager).
+/// Twenty consecutive free ports: the gateway, the services and `--monitor`'s Prometheus and
+/// Alertmanager, then a second set of replicas (`up --replicas 2`).
 pub(crate) fn free_base() -> u16 {
     for _ in 0..200 {
         let base = 20_000 + u16::try_from(rand_port() % 30_000).unwrap();
-        if (0..10).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
+        if (0..20).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
             return base;
         }
     }
-    panic!("no ten free ports");
+    panic!("no twenty free ports");
 }
 
 fn rand_port() -> u32 {

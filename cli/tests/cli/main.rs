@@ -12,6 +12,7 @@ mod logs;
 mod monitor;
 mod ops;
 mod render;
+mod replicas;
 mod saga;
 mod seed;
 mod serve;

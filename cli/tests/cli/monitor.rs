@@ -42,7 +42,7 @@ fn alert_names() -> Vec<&'static str> {
 #[test]
 fn the_local_configuration_rules_and_alertmanager_pass_promtool_and_amtool() {
     let dir = tempfile::tempdir().unwrap();
-    let rendered = monitor::render_local(dir.path(), free_base(), Profile::Standard).unwrap();
+    let rendered = monitor::render_local(dir.path(), free_base(), 1, Profile::Standard).unwrap();
     let checked = tool(
         "promtool",
         &["check", "config", "prometheus.yml"],
@@ -95,7 +95,7 @@ fn the_kubernetes_configuration_passes_promtool_but_for_its_discovery() {
         );
     }
     let dir = tempfile::tempdir().unwrap();
-    let rendered = monitor::render_local(dir.path(), free_base(), Profile::Standard).unwrap();
+    let rendered = monitor::render_local(dir.path(), free_base(), 1, Profile::Standard).unwrap();
     std::fs::write(
         rendered.dir.join("kubernetes.yml"),
         PROMETHEUS_KUBERNETES
@@ -126,7 +126,7 @@ fn every_alert_is_unit_tested_with_promtool() {
         assert!(ALERT_TESTS.contains(&quiet), "{name} is never shown quiet");
     }
     let dir = tempfile::tempdir().unwrap();
-    let rendered = monitor::render_local(dir.path(), free_base(), Profile::Standard).unwrap();
+    let rendered = monitor::render_local(dir.path(), free_base(), 1, Profile::Standard).unwrap();
     std::fs::create_dir_all(rendered.dir.join("tests")).unwrap();
     std::fs::write(rendered.dir.join("tests/alerts.yml"), ALERT_TESTS).unwrap();
     let out = tool(
@@ -154,7 +154,7 @@ async fn get_json(client: &reqwest::Client, url: &str) -> Value {
 async fn a_real_prometheus_evaluates_every_dashboard_expression_and_rule() {
     let dir = tempfile::tempdir().unwrap();
     let base = free_base();
-    let rendered = monitor::render_local(dir.path(), base, Profile::Drill).unwrap();
+    let rendered = monitor::render_local(dir.path(), base, 1, Profile::Drill).unwrap();
     let tools = monitor::tools(&rendered, base, Profile::Drill)
         .unwrap_or_else(|missing| panic!("{missing:?} not on PATH; .ci/run installs them"));
     let prometheus = &tools[0];

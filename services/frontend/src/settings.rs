@@ -61,11 +61,7 @@ pub fn load(source: &ConfigSource) -> Result<Settings, SettingsError> {
                 "frontend.upstreams.{name} is missing; give the service's base URL, e.g. http://127.0.0.1:8083"
             )));
         };
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(SettingsError::Invalid(format!(
-                "frontend.upstreams.{name}: `{url}` is not an http(s) URL"
-            )));
-        }
+        settings::check_base_urls(&format!("frontend.upstreams.{name}"), url)?;
     }
     if !(1..=100).contains(&settings.service.page_size) {
         return Err(SettingsError::Invalid(

@@ -12,6 +12,8 @@ pub mod routes;
 pub mod settings;
 pub mod store;
 
+use std::time::Duration;
+
 use axum::Router;
 use shopctl_kit::{
     ServiceContext, auth::Auth, http::finish_catch_all, metrics::Metrics, service::App,
@@ -23,7 +25,8 @@ pub use settings::{Settings, load as load_settings};
 /// Service name.
 pub const NAME: &str = "gateway";
 
-/// Builds the gateway with kit's middleware. It has no loops: every upstream is reached per
+/// Builds the gateway with kit's middleware. Its one loop asks a replica that was gone whether
+/// it is ready again ([`AppState::probe_replicas`]); otherwise every upstream is reached per
 /// request.
 // Async like every service's entry point, so that `up`, `serve` and the tests start all alike.
 #[allow(clippy::unused_async)]
@@ -37,6 +40,7 @@ pub async fn app(settings: &Settings) -> anyhow::Result<App> {
         &metrics,
     );
     let ctx = ServiceContext::new(NAME, &settings.common, None, metrics, auth);
+    let probing = state.clone();
     // Every path is forwarded; the route label stays the one dashboards know the gateway by.
     let app = finish_catch_all(Router::new(), &ctx, "/{*path}", forward, state);
     let app = match cors(&settings.service) {
@@ -45,7 +49,13 @@ pub async fn app(settings: &Settings) -> anyhow::Result<App> {
         Some(layer) => app.layer(layer),
         None => app,
     };
-    Ok(App::new(app))
+    let app = App::new(app);
+    Ok(match settings.service.replica_probe_ms {
+        0 => app,
+        every => app.with_loop("replica probe", move |stop| {
+            probing.probe_replicas(Duration::from_millis(every), stop)
+        }),
+    })
 }
 
 /// The CORS policy, when any origin is allowed.

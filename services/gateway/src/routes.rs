@@ -6,8 +6,10 @@
 
 pub mod pool;
 mod proxy;
+mod replicas;
 
 pub use proxy::forward;
+pub use replicas::{Replica, Upstream};
 
 use pool::Pool;
 
@@ -18,11 +20,16 @@ use prometheus_client::metrics::{
 };
 use shopctl_kit::{
     auth::Auth,
+    client::Rotation,
     metrics::{LATENCY_BUCKETS, Metrics},
+    settings::replicas,
 };
 
 use crate::{
-    domain::{Breaker, RateLimiter, ResponseCache, SERVICE_DOCUMENTS, Target, public_document},
+    domain::{
+        Breaker, BreakerState, RateLimiter, ResponseCache, SERVICE_DOCUMENTS, Target,
+        public_document,
+    },
     settings::GatewaySettings,
     store::{Cache, Limiter, Shared},
 };
@@ -40,18 +47,6 @@ impl std::ops::Deref for AppState {
     fn deref(&self) -> &Proxy {
         &self.0
     }
-}
-
-/// One upstream service: where it is, its kept-alive connections and its breaker.
-pub struct Upstream {
-    /// Its base URL, parsed once.
-    pub target: Target,
-    /// Its idle connections.
-    pub pool: Arc<Pool>,
-    /// Its circuit breaker.
-    pub breaker: Breaker,
-    /// `gateway_upstream_duration_seconds{upstream}`: its answers' latency, seen from here.
-    pub latency: Histogram,
 }
 
 /// What the proxy shares between requests.
@@ -72,7 +67,7 @@ pub struct Proxy {
     pub upstream_errors: Family<UpstreamLabels, Counter>,
     /// `gateway_upstream_retries_total{upstream}`: attempts after a failed first one.
     pub upstream_retries: Family<UpstreamLabels, Counter>,
-    /// `gateway_breaker_state{upstream}`: 0 closed, 1 open, 2 half-open.
+    /// `gateway_breaker_state{upstream}`: 0 closed, 1 open, 2 half-open ([`Upstream::state`]).
     pub breaker_state: Family<UpstreamLabels, Gauge>,
     /// Cache of anonymous catalog reads.
     pub cache: Arc<Cache>,
@@ -98,20 +93,27 @@ impl AppState {
         let upstreams = settings
             .upstreams
             .iter()
-            .filter_map(|(name, base)| {
-                let target = Target::parse(base)?;
+            .filter_map(|(name, bases)| {
+                let replicas: Box<[Replica]> = replicas(bases)
+                    .filter_map(Target::parse)
+                    .map(|target| Replica {
+                        pool: Pool::new(target.authority(), pool::MAX_IDLE, pool::IDLE_TIMEOUT),
+                        target,
+                        breaker: Breaker::new(
+                            settings.breaker_failures,
+                            Duration::from_secs(settings.breaker_open_secs),
+                        ),
+                        refused: std::sync::atomic::AtomicBool::new(false),
+                    })
+                    .collect();
                 let upstream = Upstream {
-                    pool: Pool::new(target.authority(), pool::MAX_IDLE, pool::IDLE_TIMEOUT),
-                    target,
-                    breaker: Breaker::new(
-                        settings.breaker_failures,
-                        Duration::from_secs(settings.breaker_open_secs),
-                    ),
+                    replicas,
+                    turn: Rotation::default(),
                     latency: upstream_latency
                         .get_or_create(&vec![("upstream", name.clone())])
                         .clone(),
                 };
-                Some((name.clone(), upstream))
+                (!upstream.replicas.is_empty()).then(|| (name.clone(), upstream))
             })
             .collect();
         // The URL was checked when the settings were loaded.
@@ -178,6 +180,15 @@ impl AppState {
                 .set(0);
         }
         Self(Arc::new(state))
+    }
+}
+
+/// `gateway_breaker_state`'s value for `state`.
+fn breaker_gauge(state: BreakerState) -> i64 {
+    match state {
+        BreakerState::Closed => 0,
+        BreakerState::Open => 1,
+        BreakerState::HalfOpen => 2,
     }
 }
 

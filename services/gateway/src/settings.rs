@@ -13,7 +13,8 @@ pub const DEFAULT_PORT: u16 = 8080;
 /// Keys of the gateway only.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GatewaySettings {
-    /// Base URL of each upstream service, by name.
+    /// Base URL of each upstream service, by name; several replicas of one service are listed
+    /// separated by commas and taken in turn, each with a breaker of its own.
     pub upstreams: BTreeMap<String, String>,
     /// Deadline of one upstream call, in milliseconds.
     pub upstream_timeout_ms: u64,
@@ -30,6 +31,10 @@ pub struct GatewaySettings {
     pub breaker_failures: u32,
     /// Seconds an open breaker waits before letting one probe through.
     pub breaker_open_secs: u64,
+    /// How often, in milliseconds, an upstream replica whose breaker opened because it refused
+    /// connections (its process was gone) is asked `/readyz`; ready closes its breaker at once,
+    /// so a restarted replica is back in turn within this time (0: only the half-open probe).
+    pub replica_probe_ms: u64,
     /// How long anonymous catalog reads are cached, in milliseconds (0 turns the cache off).
     pub cache_ttl_ms: u64,
     /// Most cached answers (in memory; with Redis, the TTL and Redis's memory policy bound it).
@@ -59,6 +64,7 @@ impl Default for GatewaySettings {
             auth_rate_limit_per_minute: 60,
             breaker_failures: 5,
             breaker_open_secs: 10,
+            replica_probe_ms: 1_000,
             cache_ttl_ms: 5_000,
             cache_max_entries: 1_000,
             cors_allowed_origins: Vec::new(),
@@ -89,11 +95,18 @@ pub fn load(source: &ConfigSource) -> Result<Settings, SettingsError> {
             )));
         }
     }
-    for (name, url) in &settings.service.upstreams {
-        if crate::domain::Target::parse(url).is_none() {
+    for (name, urls) in &settings.service.upstreams {
+        if settings::replicas(urls).next().is_none() {
             return Err(SettingsError::Invalid(format!(
-                "gateway.upstreams.{name}: `{url}` is not an absolute http:// URL; use http://HOST:PORT (upstreams are reached over plain HTTP)"
+                "gateway.upstreams.{name} is empty; give the service's base URL, e.g. http://HOST:PORT"
             )));
+        }
+        for url in settings::replicas(urls) {
+            if crate::domain::Target::parse(url).is_none() {
+                return Err(SettingsError::Invalid(format!(
+                    "gateway.upstreams.{name}: `{url}` is not an absolute http:// URL; use http://HOST:PORT (upstreams are reached over plain HTTP; separate a service's replicas with commas)"
+                )));
+            }
         }
     }
     if settings.service.upstream_retries > 5 {

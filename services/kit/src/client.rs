@@ -1,9 +1,30 @@
 //! Calls from one service to another: JSON over HTTP with a per-call deadline, a service token
 //! for the callee (`aud` = its name) or the end user's own token (the storefront calls on its
 //! shoppers' behalf), the caller's trace continued, and retries only where a repeat cannot do
-//! harm (GETs, and writes that carry an idempotency key).
+//! harm (GETs, and writes that carry an idempotency key). A callee may run as several replicas
+//! (a base URL listing them, see [`crate::settings::replicas`]): calls take them in turn, and a
+//! replica that refuses the connection is passed over for the next at once, whatever the method,
+//! since nothing reached it.
 
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+/// Takes a callee's replicas in turn (round robin), shared by every caller holding it.
+#[derive(Debug, Default)]
+pub struct Rotation(AtomicUsize);
+
+impl Rotation {
+    /// Each of `replicas` once, starting with the one whose turn it is.
+    pub fn order<'a, T>(&self, replicas: &'a [T]) -> impl Iterator<Item = &'a T> + use<'a, T> {
+        let first = self.0.fetch_add(1, Ordering::Relaxed);
+        (0..replicas.len()).map(move |i| &replicas[(first + i) % replicas.len()])
+    }
+}
 
 use serde::{Serialize, de::DeserializeOwned};
 
@@ -15,7 +36,10 @@ use crate::{
 /// A client for one callee.
 #[derive(Debug, Clone)]
 pub struct ServiceClient {
-    base: String,
+    /// The callee's replicas' base URLs (at least one).
+    bases: Arc<[String]>,
+    /// Whose turn it is, shared by the client's clones.
+    turn: Arc<Rotation>,
     audience: String,
     tokens: Option<ServiceTokens>,
     http: reqwest::Client,
@@ -80,16 +104,25 @@ pub enum CallError {
 }
 
 impl ServiceClient {
-    /// A client for the service `audience` at `base` (`http://127.0.0.1:8085`), signing with
-    /// `tokens` when the platform service key is configured; each attempt has `timeout`.
+    /// A client for the service `audience` at `base` (`http://127.0.0.1:8085`, or its replicas'
+    /// URLs separated by commas), signing with `tokens` when the platform service key is
+    /// configured; each attempt has `timeout`.
     pub fn new(
         base: &str,
         audience: &str,
         tokens: Option<ServiceTokens>,
         timeout: Duration,
     ) -> Self {
+        let mut bases: Vec<String> = crate::settings::replicas(base)
+            .map(|url| url.trim_end_matches('/').to_owned())
+            .collect();
+        if bases.is_empty() {
+            // Calls fail with the URL in their error, as they would for any other bad address.
+            bases.push(base.to_owned());
+        }
         Self {
-            base: base.trim_end_matches('/').to_owned(),
+            bases: bases.into(),
+            turn: Arc::new(Rotation::default()),
             audience: audience.to_owned(),
             tokens,
             http: reqwest::Client::builder()
@@ -158,31 +191,46 @@ impl ServiceClient {
             if attempt > 0 {
                 tokio::time::sleep(crate::retry::pause(attempt)).await;
             }
-            let mut request = self
-                .http
-                .request(method.clone(), format!("{}{path}", self.base));
-            if let Caller::User(bearer) = caller {
-                request = request.bearer_auth(bearer);
-            } else if let (Caller::Service, Some(tokens)) = (caller, &self.tokens) {
-                match tokens.mint(&self.audience) {
-                    Ok(token) => request = request.bearer_auth(token),
-                    Err(err) => {
-                        return Err(CallError::Unreachable {
-                            callee: self.audience.clone(),
-                            reason: err.to_string(),
-                        });
+            let authorization =
+                match caller {
+                    Caller::User(bearer) => Some(bearer.to_owned()),
+                    Caller::Service => match &self.tokens {
+                        Some(tokens) => Some(tokens.mint(&self.audience).map_err(|err| {
+                            CallError::Unreachable {
+                                callee: self.audience.clone(),
+                                reason: err.to_string(),
+                            }
+                        })?),
+                        None => None,
+                    },
+                    Caller::Anonymous => None,
+                };
+            let traceparent = TraceContext::outgoing(trace);
+            // Each replica at most once per attempt, starting with the next in turn; one that
+            // refused the connection never saw the request, so the next may have it.
+            let mut sent = None;
+            for base in self.turn.order(&self.bases) {
+                let mut request = self.http.request(method.clone(), format!("{base}{path}"));
+                if let Some(token) = &authorization {
+                    request = request.bearer_auth(token);
+                }
+                request = request.header(TRACEPARENT, traceparent.clone());
+                if let Some(key) = idempotency_key {
+                    request = request.header("idempotency-key", key);
+                }
+                if let Some(body) = body {
+                    request = request.json(body);
+                }
+                match request.send().await {
+                    Err(err) if err.is_connect() => last = err.to_string(),
+                    other => {
+                        sent = Some(other);
+                        break;
                     }
                 }
             }
-            request = request.header(TRACEPARENT, TraceContext::outgoing(trace));
-            if let Some(key) = idempotency_key {
-                request = request.header("idempotency-key", key);
-            }
-            if let Some(body) = body {
-                request = request.json(body);
-            }
-            match request.send().await {
-                Ok(response) => {
+            match sent {
+                Some(Ok(response)) => {
                     let status = response.status().as_u16();
                     let bytes = response.bytes().await.unwrap_or_default();
                     let body = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
@@ -192,7 +240,8 @@ impl ServiceClient {
                     }
                     return Ok(Answer { status, body });
                 }
-                Err(err) => last = err.to_string(),
+                Some(Err(err)) => last = err.to_string(),
+                None => {}
             }
         }
         Err(CallError::Unreachable {

@@ -90,6 +90,30 @@ pub const DEFAULT_PORTS: [(&str, u16); 8] = [
     ("notification", 8087),
 ];
 
+/// The replicas a base-URL setting names: one URL, or several of the same service separated by
+/// commas (`http://10.0.0.5:8084,http://10.0.0.6:8084`), which its callers take in turn. In a
+/// cluster a Service's one address spreads the calls; on one machine (`shopctl up --replicas`)
+/// the list does.
+pub fn replicas(urls: &str) -> impl Iterator<Item = &str> {
+    urls.split(',').map(str::trim).filter(|url| !url.is_empty())
+}
+
+/// Checks the base-URL setting `key` (`order.inventory_url`): one http(s) URL or several
+/// replicas' separated by commas.
+pub fn check_base_urls(key: &str, urls: &str) -> Result<(), SettingsError> {
+    if replicas(urls).next().is_none() {
+        return Err(SettingsError::Invalid(format!(
+            "{key} is empty; give the service's base URL, e.g. http://127.0.0.1:8083"
+        )));
+    }
+    match replicas(urls).find(|url| !(url.starts_with("http://") || url.starts_with("https://"))) {
+        Some(url) => Err(SettingsError::Invalid(format!(
+            "{key}: `{url}` is not an http(s) URL (separate a service's replicas with commas)"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// `http://127.0.0.1:<default port>` of each of `services`, by name: the upstreams a service
 /// calls when nothing else is configured.
 pub fn local_urls(services: &[&str]) -> std::collections::BTreeMap<String, String> {
@@ -458,6 +482,27 @@ mod tests {
     #[derive(Debug, Serialize, Deserialize, PartialEq)]
     struct Extra {
         seed_demo: bool,
+    }
+
+    #[test]
+    fn a_base_url_setting_may_list_replicas() {
+        assert_eq!(replicas("http://a:1").collect::<Vec<_>>(), ["http://a:1"]);
+        assert_eq!(
+            replicas(" http://a:1, http://b:2 ,,").collect::<Vec<_>>(),
+            ["http://a:1", "http://b:2"]
+        );
+        assert_eq!(replicas(" , ").count(), 0);
+        assert!(check_base_urls("order.payment_url", "http://a:1,https://b").is_ok());
+        let err = check_base_urls("order.payment_url", "http://a:1,b:2").unwrap_err();
+        assert!(
+            err.to_string().contains("order.payment_url: `b:2`"),
+            "{err}"
+        );
+        let err = check_base_urls("frontend.upstreams.user", " ").unwrap_err();
+        assert!(
+            err.to_string().contains("frontend.upstreams.user is empty"),
+            "{err}"
+        );
     }
 
     fn load_with(

@@ -92,11 +92,7 @@ pub fn load(source: &ConfigSource) -> Result<Settings, SettingsError> {
         ("inventory_url", &s.inventory_url),
         ("payment_url", &s.payment_url),
     ] {
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(SettingsError::Invalid(format!(
-                "order.{key}: `{url}` is not an http(s) URL"
-            )));
-        }
+        settings::check_base_urls(&format!("order.{key}"), url)?;
     }
     if s.call_timeout_ms == 0 || s.resume_interval_ms == 0 || s.reservation_ttl_secs == 0 {
         return Err(SettingsError::Invalid(

@@ -35,18 +35,38 @@ pub type OutgoingBody = UnsyncBoxBody<Bytes, axum::Error>;
 /// Why an upstream call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
-    /// No connection could be opened.
+    /// No connection could be opened, so the request never went out: it is handed back, and
+    /// another replica may have it whatever its method.
     #[error("connecting to {addr}: {source}")]
     Connect {
         /// The upstream's `host:port`.
         addr: String,
-        /// What the operating system said.
-        source: std::io::Error,
+        /// What the operating system (or the handshake) said.
+        source: Box<dyn std::error::Error + Send + Sync>,
+        /// The request, unsent.
+        request: Unsent,
     },
     /// The exchange failed: the connection broke, the answer was not HTTP, or the request's
     /// body failed (see [`hyper::Error`]'s source).
     #[error(transparent)]
     Http(#[from] hyper::Error),
+}
+
+/// A request handed back unsent. (In a mutex only so that [`SendError`] may cross threads, as
+/// error types are expected to: a body stream is `Send` but not `Sync`.)
+pub struct Unsent(Box<Mutex<Request<OutgoingBody>>>);
+
+impl Unsent {
+    /// The request.
+    pub fn into_inner(self) -> Request<OutgoingBody> {
+        self.0.into_inner().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl std::fmt::Debug for Unsent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Unsent")
+    }
 }
 
 /// Idle connections to one upstream.
@@ -99,7 +119,16 @@ impl Pool {
         loop {
             let (mut sender, pooled) = match self.checkout() {
                 Some(sender) => (sender, true),
-                None => (self.connect().await?, false),
+                None => match self.connect().await {
+                    Ok(sender) => (sender, false),
+                    Err(source) => {
+                        return Err(SendError::Connect {
+                            addr: self.addr.clone(),
+                            source,
+                            request: Unsent(Box::new(Mutex::new(req))),
+                        });
+                    }
+                },
             };
             match sender.try_send_request(req).await {
                 Ok(response) => return Ok(self.lease(sender, response)),
@@ -122,16 +151,12 @@ impl Pool {
         None
     }
 
-    async fn connect(&self) -> Result<http1::SendRequest<OutgoingBody>, SendError> {
-        let connect_error = |source| SendError::Connect {
-            addr: self.addr.clone(),
-            source,
-        };
-        let stream = tokio::net::TcpStream::connect(&self.addr)
-            .await
-            .map_err(connect_error)?;
+    async fn connect(
+        &self,
+    ) -> Result<http1::SendRequest<OutgoingBody>, Box<dyn std::error::Error + Send + Sync>> {
+        let stream = tokio::net::TcpStream::connect(&self.addr).await?;
         // Requests go out in one write each; Nagle's algorithm would only hold them back.
-        stream.set_nodelay(true).map_err(connect_error)?;
+        stream.set_nodelay(true)?;
         let (mut sender, connection) = http1::handshake(TokioIo::new(stream)).await?;
         tokio::spawn(async move {
             if let Err(err) = connection.await {

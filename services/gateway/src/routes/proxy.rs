@@ -30,7 +30,7 @@ use headers::{
     X_FORWARDED_HOST, X_FORWARDED_PROTO, bearer, ip_text, secure, strip_hop_by_hop,
 };
 
-use super::{AppState, Upstream};
+use super::{AppState, Upstream, breaker_gauge};
 use crate::{
     domain::{
         BreakerState, ClientId, GATEWAY, MAX_BODY, Requirement, RouteClass, RouteLabels, cacheable,
@@ -39,14 +39,6 @@ use crate::{
     error,
     routes::pool::SendError,
 };
-
-fn breaker_gauge(state: BreakerState) -> i64 {
-    match state {
-        BreakerState::Closed => 0,
-        BreakerState::Open => 1,
-        BreakerState::HalfOpen => 2,
-    }
-}
 
 /// Whether a failed call failed because the client's body passed the limit.
 fn body_too_large(err: &(dyn std::error::Error + 'static)) -> bool {
@@ -220,7 +212,7 @@ async fn handle(
     let mut response = attempt(state, peer, service, upstream, req).await;
     if let Some(template) = template {
         for retry in 1..=state.settings.upstream_retries {
-            if service.breaker.state() == BreakerState::Open || !worth_retrying(&response) {
+            if service.state() == BreakerState::Open || !worth_retrying(&response) {
                 break;
             }
             state
@@ -295,8 +287,7 @@ fn copy_of(req: &Request) -> Request {
     copy
 }
 
-/// One call to `upstream` through its breaker: refused at once while the breaker is open, and
-/// counted by it otherwise.
+/// One call to `upstream`, through the breakers of its replicas ([`call`]), timed and counted.
 async fn attempt(
     state: &AppState,
     peer: SocketAddr,
@@ -305,30 +296,16 @@ async fn attempt(
     req: Request,
 ) -> Result<Response, ApiError> {
     let labels = || vec![("upstream", upstream.to_owned())];
-    let breaker = &service.breaker;
-    if !breaker.allow(Instant::now()) {
-        state
-            .breaker_state
-            .get_or_create(&labels())
-            .set(breaker_gauge(BreakerState::Open));
-        return Err(error::failing(upstream));
-    }
-
+    let before = service.state();
     let started = Instant::now();
-    let response = call(state, peer, service, req).await.inspect_err(|_| {
-        state.upstream_errors.get_or_create(&labels()).inc();
-    });
+    let response = call(state, peer, service, upstream, req)
+        .await
+        .inspect_err(|_| {
+            state.upstream_errors.get_or_create(&labels()).inc();
+        });
     service.latency.observe(started.elapsed().as_secs_f64());
-    // A client's oversized body says nothing about the upstream's health.
-    let healthy = match &response {
-        Ok(r) => !r.status().is_server_error(),
-        Err(ApiError::PayloadTooLarge) => true,
-        Err(_) => false,
-    };
-    let before = breaker.state();
-    breaker.record(healthy, Instant::now());
-    let after = breaker.state();
-    // The gauge only moves when the breaker does (every upstream's starts at closed).
+    let after = service.state();
+    // The gauge only moves when the breakers do (every upstream's starts at closed).
     if after != before {
         state
             .breaker_state
@@ -413,17 +390,19 @@ fn cached(
     response
 }
 
+/// Sends `req` to the first replica of `service` in turn whose breaker lets it, and streams the
+/// answer back. A replica that refuses the connection never saw the request, so the next one
+/// gets it, whatever its method; every outcome is counted by the replica's breaker. Refused at
+/// once when every breaker is open.
 async fn call(
     state: &AppState,
     peer: SocketAddr,
     service: &Upstream,
+    upstream: &str,
     req: Request,
 ) -> Result<Response, ApiError> {
     let (mut parts, body) = req.into_parts();
-    let uri = service
-        .target
-        .uri(&parts.uri)
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no upstream URI for {}", parts.uri)))?;
+    let original = std::mem::take(&mut parts.uri);
     let traceparent = TraceContext::outgoing(parts.extensions.get::<TraceContext>());
     let proto = if parts.extensions.get::<Tls>().is_some() {
         "https"
@@ -453,29 +432,73 @@ async fn call(
         parts.headers.insert(X_FORWARDED_HOST, host);
     }
     parts.headers.insert(TRACEPARENT, traceparent);
-    parts.uri = uri;
     // Chunked bodies are cut off at the limit too.
     let body = http_body_util::Limited::new(body, state.body_limit);
-    let upstream_req =
-        http::Request::from_parts(parts, body.map_err(axum::Error::new).boxed_unsync());
-    let deadline = Duration::from_millis(state.settings.upstream_timeout_ms);
-    let upstream = match tokio::time::timeout(deadline, service.pool.send(upstream_req)).await {
-        Ok(Ok(response)) => response,
-        Ok(Err(SendError::Http(err))) if body_too_large(&err) => {
-            return Err(ApiError::PayloadTooLarge);
+    let mut unsent = Some(http::Request::from_parts(
+        parts,
+        body.map_err(axum::Error::new).boxed_unsync(),
+    ));
+    let deadline =
+        tokio::time::Instant::now() + Duration::from_millis(state.settings.upstream_timeout_ms);
+    let mut tried = false;
+    for replica in service.turn.order(&service.replicas) {
+        if !replica.breaker.allow(Instant::now()) {
+            continue;
         }
-        Ok(Err(err)) => {
-            tracing::warn!(error = %err, "upstream call failed");
-            return Err(error::unreachable());
+        tried = true;
+        let Some(mut upstream_req) = unsent.take() else {
+            break;
+        };
+        *upstream_req.uri_mut() = replica
+            .target
+            .uri(&original)
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no upstream URI for {original}")))?;
+        let outcome = tokio::time::timeout_at(deadline, replica.pool.send(upstream_req)).await;
+        let answer = match outcome {
+            Ok(Ok(response)) => response,
+            Ok(Err(SendError::Connect {
+                addr,
+                source,
+                request,
+            })) => {
+                tracing::warn!(upstream, replica = %addr, error = %source, "upstream replica refused the connection");
+                replica.breaker.record(false, Instant::now());
+                replica.listening(false);
+                unsent = Some(request.into_inner());
+                continue;
+            }
+            Ok(Err(SendError::Http(err))) if body_too_large(&err) => {
+                // A client's oversized body says nothing about the upstream's health.
+                replica.breaker.record(true, Instant::now());
+                return Err(ApiError::PayloadTooLarge);
+            }
+            Ok(Err(err)) => {
+                tracing::warn!(upstream, error = %err, "upstream call failed");
+                replica.breaker.record(false, Instant::now());
+                return Err(error::unreachable());
+            }
+            Err(_) => {
+                replica.breaker.record(false, Instant::now());
+                return Err(ApiError::Timeout);
+            }
+        };
+        replica
+            .breaker
+            .record(!answer.status().is_server_error(), Instant::now());
+        replica.listening(true);
+        let (mut parts, body) = answer.into_parts();
+        strip_hop_by_hop(&mut parts.headers);
+        if parts.status == StatusCode::SWITCHING_PROTOCOLS {
+            return Err(error::no_upgrades());
         }
-        Err(_) => return Err(ApiError::Timeout),
-    };
-    let (mut parts, body) = upstream.into_parts();
-    strip_hop_by_hop(&mut parts.headers);
-    if parts.status == StatusCode::SWITCHING_PROTOCOLS {
-        return Err(error::no_upgrades());
+        return Ok(Response::from_parts(parts, Body::new(body)));
     }
-    Ok(Response::from_parts(parts, Body::new(body)))
+    // Every replica refused the connection, or every breaker refused the call.
+    Err(if tried {
+        error::unreachable()
+    } else {
+        error::failing(upstream)
+    })
 }
 
 #[cfg(test)]

@@ -37,6 +37,14 @@ pub(crate) async fn echo(calls: Arc<AtomicUsize>) -> TestServer {
 }
 
 pub(crate) async fn gateway_with(upstream: &str, extra: &[(&str, &str)]) -> Router {
+    gateway_app(upstream, extra).await.router
+}
+
+/// The whole gateway, loops included, for `TestServer::spawn_app`.
+pub(crate) async fn gateway_app(
+    upstream: &str,
+    extra: &[(&str, &str)],
+) -> shopctl_kit::service::App {
     let mut source = ConfigSource::default()
         .with("port", 0)
         .with("log", "warn")
@@ -54,7 +62,6 @@ pub(crate) async fn gateway_with(upstream: &str, extra: &[(&str, &str)]) -> Rout
     shopctl_gateway::app(&shopctl_gateway::load_settings(&source).unwrap())
         .await
         .unwrap()
-        .router
 }
 
 pub(crate) async fn gateway_with_redis(upstream: &str, redis_url: &str, prefix: &str) -> Router {

@@ -5,3 +5,4 @@
 mod helpers;
 mod pool;
 mod proxy;
+mod replicas;

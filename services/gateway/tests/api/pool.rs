@@ -188,13 +188,20 @@ async fn requests_go_out_as_http_1_1_with_the_upstreams_host() {
 }
 
 #[tokio::test]
-async fn an_upstream_that_is_down_is_a_connect_error_naming_it() {
+async fn an_upstream_that_is_down_is_a_connect_error_naming_it_that_hands_the_request_back() {
     let port = shopctl_kit::testing::free_port();
     let pool = pool_for(SocketAddr::from(([127, 0, 0, 1], port)), 8);
     let err = pool.send(get("/small")).await.unwrap_err();
-    assert!(matches!(err, SendError::Connect { .. }), "{err:?}");
     assert!(
         err.to_string().contains(&format!("127.0.0.1:{port}")),
         "{err}"
+    );
+    let SendError::Connect { request, .. } = err else {
+        panic!("not a connect error: {err:?}");
+    };
+    assert_eq!(
+        request.into_inner().uri(),
+        "/small",
+        "the unsent request comes back"
     );
 }

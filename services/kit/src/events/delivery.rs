@@ -77,9 +77,13 @@ pub trait Sink: Send + Sync + 'static {
 
 /// Posts envelopes as JSON to the destination URL, with a service token for the destination's
 /// audience when one is configured. 2xx is delivered; 408, 429 and 5xx are retried; other 4xx
-/// are permanent (the subscriber says this event can never be accepted).
+/// are permanent (the subscriber says this event can never be accepted). A destination naming
+/// the subscriber's replicas (URLs separated by commas) is served by them in turn; a replica
+/// that refuses the connection is passed over for the next.
 pub struct HttpSink {
     client: reqwest::Client,
+    /// Whose turn it is among a destination's replicas.
+    turn: crate::client::Rotation,
     tokens: Option<crate::jwt::ServiceTokens>,
     /// Destination URL → audience (service name) for the token.
     audiences: BTreeMap<String, String>,
@@ -97,6 +101,7 @@ impl HttpSink {
                 .timeout(Duration::from_secs(10))
                 .build()
                 .unwrap_or_default(),
+            turn: crate::client::Rotation::default(),
             tokens,
             audiences,
         }
@@ -107,27 +112,40 @@ impl Sink for HttpSink {
     fn deliver<'a>(&'a self, delivery: &'a Delivery) -> DeliverFuture<'a> {
         Box::pin(async move {
             let envelope = delivery.envelope().map_err(DeliveryError::Permanent)?;
-            let mut request = self
-                .client
-                .post(&delivery.destination)
-                .header("event-id", envelope.id.to_string())
-                .header("event-topic", &envelope.topic)
-                .json(&envelope);
-            if let Some(traceparent) = &delivery.traceparent {
-                request = request.header(crate::trace::TRACEPARENT, traceparent);
+            let token = match (&self.tokens, self.audiences.get(&delivery.destination)) {
+                (Some(tokens), Some(audience)) => Some(
+                    tokens
+                        .mint(audience)
+                        .map_err(|e| DeliveryError::Retry(e.to_string()))?,
+                ),
+                _ => None,
+            };
+            let replicas: Vec<&str> = crate::settings::replicas(&delivery.destination).collect();
+            let mut refused = format!("{}: no URL", delivery.destination);
+            let mut answer = None;
+            for &url in self.turn.order(&replicas) {
+                let mut request = self
+                    .client
+                    .post(url)
+                    .header("event-id", envelope.id.to_string())
+                    .header("event-topic", &envelope.topic)
+                    .json(&envelope);
+                if let Some(traceparent) = &delivery.traceparent {
+                    request = request.header(crate::trace::TRACEPARENT, traceparent);
+                }
+                if let Some(token) = &token {
+                    request = request.bearer_auth(token);
+                }
+                match request.send().await {
+                    Err(e) if e.is_connect() => refused = format!("{url}: {e}"),
+                    Err(e) => return Err(DeliveryError::Retry(format!("{url}: {e}"))),
+                    Ok(response) => {
+                        answer = Some(response);
+                        break;
+                    }
+                }
             }
-            if let (Some(tokens), Some(audience)) =
-                (&self.tokens, self.audiences.get(&delivery.destination))
-            {
-                let token = tokens
-                    .mint(audience)
-                    .map_err(|e| DeliveryError::Retry(e.to_string()))?;
-                request = request.bearer_auth(token);
-            }
-            let response = request
-                .send()
-                .await
-                .map_err(|e| DeliveryError::Retry(format!("{}: {e}", delivery.destination)))?;
+            let response = answer.ok_or(DeliveryError::Retry(refused))?;
             let status = response.status();
             if status.is_success() {
                 Ok(())
