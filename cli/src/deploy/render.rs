@@ -112,7 +112,10 @@ pub fn config(values: &Values) -> anyhow::Result<String> {
         };
         // One address per service: its Kubernetes Service spreads the calls over the pods.
         map.insert(format!("urls.{service}"), url.clone());
-        map.insert(format!("events.{service}"), format!("{url}/internal/events"));
+        map.insert(
+            format!("events.{service}"),
+            format!("{url}/internal/events"),
+        );
         map.insert(format!("url.{service}"), url);
     }
     render(CONFIG_TEMPLATE, &map)
