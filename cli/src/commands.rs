@@ -1,5 +1,6 @@
 //! The command tree. Each subcommand is one file in `commands/`.
 
+mod backup;
 mod bootstrap;
 mod completions;
 mod dash;
@@ -107,7 +108,6 @@ enum Command {
     /// Inject latency, errors or crashes into a running service, and clear them.
     #[command(subcommand)]
     Fault(fault::Fault),
-    /// Run one service in the foreground.
     /// Deploy the platform to Kubernetes: apply in order, wait, record, roll back on failure.
     Deploy(deploy::Deploy),
     /// Show what a deploy would change (a server-side dry run against what is live).
@@ -121,7 +121,13 @@ enum Command {
     /// Create or update the Secrets of a Kubernetes deployment (values never printed).
     #[command(subcommand)]
     Secrets(secrets::Secrets),
+    /// Run one service in the foreground.
     Serve(serve::Serve),
+    /// Back up every database at one consistency point; list, describe, verify, prune backups.
+    #[command(subcommand)]
+    Backup(backup::Backup),
+    /// Put a backup back in place of the shop's data (the shop stopped).
+    Restore(backup::Restore),
     /// Apply database migrations of one service or all.
     Migrate(migrate::Migrate),
     /// Load generated data.
@@ -149,6 +155,8 @@ impl Cli {
         match self.command {
             Command::Bootstrap(cmd) => cmd.run(global).await,
             Command::Up(cmd) => cmd.run(global).await,
+            Command::Backup(cmd) => cmd.run(global).await,
+            Command::Restore(cmd) => cmd.run(global).await,
             Command::Wait(cmd) => cmd.run(global).await,
             Command::Status(cmd) => cmd.run(global).await,
             Command::Dash(cmd) => cmd.run(global).await,

@@ -4,6 +4,7 @@
 //! settings, does its work and returns an [`ExitStatus`] (0 ok, 1 ran and found problems,
 //! 2 error or bad usage). Errors print as one `error: …` line that says how to fix them.
 
+pub mod backup;
 pub mod commands;
 pub mod deploy;
 pub mod loadgen;

@@ -22,14 +22,7 @@ pub async fn postgres_databases(server: &str) -> anyhow::Result<BTreeMap<&'stati
             "--postgres {redacted} is not a PostgreSQL URL; give postgres://USER@HOST:PORT/NAME"
         );
     }
-    let prefix = server
-        .split('?')
-        .next()
-        .and_then(|u| u.rsplit_once('/'))
-        .map(|(_, name)| name)
-        .filter(|name| !name.is_empty() && !name.contains('@'))
-        .unwrap_or("shopctl")
-        .to_owned();
+    let prefix = database_prefix(server);
     let mut urls = BTreeMap::new();
     for service in WITH_DATABASE {
         let name = format!("{prefix}_{service}");
@@ -45,6 +38,31 @@ pub async fn postgres_databases(server: &str) -> anyhow::Result<BTreeMap<&'stati
         urls.insert(service, url);
     }
     Ok(urls)
+}
+
+/// The name the databases of a shop on the PostgreSQL server `server` start with: the URL's
+/// database (`…/shop` gives `shop_user`, `shop_order`, …), `shopctl` when it names none.
+pub fn database_prefix(server: &str) -> String {
+    server
+        .split('?')
+        .next()
+        .and_then(|u| u.rsplit_once('/'))
+        .map(|(_, name)| name)
+        .filter(|name| !name.is_empty() && !name.contains('@'))
+        .unwrap_or("shopctl")
+        .to_owned()
+}
+
+/// The URL of the database `database` on the server of `server` (its own database replaced).
+pub fn database_url(server: &str, database: &str) -> anyhow::Result<String> {
+    let mut url = reqwest::Url::parse(server).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not a PostgreSQL URL ({e}); give postgres://USER@HOST:PORT/NAME",
+            shopctl_kit::db::redact_url(server)
+        )
+    })?;
+    url.set_path(&format!("/{database}"));
+    Ok(url.to_string())
 }
 
 /// Secrets made on the first run and kept in the data directory.

@@ -109,8 +109,20 @@ impl RunningShop {
 
     /// The same, with `env` set for `up` and so for every service it starts.
     pub(crate) async fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Self {
+        Self::start_in_with_env(tempfile::tempdir().unwrap(), extra, env).await
+    }
+
+    /// `shopctl up` again on the data kept in `dir` (`stop_keeping_data`).
+    pub(crate) async fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> Self {
+        Self::start_in_with_env(dir, extra, &[]).await
+    }
+
+    async fn start_in_with_env(
+        dir: tempfile::TempDir,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
         use std::io::{BufRead as _, BufReader};
-        let dir = tempfile::tempdir().unwrap();
         let base = free_base();
         let mut child = shopctl()
             .envs(env.iter().copied())

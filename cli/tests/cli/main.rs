@@ -2,6 +2,7 @@
 //! JSON output, configuration mistakes, seeding and clean shutdown.
 #![allow(clippy::unwrap_used, clippy::too_many_lines)]
 
+mod backup;
 mod bootstrap;
 mod config;
 mod dash;

@@ -26,6 +26,7 @@ use crate::{
     admin::{self, Faults},
     error::ApiError,
     health,
+    maintenance::Maintenance,
     metrics::Metrics,
     service::ServiceContext,
     trace::{REQUEST_ID, TraceContext, request_id},
@@ -147,6 +148,10 @@ fn with_kit_routes(router: Router, ctx: &ServiceContext, faults: Faults) -> Rout
     router
         .merge(health::router(ctx.clone()))
         .merge(admin::router(ctx.clone(), faults))
+        .merge(crate::maintenance::router(
+            ctx.maintenance.clone(),
+            ctx.auth.clone(),
+        ))
 }
 
 /// The layer of [`Guarded`].
@@ -156,10 +161,12 @@ fn guard<S>(
 ) -> impl tower::Layer<S, Service = Guarded<S>> + Clone + use<S> {
     let deadline = ctx.settings.request_timeout();
     let faults = faults.clone();
+    let maintenance = ctx.maintenance.clone();
     layer_fn(move |inner| Guarded {
         inner,
         deadline,
         faults: faults.clone(),
+        maintenance: maintenance.clone(),
     })
 }
 
@@ -190,6 +197,7 @@ struct Guarded<S> {
     inner: S,
     deadline: Duration,
     faults: Faults,
+    maintenance: Maintenance,
 }
 
 impl<S> Service<Request> for Guarded<S>
@@ -220,6 +228,15 @@ where
             }
             Ok(response)
         };
+        // A write while paused for a backup is refused; one that runs holds the pause off
+        // until it has answered.
+        let busy = match self.maintenance.admit(req.method(), req.uri().path()) {
+            Ok(busy) => busy,
+            Err(remaining) => {
+                let refused = crate::maintenance::refusal(remaining);
+                return Box::pin(std::future::ready(tagged(refused)));
+            }
+        };
         if self.faults.any() && !admin::exempt(req.uri().path()) {
             // The service that was made ready runs the request; a clone stays behind.
             let clone = self.inner.clone();
@@ -229,7 +246,9 @@ where
                 let run = after_faults(&faults, async move {
                     inner.call(req).await.unwrap_or_else(|never| match never {})
                 });
-                tagged(settled(deadline, run).await)
+                let response = settled(deadline, run).await;
+                drop(busy);
+                tagged(response)
             });
         }
         let future = self.inner.call(req);
@@ -237,7 +256,9 @@ where
             let response = settled(deadline, async move {
                 future.await.unwrap_or_else(|never| match never {})
             });
-            tagged(response.await)
+            let response = response.await;
+            drop(busy);
+            tagged(response)
         })
     }
 }

@@ -22,6 +22,7 @@ pub mod html;
 pub mod http;
 pub mod json;
 pub mod jwt;
+pub mod maintenance;
 pub mod metrics;
 pub mod openapi;
 pub mod retry;

@@ -34,6 +34,9 @@ pub struct ServiceContext {
     pub settings: CommonSettings,
     /// Who may call the service (the admin routes use it).
     pub auth: Auth,
+    /// Whether writes are paused for a backup (`/admin/maintenance`); the service's own loops
+    /// and tasks hold its guards too ([`ServiceContext::with_maintenance`]).
+    pub maintenance: crate::maintenance::Maintenance,
 }
 
 impl ServiceContext {
@@ -64,7 +67,15 @@ impl ServiceContext {
             metrics,
             settings: settings.clone(),
             auth,
+            maintenance: crate::maintenance::Maintenance::default(),
         }
+    }
+
+    /// The context with `maintenance`, the handle the service's own work already holds.
+    #[must_use]
+    pub fn with_maintenance(mut self, maintenance: crate::maintenance::Maintenance) -> Self {
+        self.maintenance = maintenance;
+        self
     }
 }
 

@@ -66,6 +66,13 @@ fn routes() -> Router {
             "/echo",
             post(|AppJson(v): AppJson<Value>| async move { Json(v) }),
         )
+        .route(
+            "/slow-write",
+            post(|| async {
+                tokio::time::sleep(Duration::from_millis(400)).await;
+                "written"
+            }),
+        )
 }
 
 /// The request id a handler sees.
@@ -543,4 +550,90 @@ async fn a_catch_all_is_guarded_and_counted_like_a_route() {
     ] {
         assert!(metrics.contains(series), "{series} in {metrics}");
     }
+}
+
+/// `/admin/maintenance`: a pause refuses new writes with 503 and `Retry-After`, lets reads
+/// through, answers only once the write in flight has ended, and ends when resumed.
+#[tokio::test]
+async fn a_maintenance_pause_refuses_writes_after_draining_those_in_flight() {
+    let (server, _ctx, _dir) = spawn(5_000).await;
+    let client = reqwest::Client::new();
+    let maintenance = format!("{}/admin/maintenance", server.url);
+    let slow = tokio::spawn({
+        let (client, url) = (client.clone(), format!("{}/slow-write", server.url));
+        async move { client.post(url).send().await.unwrap().status() }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = std::time::Instant::now();
+    let paused = admin(
+        &client,
+        reqwest::Method::PUT,
+        maintenance.clone(),
+        ADMIN_TOKEN,
+        Some(serde_json::json!({"pause_secs": 30})),
+    )
+    .await;
+    assert_eq!(paused.status(), 200);
+    let state: Value = paused.json().await.unwrap();
+    assert_eq!(state["paused"], true);
+    assert_eq!(state["drained"], true, "{state}");
+    assert!(
+        started.elapsed() >= Duration::from_millis(200),
+        "answered before the write in flight ended"
+    );
+    assert_eq!(slow.await.unwrap(), 200, "the write in flight finished");
+
+    let refused = client
+        .post(format!("{}/echo", server.url))
+        .json(&serde_json::json!({"a": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 503);
+    assert_eq!(
+        refused.headers()["content-type"],
+        "application/problem+json"
+    );
+    let retry: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=31).contains(&retry), "{retry}");
+    let read = client
+        .get(format!("{}/items/1", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200, "reads go on");
+
+    let bad = admin(
+        &client,
+        reqwest::Method::PUT,
+        maintenance.clone(),
+        ADMIN_TOKEN,
+        Some(serde_json::json!({"pause_secs": 0})),
+    )
+    .await;
+    assert_eq!(bad.status(), 400);
+    let anonymous = client.delete(maintenance.clone()).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+
+    let resumed = admin(
+        &client,
+        reqwest::Method::DELETE,
+        maintenance,
+        ADMIN_TOKEN,
+        None,
+    )
+    .await;
+    let state: Value = resumed.json().await.unwrap();
+    assert_eq!(state["paused"], false);
+    let written = client
+        .post(format!("{}/echo", server.url))
+        .json(&serde_json::json!({"a": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(written.status(), 200);
 }

@@ -101,8 +101,11 @@ pub async fn app(settings: &Settings) -> anyhow::Result<App> {
             shipping: s.shipping_fee,
         },
         checkouts,
+        maintenance: shopctl_kit::maintenance::Maintenance::default(),
     };
-    let ctx = ServiceContext::new(NAME, &settings.common, Some(db.clone()), metrics, auth);
+    let maintenance = state.maintenance.clone();
+    let ctx = ServiceContext::new(NAME, &settings.common, Some(db.clone()), metrics, auth)
+        .with_maintenance(maintenance.clone());
     let (events, resumer) = (relay.clone(), saga.clone());
     let (interval, idle) = (
         Duration::from_millis(s.resume_interval_ms),
@@ -113,7 +116,7 @@ pub async fn app(settings: &Settings) -> anyhow::Result<App> {
             events.run(Duration::from_millis(500), stop.requested())
         })
         .with_loop("saga resumer", move |stop| {
-            resumer.keep_resuming(interval, idle, stop)
+            resumer.keep_resuming(interval, idle, maintenance, stop)
         })
         .with_handle(db)
         .with_handle(saga)

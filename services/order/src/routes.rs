@@ -28,6 +28,8 @@ pub struct AppState {
     pub pricing: Pricing,
     /// `orders_checkouts_total{result}`: confirmed, declined, refused (409, 422), failed (an upstream could not answer), pending, replayed.
     pub checkouts: Family<Vec<(&'static str, &'static str)>, Counter>,
+    /// Writes paused for a backup: a checkout's saga holds the pause off until it ends.
+    pub maintenance: shopctl_kit::maintenance::Maintenance,
 }
 
 shopctl_kit::service_routes! {

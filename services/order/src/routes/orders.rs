@@ -277,8 +277,13 @@ async fn checkout(
     let saga = state.saga.clone();
     // The saga may outlive the request: it keeps the request's trace (its calls and events are
     // part of the checkout's) and its span (its lines are the checkout's).
-    let running =
-        shopctl_kit::trace::propagate(async move { saga.checkout(&order, &input.payment).await });
+    // A backup's pause waits for the saga, not only for this request.
+    let busy = state.maintenance.hold();
+    let running = shopctl_kit::trace::propagate(async move {
+        let outcome = saga.checkout(&order, &input.payment).await;
+        drop(busy);
+        outcome
+    });
     let mut running = tokio::spawn(tracing::Instrument::in_current_span(running));
     let outcome =
         match tokio::time::timeout(deadline.remaining_less(ANSWER_MARGIN), &mut running).await {

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use shopctl_kit::{client::CallError, service::Stop};
+use shopctl_kit::{client::CallError, maintenance::Maintenance, service::Stop};
 use uuid::Uuid;
 
 use super::{Saga, SagaError, card_summary};
@@ -112,8 +112,15 @@ impl Saga {
 
     /// The saga resumer, the order service's loop: every saga that has not moved for `idle` is
     /// finished or compensated, first after `idle` has passed since start, then every
-    /// `interval`, until the service stops.
-    pub async fn keep_resuming(self, interval: Duration, idle: Duration, stop: Stop) {
+    /// `interval`, until the service stops. No pass starts while writes are paused for a
+    /// backup (`maintenance`), and a pass under way holds the pause off until it ends.
+    pub async fn keep_resuming(
+        self,
+        interval: Duration,
+        idle: Duration,
+        maintenance: Maintenance,
+        stop: Stop,
+    ) {
         // Even after a crash, wait until a saga has been still for `idle`: a call the dead
         // process left in flight (an authorization) has ended by then. A stop during that wait
         // ends the loop at once.
@@ -121,16 +128,21 @@ impl Saga {
             () = stop.clone().requested() => return,
             () = tokio::time::sleep(idle) => {}
         }
-        match self.resume(idle).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(sagas = n, "resumed open sagas after start"),
-            Err(err) => tracing::warn!(error = %err, "resuming sagas failed"),
+        if let Some(_busy) = maintenance.enter() {
+            match self.resume(idle).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(sagas = n, "resumed open sagas after start"),
+                Err(err) => tracing::warn!(error = %err, "resuming sagas failed"),
+            }
         }
         loop {
             tokio::select! {
                 () = stop.clone().requested() => break,
                 () = tokio::time::sleep(interval) => {}
             }
+            let Some(_busy) = maintenance.enter() else {
+                continue;
+            };
             if let Err(err) = self.resume(idle).await {
                 tracing::warn!(error = %err, "resuming sagas failed");
             }

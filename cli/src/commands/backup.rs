@@ -1,0 +1,386 @@
+//! `shopctl backup create|list|describe|verify|prune` and `shopctl restore`: thin commands over
+//! [`crate::backup`].
+
+use std::{
+    fmt::Write as _,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use clap::{Args, Subcommand};
+use secrecy::SecretString;
+use serde_json::json;
+
+use super::GlobalArgs;
+use crate::{
+    ExitStatus,
+    backup::{
+        Plan, Store,
+        manifest::Manifest,
+        restore,
+        seal::Key,
+        snapshot::Source,
+        verify::{self, Scratch},
+    },
+    platform::{
+        WITH_DATABASE,
+        local::{database_prefix, database_url},
+        processes,
+        target::{Target, parse_duration, ready},
+    },
+};
+
+/// Back up every service database at one consistency point, and prove backups restore.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Backup {
+    /// Take a backup: writes paused, every database copied, writes resumed.
+    Create(Create),
+    /// List the backups, oldest first.
+    List(Where),
+    /// Show one backup's manifest.
+    Describe(Named),
+    /// Prove a backup restores: checksums, a scratch restore, invariants, a serving shop.
+    Verify(Named),
+    /// Delete the backups past their time to live.
+    Prune(Prune),
+}
+
+/// Where the backups are.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct Where {
+    /// The directory of the backups (default: `backups` in the data directory).
+    #[arg(long, alias = "to", alias = "from", value_name = "DIR")]
+    target: Option<PathBuf>,
+    /// Data directory of the shop (`shopctl up`'s).
+    #[arg(
+        long,
+        env = "SHOPCTL_DATA_DIR",
+        value_name = "DIR",
+        default_value = ".shopctl"
+    )]
+    data_dir: PathBuf,
+}
+
+impl Where {
+    fn store(&self) -> Store {
+        Store::local(
+            &self
+                .target
+                .clone()
+                .unwrap_or_else(|| self.data_dir.join("backups")),
+        )
+    }
+}
+
+/// The key that seals (or opens) a backup's files.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct Sealing {
+    /// A file holding the backup key (64 hex digits, e.g. from `openssl rand -hex 32`); the
+    /// key is never stored with the backup. `SHOPCTL_BACKUP_KEY` may hold it instead.
+    #[arg(long, value_name = "FILE")]
+    encrypt_key_file: Option<PathBuf>,
+}
+
+impl Sealing {
+    fn key(&self) -> anyhow::Result<Option<Key>> {
+        if let Some(path) = &self.encrypt_key_file {
+            return Key::from_file(path).map(Some);
+        }
+        match std::env::var("SHOPCTL_BACKUP_KEY") {
+            Ok(text) => Key::parse(text.as_bytes()).map(Some).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "SHOPCTL_BACKUP_KEY holds no backup key: it must be 64 hex digits (make one with `openssl rand -hex 32`)"
+                )
+            }),
+            Err(_) => Ok(None),
+        }
+    }
+}
+
+/// `backup create`.
+#[derive(Debug, Args)]
+pub(crate) struct Create {
+    #[command(flatten)]
+    target: Target,
+    /// The directory to write the backup into (default: `backups` in the data directory).
+    #[arg(long, alias = "target", value_name = "DIR")]
+    to: Option<PathBuf>,
+    /// The backup's name (default: `backup-<UTC time>`).
+    #[arg(long)]
+    name: Option<String>,
+    /// How long the backup is kept before `backup prune` deletes it.
+    #[arg(long, default_value = "720h", value_parser = parse_duration)]
+    ttl: Duration,
+    #[command(flatten)]
+    sealing: Sealing,
+    /// The shop keeps its data on this PostgreSQL server (as `shopctl up --postgres URL`).
+    #[arg(long, value_name = "URL")]
+    postgres: Option<String>,
+}
+
+/// A command on one backup.
+#[derive(Debug, Args)]
+pub(crate) struct Named {
+    /// The backup's name (`shopctl backup list` shows them).
+    name: String,
+    #[command(flatten)]
+    place: Where,
+    #[command(flatten)]
+    sealing: Sealing,
+    /// A PostgreSQL server to restore a backup's PostgreSQL dumps into for checking.
+    #[arg(long, value_name = "URL")]
+    postgres: Option<String>,
+}
+
+/// `backup prune`.
+#[derive(Debug, Args)]
+pub(crate) struct Prune {
+    #[command(flatten)]
+    place: Where,
+    /// Say what would be deleted, and delete nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+/// `shopctl restore`.
+#[derive(Debug, Args)]
+pub(crate) struct Restore {
+    /// The backup to put back.
+    name: String,
+    #[command(flatten)]
+    place: Where,
+    #[command(flatten)]
+    sealing: Sealing,
+    /// Restore only this service's database.
+    #[arg(long, value_parser = WITH_DATABASE)]
+    service: Option<String>,
+}
+
+fn describe(manifest: &Manifest) -> String {
+    let mut text = format!(
+        "backup {} taken {} ({}), expires {}\nwrites paused {} ms; {} file(s), {} bytes{}",
+        manifest.name,
+        manifest.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
+        if manifest.online {
+            "shop running"
+        } else {
+            "shop stopped"
+        },
+        manifest.expires_at.format("%Y-%m-%d"),
+        manifest.pause_ms,
+        manifest.databases.len(),
+        manifest.bytes(),
+        manifest
+            .encryption
+            .as_deref()
+            .map_or_else(String::new, |c| format!(", sealed with {c}"))
+    );
+    for database in &manifest.databases {
+        let rows: i64 = database.tables.values().sum();
+        let _ = write!(
+            text,
+            "\n  {:<13} {:<8} migration {}  {} rows  {} bytes  sha256 {}",
+            database.service,
+            database.backend,
+            database.migration_version,
+            rows,
+            database.bytes,
+            &database.sha256[..16]
+        );
+    }
+    text
+}
+
+impl Create {
+    fn sources(&self) -> anyhow::Result<Vec<Source>> {
+        WITH_DATABASE
+            .iter()
+            .map(|service| {
+                let url = match &self.postgres {
+                    Some(server) => {
+                        database_url(server, &format!("{}_{service}", database_prefix(server)))?
+                    }
+                    None => shopctl_kit::settings::sqlite_url(
+                        &self.target.data_dir.join(format!("{service}.db")),
+                    ),
+                };
+                Ok(Source {
+                    service,
+                    url: SecretString::from(url),
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) async fn run(self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+        let key = self.sealing.key()?;
+        let store = Store::local(
+            &self
+                .to
+                .clone()
+                .unwrap_or_else(|| self.target.data_dir.join("backups")),
+        );
+        let name = self
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("backup-{}", chrono::Utc::now().format("%Y%m%dT%H%M%SZ")));
+        let shop = self.target.resolve(global)?;
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()?;
+        let running = processes::read(&self.target.data_dir).is_some()
+            || ready(&client, shop.url("order").unwrap_or_default()).await;
+        let plan = Plan {
+            name,
+            ttl: self.ttl,
+            key,
+            sources: self.sources()?,
+            online: running.then_some(shop),
+        };
+        let (manifest, untold) = store.create(plan).await?;
+        for service in untold {
+            global.printer().warning(&format!(
+                "the {service} service's writes could not be resumed; its pause ends by itself within a minute"
+            ));
+        }
+        global.printer().result(&describe(&manifest), &manifest)?;
+        Ok(ExitStatus::Success)
+    }
+}
+
+impl Backup {
+    pub(crate) async fn run(self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+        match self {
+            Self::Create(create) => create.run(global).await,
+            Self::List(place) => {
+                let manifests = place.store().list()?;
+                let mut text = format!(
+                    "{:<32} {:<20} {:>10} {:>9}  EXPIRES",
+                    "NAME", "CREATED (UTC)", "BYTES", "PAUSE ms"
+                );
+                for m in &manifests {
+                    let _ = write!(
+                        text,
+                        "\n{:<32} {:<20} {:>10} {:>9}  {}",
+                        m.name,
+                        m.created_at.format("%Y-%m-%d %H:%M:%S"),
+                        m.bytes(),
+                        m.pause_ms,
+                        m.expires_at.format("%Y-%m-%d")
+                    );
+                }
+                if manifests.is_empty() {
+                    text = format!("no backups in {}", place.store().dir("").display());
+                }
+                global.printer().result(&text, &manifests)?;
+                Ok(ExitStatus::Success)
+            }
+            Self::Describe(named) => {
+                let manifest = named.place.store().manifest(&named.name)?;
+                global.printer().result(&describe(&manifest), &manifest)?;
+                Ok(ExitStatus::Success)
+            }
+            Self::Verify(named) => named.verify(global).await,
+            Self::Prune(prune) => prune.run(global),
+        }
+    }
+}
+
+impl Named {
+    async fn verify(self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+        let key = self.sealing.key()?;
+        let scratch = self
+            .postgres
+            .clone()
+            .map_or(Scratch::Sqlite, Scratch::Postgres);
+        let result =
+            verify::verify(&self.place.store(), &self.name, key.as_ref(), &scratch).await?;
+        let mut text = if result.ok {
+            format!(
+                "backup {} restores: {} rows checked, invariants hold, the shop served on it after {} ms (RTO); it is {} s old (RPO)",
+                result.name,
+                result.rows,
+                result.rto_ms.unwrap_or_default(),
+                result.rpo_secs
+            )
+        } else {
+            format!("backup {} does NOT restore cleanly:", result.name)
+        };
+        for problem in &result.problems {
+            let _ = write!(text, "\n  {problem}");
+        }
+        global.printer().result(&text, &result)?;
+        Ok(if result.ok {
+            ExitStatus::Success
+        } else {
+            ExitStatus::Failure
+        })
+    }
+}
+
+impl Prune {
+    fn run(self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+        let store = self.place.store();
+        let now = chrono::Utc::now();
+        let expired: Vec<Manifest> = store
+            .list()?
+            .into_iter()
+            .filter(|m| m.expires_at <= now)
+            .collect();
+        if !self.dry_run {
+            for m in &expired {
+                store.delete(&m.name)?;
+            }
+        }
+        let names: Vec<&str> = expired.iter().map(|m| m.name.as_str()).collect();
+        let verb = if self.dry_run {
+            "would delete"
+        } else {
+            "deleted"
+        };
+        let text = if names.is_empty() {
+            "no backup is past its time to live".to_owned()
+        } else {
+            format!("{verb} {} backup(s): {}", names.len(), names.join(", "))
+        };
+        global
+            .printer()
+            .result(&text, &json!({"dry_run": self.dry_run, "expired": names}))?;
+        Ok(ExitStatus::Success)
+    }
+}
+
+impl Restore {
+    pub(crate) async fn run(self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+        refuse_running(&self.place.data_dir)?;
+        let key = self.sealing.key()?;
+        let restored = restore::in_place(
+            &self.place.store(),
+            &self.name,
+            key.as_ref(),
+            &self.place.data_dir,
+            self.service.as_deref(),
+        )
+        .await?;
+        let text = format!(
+            "restored {} from backup {}; the data it replaced is kept in {}",
+            restored.services.join(", "),
+            self.name,
+            restored.previous
+        );
+        global.printer().result(&text, &restored)?;
+        Ok(ExitStatus::Success)
+    }
+}
+
+/// A restore under a running shop would pull its databases from under it.
+fn refuse_running(data_dir: &Path) -> anyhow::Result<()> {
+    if let Some(running) = processes::read(data_dir) {
+        anyhow::bail!(
+            "the shop in {} is running (`shopctl up`, pid {}); stop it (Ctrl-C) before restoring into its data",
+            data_dir.display(),
+            running.up_pid
+        );
+    }
+    Ok(())
+}
