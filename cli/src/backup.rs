@@ -10,6 +10,7 @@ pub mod quiesce;
 pub mod restore;
 pub mod seal;
 pub mod snapshot;
+pub mod velero;
 pub mod verify;
 
 use std::{

@@ -20,6 +20,7 @@ use crate::{
         restore,
         seal::Key,
         snapshot::Source,
+        velero,
         verify::{self, Scratch},
     },
     platform::{
@@ -116,6 +117,22 @@ pub(crate) struct Create {
     /// The shop keeps its data on this PostgreSQL server (as `shopctl up --postgres URL`).
     #[arg(long, value_name = "URL")]
     postgres: Option<String>,
+    /// Who takes the backup: shopctl itself, or Velero for a shop in Kubernetes (the
+    /// namespace's objects and volumes; `velero` on PATH).
+    #[arg(long, value_enum, default_value_t = Engine::Shopctl)]
+    engine: Engine,
+    /// The namespace Velero backs up (`--engine velero`).
+    #[arg(long, default_value = "shopctl")]
+    namespace: String,
+}
+
+/// Who takes or puts back a backup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Engine {
+    /// shopctl: every database at one consistency point.
+    Shopctl,
+    /// Velero: a Kubernetes namespace, its phase checked (Velero itself exits 0 on failure).
+    Velero,
 }
 
 /// A command on one backup.
@@ -154,6 +171,13 @@ pub(crate) struct Restore {
     /// Restore only this service's database.
     #[arg(long, value_parser = WITH_DATABASE)]
     service: Option<String>,
+    /// Who puts the backup back: shopctl (the data directory's databases) or Velero (a
+    /// Kubernetes namespace from a Velero backup).
+    #[arg(long, value_enum, default_value_t = Engine::Shopctl)]
+    engine: Engine,
+    /// The shop's address, checked to serve after a Velero restore (`https://shop.example.com`).
+    #[arg(long, value_name = "URL")]
+    gateway: Option<String>,
 }
 
 fn describe(manifest: &Manifest) -> String {
@@ -212,7 +236,55 @@ impl Create {
             .collect()
     }
 
+    /// `--engine velero`: the shop's writes paused (when its services answer) around
+    /// `velero backup create --wait`, then the backup's phase judged.
+    async fn velero(self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+        velero::installed()?;
+        let name = self
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("shopctl-{}", chrono::Utc::now().format("%Y%m%d%H%M%S")));
+        let shop = self.target.resolve(global)?;
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()?;
+        let paused = if ready(&client, shop.url("order").unwrap_or_default()).await {
+            Some(crate::backup::quiesce::pause(&shop).await?)
+        } else {
+            global.printer().warning(
+                "the shop's services do not answer here, so its writes are not paused: the backup is crash-consistent only (pass --base-port or configure the services' URLs to pause them)",
+            );
+            None
+        };
+        let outcome = velero::backup(&name, &self.namespace, self.ttl).await;
+        let pause_ms = match paused {
+            Some(paused) => {
+                let (pause, untold) = paused.resume().await;
+                for service in untold {
+                    global.printer().warning(&format!(
+                        "the {service} service's writes could not be resumed; its pause ends by itself within a minute"
+                    ));
+                }
+                Some(u64::try_from(pause.as_millis()).unwrap_or(u64::MAX))
+            }
+            None => None,
+        };
+        let outcome = outcome?;
+        global.printer().result(
+            &outcome.describe(),
+            &json!({"engine": "velero", "outcome": outcome, "pause_ms": pause_ms}),
+        )?;
+        Ok(if outcome.completed() {
+            ExitStatus::Success
+        } else {
+            ExitStatus::Failure
+        })
+    }
+
     pub(crate) async fn run(self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+        if self.engine == Engine::Velero {
+            return self.velero(global).await;
+        }
         let key = self.sealing.key()?;
         let store = Store::local(
             &self
@@ -351,7 +423,58 @@ impl Prune {
 }
 
 impl Restore {
+    /// `--engine velero`: `velero restore create --wait`, its phase judged, then the shop
+    /// asked to serve a search.
+    async fn velero(self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+        velero::installed()?;
+        let outcome = velero::restore(&self.name).await?;
+        let mut text = outcome.describe();
+        let mut serving = None;
+        if outcome.completed() {
+            match &self.gateway {
+                Some(gateway) => {
+                    let answer = reqwest::Client::builder()
+                        .timeout(Duration::from_secs(10))
+                        .build()?
+                        .get(format!("{}/api/products?limit=1", gateway.trim_end_matches('/')))
+                        .send()
+                        .await;
+                    let ok = answer.as_ref().is_ok_and(|a| a.status().is_success());
+                    let _ = write!(
+                        text,
+                        "
+the shop at {gateway} {}",
+                        if ok {
+                            "serves a search".to_owned()
+                        } else {
+                            format!(
+                                "does NOT serve a search: {}",
+                                answer.map_or_else(|e| e.to_string(), |a| a.status().to_string())
+                            )
+                        }
+                    );
+                    serving = Some(ok);
+                }
+                None => global.printer().warning(
+                    "not checked that the shop serves: pass --gateway URL (its address) to check it",
+                ),
+            }
+        }
+        global.printer().result(
+            &text,
+            &json!({"engine": "velero", "outcome": outcome, "serving": serving}),
+        )?;
+        Ok(if outcome.completed() && serving != Some(false) {
+            ExitStatus::Success
+        } else {
+            ExitStatus::Failure
+        })
+    }
+
     pub(crate) async fn run(self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+        if self.engine == Engine::Velero {
+            return self.velero(global).await;
+        }
         refuse_running(&self.place.data_dir)?;
         let key = self.sealing.key()?;
         let restored = restore::in_place(

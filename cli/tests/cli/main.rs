@@ -19,3 +19,4 @@ mod seed;
 mod serve;
 mod up;
 mod user;
+mod velero;
