@@ -47,6 +47,30 @@ pub struct Plan {
     pub(crate) online: Option<Shop>,
 }
 
+/// Stores one snapshot in `partial`: compressed, sealed with `key` when there is one, hashed.
+fn pack(
+    source: &Source,
+    snapshot: snapshot::Snapshot,
+    key: Option<&Key>,
+    partial: &Path,
+) -> anyhow::Result<Database> {
+    let file = source.file_name();
+    let stored = seal::pack(&snapshot.raw, &file, key)?;
+    let path = partial.join(&file);
+    shopctl_kit::files::write_private(&path, &stored)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    Ok(Database {
+        service: source.service.to_owned(),
+        backend: source.backend().to_owned(),
+        migration_version: snapshot.migration_version,
+        file,
+        bytes: stored.len() as u64,
+        raw_bytes: snapshot.raw.len() as u64,
+        sha256: seal::sha256_hex(&stored),
+        tables: snapshot.tables,
+    })
+}
+
 /// A backup's name: letters, digits, `-`, `_` and `.`, not starting with `.`.
 pub fn check_name(name: &str) -> anyhow::Result<()> {
     let valid = !name.is_empty()
@@ -166,41 +190,29 @@ impl Store {
             Some(shop) => Some(quiesce::pause(shop).await?),
             None => None,
         };
-        let mut snapshots = Vec::new();
-        let mut failed = None;
-        for source in &plan.sources {
-            match snapshot::take(source, partial).await {
-                Ok(snapshot) => snapshots.push((source, snapshot)),
-                Err(e) => {
-                    failed = Some(e);
-                    break;
-                }
-            }
-        }
+        // Every database at once: each copy runs on its own connection's thread.
+        let taken = futures_util::future::join_all(
+            plan.sources
+                .iter()
+                .map(|source| snapshot::take(source, partial)),
+        )
+        .await;
         let (pause, untold) = match paused {
             Some(paused) => paused.resume().await,
             None => (Duration::ZERO, Vec::new()),
         };
-        if let Some(e) = failed {
-            return Err(e);
+        let mut packing = Vec::new();
+        for (source, snapshot) in plan.sources.iter().zip(taken) {
+            let (source, snapshot) = (source.clone(), snapshot?);
+            let (key, partial) = (plan.key.clone(), partial.to_path_buf());
+            // Compressing is CPU work: one blocking task per database, side by side.
+            packing.push(tokio::task::spawn_blocking(move || {
+                pack(&source, snapshot, key.as_ref(), &partial)
+            }));
         }
         let mut databases = Vec::new();
-        for (source, snapshot) in snapshots {
-            let file = source.file_name();
-            let stored = seal::pack(&snapshot.raw, &file, plan.key.as_ref())?;
-            let path = partial.join(&file);
-            shopctl_kit::files::write_private(&path, &stored)
-                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
-            databases.push(Database {
-                service: source.service.to_owned(),
-                backend: source.backend().to_owned(),
-                migration_version: snapshot.migration_version,
-                file,
-                bytes: stored.len() as u64,
-                raw_bytes: snapshot.raw.len() as u64,
-                sha256: seal::sha256_hex(&stored),
-                tables: snapshot.tables,
-            });
+        for packed in futures_util::future::join_all(packing).await {
+            databases.push(packed??);
         }
         let manifest = Manifest {
             format: manifest::FORMAT,

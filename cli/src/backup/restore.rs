@@ -85,35 +85,20 @@ async fn check_sqlite(path: &Path, file: &str) -> anyhow::Result<()> {
 }
 
 async fn pg_restore(url: &str, dump: &Path, file: &str) -> anyhow::Result<()> {
-    let (bare, password) = snapshot::split_password(url);
-    let mut command = tokio::process::Command::new("pg_restore");
-    command
-        .args([
+    let dump = dump.display().to_string();
+    snapshot::pg_tool(
+        "pg_restore",
+        &[
             "--no-owner",
             "--no-privileges",
             "--exit-on-error",
             "--dbname",
-        ])
-        .arg(&bare)
-        .arg(dump)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    if let Some(password) = password {
-        command.env("PGPASSWORD", password);
-    }
-    let output = command.output().await.map_err(|e| {
-        anyhow::anyhow!(
-            "cannot run pg_restore ({e}); install the PostgreSQL client (Debian: postgresql-client)"
-        )
-    })?;
-    if !output.status.success() {
-        anyhow::bail!(
-            "{file}: pg_restore failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    Ok(())
+        ],
+        url,
+        &[&dump],
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{file}: {e}"))
 }
 
 /// Drops the scratch databases `<prefix>_*` of `server`.

@@ -157,6 +157,41 @@ pub fn split_password(url: &str) -> (String, Option<String>) {
     }
 }
 
+/// Runs the PostgreSQL client `program` with `args`, then the database URL (without its
+/// password, which goes in `PGPASSWORD`, out of the process list), then `after`; fails with
+/// what it said on stderr.
+pub(crate) async fn pg_tool(
+    program: &str,
+    args: &[&str],
+    url: &str,
+    after: &[&str],
+) -> anyhow::Result<()> {
+    let (bare, password) = split_password(url);
+    let mut command = tokio::process::Command::new(program);
+    command
+        .args(args)
+        .arg(&bare)
+        .args(after)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    if let Some(password) = password {
+        command.env("PGPASSWORD", password);
+    }
+    let output = command.output().await.map_err(|e| {
+        anyhow::anyhow!(
+            "cannot run {program} ({e}); install the PostgreSQL client (Debian: postgresql-client)"
+        )
+    })?;
+    if !output.status.success() {
+        anyhow::bail!(
+            "{program} failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
 async fn postgres(source: &Source, scratch: &Path) -> anyhow::Result<Snapshot> {
     let service = source.service;
     let url = source.url.expose_secret();
@@ -174,32 +209,24 @@ async fn postgres(source: &Source, scratch: &Path) -> anyhow::Result<Snapshot> {
     let exported: Vec<(String,)> = tx.fetch_all("SELECT pg_export_snapshot()", &[]).await?;
     let snapshot = exported.first().map(|(s,)| s.clone()).unwrap_or_default();
     let file = scratch.join(format!("{service}.dump"));
-    let (bare, password) = split_password(url);
-    let mut command = tokio::process::Command::new("pg_dump");
-    command
-        .args(["--format=custom", "--no-owner", "--no-privileges"])
-        .arg(format!("--snapshot={snapshot}"))
-        .arg("--file")
-        .arg(&file)
-        .arg("--dbname")
-        .arg(&bare)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    if let Some(password) = password {
-        command.env("PGPASSWORD", password);
-    }
-    let output = command.output().await.map_err(|e| {
-        anyhow::anyhow!(
-            "cannot run pg_dump ({e}); install the PostgreSQL client (Debian: postgresql-client)"
-        )
-    })?;
-    if !output.status.success() {
-        anyhow::bail!(
-            "pg_dump of the {service} database {redacted} failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
+    let snapshot_arg = format!("--snapshot={snapshot}");
+    let file_arg = file.display().to_string();
+    pg_tool(
+        "pg_dump",
+        &[
+            "--format=custom",
+            "--no-owner",
+            "--no-privileges",
+            &snapshot_arg,
+            "--file",
+            &file_arg,
+            "--dbname",
+        ],
+        url,
+        &[],
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("pg_dump of the {service} database {redacted}: {e}"))?;
     let tables = postgres_counts(&mut tx).await?;
     let version: Vec<(Option<i64>,)> = tx.fetch_all(MIGRATION_SQL, &[]).await?;
     tx.commit().await?;

@@ -260,11 +260,7 @@ impl Create {
         let pause_ms = match paused {
             Some(paused) => {
                 let (pause, untold) = paused.resume().await;
-                for service in untold {
-                    global.printer().warning(&format!(
-                        "the {service} service's writes could not be resumed; its pause ends by itself within a minute"
-                    ));
-                }
+                warn_untold(global, &untold);
                 Some(u64::try_from(pause.as_millis()).unwrap_or(u64::MAX))
             }
             None => None,
@@ -310,11 +306,7 @@ impl Create {
             online: running.then_some(shop),
         };
         let (manifest, untold) = store.create(plan).await?;
-        for service in untold {
-            global.printer().warning(&format!(
-                "the {service} service's writes could not be resumed; its pause ends by itself within a minute"
-            ));
-        }
+        warn_untold(global, &untold);
         global.printer().result(&describe(&manifest), &manifest)?;
         Ok(ExitStatus::Success)
     }
@@ -493,6 +485,15 @@ the shop at {gateway} {}",
         );
         global.printer().result(&text, &restored)?;
         Ok(ExitStatus::Success)
+    }
+}
+
+/// Says which services' writes could not be resumed (each lifts its pause by itself).
+fn warn_untold(global: &GlobalArgs, untold: &[&str]) {
+    for service in untold {
+        global.printer().warning(&format!(
+            "the {service} service's writes could not be resumed; its pause ends by itself within a minute"
+        ));
     }
 }
 
