@@ -11,6 +11,8 @@ use clap::{Args, Subcommand};
 use secrecy::SecretString;
 use serde_json::json;
 
+use shopctl_kit::audit::Outcome as Audit;
+
 use super::GlobalArgs;
 use crate::{
     ExitStatus,
@@ -24,7 +26,7 @@ use crate::{
         verify::{self, Scratch},
     },
     platform::{
-        WITH_DATABASE,
+        WITH_DATABASE, evidence,
         local::{database_prefix, database_url},
         processes,
         target::{Target, parse_duration, ready},
@@ -265,7 +267,18 @@ impl Create {
             }
             None => None,
         };
-        let outcome = outcome?;
+        let outcome = audited(
+            global,
+            &self.target.data_dir,
+            "backup_create",
+            &name,
+            outcome,
+            |o| {
+                json!({"engine": "velero", "namespace": self.namespace, "phase": o.phase,
+                "errors": o.errors, "pause_ms": pause_ms})
+            },
+        )
+        .await?;
         global.printer().result(
             &outcome.describe(),
             &json!({"engine": "velero", "outcome": outcome, "pause_ms": pause_ms}),
@@ -305,7 +318,19 @@ impl Create {
             sources: self.sources()?,
             online: running.then_some(shop),
         };
-        let (manifest, untold) = store.create(plan).await?;
+        let target = plan.name.clone();
+        let (manifest, untold) = audited(
+            global,
+            &self.target.data_dir,
+            "backup_create",
+            &target,
+            store.create(plan).await,
+            |(m, _)| {
+                json!({"engine": "shopctl", "online": m.online, "pause_ms": m.pause_ms,
+                    "bytes": m.bytes(), "encrypted": m.encryption.is_some()})
+            },
+        )
+        .await?;
         warn_untold(global, &untold);
         global.printer().result(&describe(&manifest), &manifest)?;
         Ok(ExitStatus::Success)
@@ -345,7 +370,7 @@ impl Backup {
                 Ok(ExitStatus::Success)
             }
             Self::Verify(named) => named.verify(global).await,
-            Self::Prune(prune) => prune.run(global),
+            Self::Prune(prune) => prune.run(global).await,
         }
     }
 }
@@ -383,7 +408,7 @@ impl Named {
 }
 
 impl Prune {
-    fn run(self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+    async fn run(self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
         let store = self.place.store();
         let now = chrono::Utc::now();
         let expired: Vec<Manifest> = store
@@ -393,7 +418,15 @@ impl Prune {
             .collect();
         if !self.dry_run {
             for m in &expired {
-                store.delete(&m.name)?;
+                audited(
+                    global,
+                    &self.place.data_dir,
+                    "backup_delete",
+                    &m.name,
+                    store.delete(&m.name),
+                    |()| json!({"expired_at": m.expires_at}),
+                )
+                .await?;
             }
         }
         let names: Vec<&str> = expired.iter().map(|m| m.name.as_str()).collect();
@@ -419,7 +452,15 @@ impl Restore {
     /// asked to serve a search.
     async fn velero(self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
         velero::installed()?;
-        let outcome = velero::restore(&self.name).await?;
+        let outcome = audited(
+            global,
+            &self.place.data_dir,
+            "restore",
+            &self.name,
+            velero::restore(&self.name).await,
+            |o| json!({"engine": "velero", "phase": o.phase, "errors": o.errors}),
+        )
+        .await?;
         let mut text = outcome.describe();
         let mut serving = None;
         if outcome.completed() {
@@ -469,12 +510,20 @@ the shop at {gateway} {}",
         }
         refuse_running(&self.place.data_dir)?;
         let key = self.sealing.key()?;
-        let restored = restore::in_place(
-            &self.place.store(),
-            &self.name,
-            key.as_ref(),
+        let restored = audited(
+            global,
             &self.place.data_dir,
-            self.service.as_deref(),
+            "restore",
+            &self.name,
+            restore::in_place(
+                &self.place.store(),
+                &self.name,
+                key.as_ref(),
+                &self.place.data_dir,
+                self.service.as_deref(),
+            )
+            .await,
+            |r| json!({"engine": "shopctl", "services": r.services, "previous": r.previous}),
         )
         .await?;
         let text = format!(
@@ -486,6 +535,34 @@ the shop at {gateway} {}",
         global.printer().result(&text, &restored)?;
         Ok(ExitStatus::Success)
     }
+}
+
+/// Records `action` on `target` in the operator's audit trail: success with `details`, or the
+/// error; hands `result` back unchanged.
+async fn audited<T>(
+    global: &GlobalArgs,
+    data_dir: &Path,
+    action: &str,
+    target: &str,
+    result: anyhow::Result<T>,
+    details: impl FnOnce(&T) -> serde_json::Value,
+) -> anyhow::Result<T> {
+    let (outcome, details) = match &result {
+        // A Velero backup or restore that ran but did not complete is a failure too.
+        Ok(done) => {
+            let details = details(done);
+            let completed = details["phase"].as_str().is_none_or(|p| p == "Completed");
+            let outcome = if completed {
+                Audit::Success
+            } else {
+                Audit::Failure
+            };
+            (outcome, details)
+        }
+        Err(e) => (Audit::Failure, json!({"error": format!("{e:#}")})),
+    };
+    evidence::record_or_warn(data_dir, action, target, outcome, details, global.printer()).await;
+    result
 }
 
 /// Says which services' writes could not be resumed (each lifts its pause by itself).

@@ -117,6 +117,15 @@ async fn a_backup_taken_while_serving_verifies_and_restores_the_shop_as_it_was()
     assert!(verification["rto_ms"].as_u64().is_some(), "{verification}");
     assert!(shop.data().join("backups/b1/verified.json").is_file());
 
+    // Taking and putting back a backup is in the operator's audit trail.
+    let trail =
+        || std::fs::read_to_string(shop.data().join("audit/shopctl.jsonl")).unwrap_or_default();
+    assert!(
+        trail().contains("\"action\":\"backup_create\""),
+        "{}",
+        trail()
+    );
+
     let listed = json_of(&offline(&shop, &["backup", "list", "--output", "json"]));
     assert_eq!(listed[0]["name"], "b1");
 
@@ -136,6 +145,8 @@ async fn a_backup_taken_while_serving_verifies_and_restores_the_shop_as_it_was()
     let report = json_of(&restored);
     assert_eq!(report["services"].as_array().unwrap().len(), 6);
     let previous = std::path::PathBuf::from(report["previous"].as_str().unwrap());
+    let trail = std::fs::read_to_string(data.join("audit/shopctl.jsonl")).unwrap();
+    assert!(trail.contains("\"action\":\"restore\""), "{trail}");
     assert!(
         previous.join("order.db").is_file(),
         "the replaced data is kept"
@@ -294,6 +305,9 @@ async fn prune_deletes_only_what_has_expired() {
     let pruned = json_of(&offline(&shop, &["backup", "prune", "--output", "json"]));
     assert_eq!(pruned["expired"], json!(["short"]));
     assert!(!shop.data().join("backups/short").exists());
+    let trail = std::fs::read_to_string(shop.data().join("audit/shopctl.jsonl")).unwrap();
+    assert!(trail.contains("\"action\":\"backup_delete\""), "{trail}");
+    assert!(trail.contains("\"target\":\"short\""), "{trail}");
     assert!(shop.data().join("backups/long").is_dir());
     assert!(shop.stop().await.success());
 }
