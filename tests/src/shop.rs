@@ -378,29 +378,7 @@ impl Shop {
 
     /// Registers and signs in a customer through the gateway; returns (user id, access token).
     pub async fn customer(&self, email: &str) -> (String, String) {
-        let client = reqwest::Client::new();
-        let registered: Value = client
-            .post(format!("{}/api/users/register", self.gateway.url))
-            .json(&json!({"email": email, "password": PASSWORD, "name": "Ana"}))
-            .send()
-            .await
-            .expect("register")
-            .json()
-            .await
-            .expect("json");
-        let tokens: Value = client
-            .post(format!("{}/api/users/login", self.gateway.url))
-            .json(&json!({"email": email, "password": PASSWORD}))
-            .send()
-            .await
-            .expect("login")
-            .json()
-            .await
-            .expect("json");
-        (
-            registered["id"].as_str().expect("an id").to_owned(),
-            tokens["access_token"].as_str().expect("a token").to_owned(),
-        )
+        customer_at(&self.gateway.url, email).await
     }
 
     /// Stock of a SKU as the inventory reports it.
@@ -412,6 +390,34 @@ impl Shop {
             .await
             .expect("json")
     }
+}
+
+/// Registers and signs in a customer through the gateway at `gateway` (any shop's, `shopctl up`'s
+/// too); returns (user id, access token).
+pub async fn customer_at(gateway: &str, email: &str) -> (String, String) {
+    let client = reqwest::Client::new();
+    let registered: Value = client
+        .post(format!("{gateway}/api/users/register"))
+        .json(&json!({"email": email, "password": PASSWORD, "name": "Ana"}))
+        .send()
+        .await
+        .expect("register")
+        .json()
+        .await
+        .expect("json");
+    let tokens: Value = client
+        .post(format!("{gateway}/api/users/login"))
+        .json(&json!({"email": email, "password": PASSWORD}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("json");
+    (
+        registered["id"].as_str().expect("an id").to_owned(),
+        tokens["access_token"].as_str().expect("a token").to_owned(),
+    )
 }
 
 /// A checkout body paying with `card`.

@@ -13,24 +13,8 @@ use crate::helpers::{RunningShop, assert_one_line_error, shopctl, stderr, stdout
 async fn place_order(gateway: &str) -> Value {
     let client = reqwest::Client::new();
     let email = format!("backup-{}@example.com", uuid::Uuid::new_v4().simple());
-    let body = json!({"email": email, "password": "a long enough password", "name": "B"});
-    let answer = client
-        .post(format!("{gateway}/api/users/register"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), 201);
-    let login: Value = client
-        .post(format!("{gateway}/api/users/login"))
-        .json(&json!({"email": email, "password": "a long enough password"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["access_token"].as_str().unwrap();
+    let (_, token) = shopctl_tests::shop::customer_at(gateway, &email).await;
+    let token = token.as_str();
     let products: Value = client
         .get(format!("{gateway}/api/products?limit=1"))
         .send()
